@@ -1,0 +1,28 @@
+# Kontain SDK: the one entry point. See README.md.
+#   make            build the SDK into build/opt/kontain
+#   make demo       build it, then build and run hello.km
+#   make test       build it, then run sdk-tests
+SHELL := /bin/bash
+TOP := $(abspath .)
+BUILD := $(TOP)/build
+PREFIX := $(BUILD)/opt/kontain
+VERSION := $(shell cat $(TOP)/VERSION)
+
+CC := gcc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror
+
+all: sdk
+
+include mk/deps.mk
+include musl-patches/musl.mk
+include libkrt/libkrt.mk
+include toolchain/toolchain.mk
+include km/km.mk
+include sdk-tests/tests.mk
+
+sdk: $(SDK_PARTS)
+
+.PHONY: all sdk demo test clean
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,91 @@
+/* Guest exceptions: which signal each becomes, and how the guest dies of it. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "km.h"
+
+#define VEC_PF 14
+#define PF_WRITE (1u << 1)
+#define PF_FETCH (1u << 4)
+
+/* What the CPU and the stub leave on the supervisor stack. */
+struct fault_frame {
+	uint64_t vector, error, rip, cs, rflags, rsp, ss;
+};
+
+static const struct {
+	int sig;
+	const char *what;
+} vectors[32] = {
+	[0] = { SIGFPE, "divide error" },	  [1] = { SIGTRAP, "debug trap" },
+	[3] = { SIGTRAP, "breakpoint" },	  [4] = { SIGSEGV, "overflow" },
+	[5] = { SIGSEGV, "bound range" },	  [6] = { SIGILL, "invalid opcode" },
+	[7] = { SIGSEGV, "device not available" }, [8] = { SIGSEGV, "double fault" },
+	[10] = { SIGSEGV, "invalid TSS" },	  [11] = { SIGBUS, "segment not present" },
+	[12] = { SIGBUS, "stack fault" },	  [13] = { SIGSEGV, "general protection" },
+	[14] = { SIGSEGV, "page fault" },	  [16] = { SIGFPE, "x87 floating-point error" },
+	[17] = { SIGBUS, "alignment check" },	  [19] = { SIGFPE, "SIMD floating-point error" },
+};
+
+_Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why)
+{
+	const char *name = sigabbrev_np(sig);
+
+	km_err("km: %s: killed by SIG%s: %s", vm->exe_path, name ? name : "?", why);
+	exit(128 + sig);
+}
+
+static struct fault_frame *frame_of(struct km_vcpu *vcpu)
+{
+	uint64_t rsp = vcpu->run->s.regs.regs.rsp;
+	uint64_t lo = KM_SYS_VA + KM_SYS_STACK_LO, hi = KM_SYS_VA + KM_SYS_STACK_HI;
+
+	if (rsp < lo || rsp > hi - sizeof(struct fault_frame))
+		km_die(1, "km: internal: exception frame outside the supervisor stack");
+	return km_sys(vcpu->vm, rsp - KM_SYS_VA);
+}
+
+/* A page fault the current page tables no longer explain is stale; retry it. */
+static bool spurious(struct km_vcpu *vcpu, uint64_t addr, uint64_t error)
+{
+	int have = km_pte_prot(vcpu->vm, addr);
+
+	if (have == PROT_NONE || !(km_vma_find(vcpu->vm, addr)))
+		return false;
+	if ((error & PF_WRITE) && !(have & PROT_WRITE))
+		return false;
+	if ((error & PF_FETCH) && !(have & PROT_EXEC))
+		return false;
+	return true;
+}
+
+void km_guest_fault(struct km_vcpu *vcpu)
+{
+	struct fault_frame *f = frame_of(vcpu);
+	char why[160];
+	uint64_t vec = f->vector < 32 ? f->vector : 13;
+	int sig = vectors[vec].sig ? vectors[vec].sig : SIGSEGV;
+	const char *what = vectors[vec].what ? vectors[vec].what : "unexpected exception";
+
+	if (vec == VEC_PF) {
+		struct kvm_sregs sregs;
+		if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+			km_die(1, "km: KVM_GET_SREGS failed: %s", strerror(errno));
+		uint64_t addr = sregs.cr2;
+		if (spurious(vcpu, addr, f->error))
+			return;
+		const char *access = f->error & PF_FETCH ? "execute" : f->error & PF_WRITE ? "write" : "read";
+		snprintf(why, sizeof(why), "%s of address 0x%lx (%s) at rip 0x%lx", access,
+			 (unsigned long)addr, km_vma_find(vcpu->vm, addr) ? "not permitted" : "not mapped",
+			 (unsigned long)f->rip);
+	} else {
+		snprintf(why, sizeof(why), "%s at rip 0x%lx", what, (unsigned long)f->rip);
+	}
+	km_guest_killed(vcpu->vm, sig, why);
+}

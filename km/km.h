@@ -1,0 +1,182 @@
+/*
+ * km: the Kontain monitor. This header is km's whole internal interface.
+ *
+ * One guest process is one VM. Guest-physical memory is one host mapping,
+ * laid out as:
+ *
+ *   [0, KM_SYS_SIZE)            supervisor area: GDT, TSS, IDT, stubs,
+ *                               supervisor stack, then the page-table pool
+ *   [sys, sys + mem_limit)      the program's memory, shared by two windows
+ *
+ * The low window maps guest-virtual [0, mem_limit) and grows up (image, brk);
+ * the high window maps [KM_TOP - mem_limit, KM_TOP) and grows down (stack,
+ * mmap). Both are linear onto the same physical pool, so a guest range is a
+ * contiguous host range, and the two only have to avoid each other's
+ * physical pages. See docs/architecture.md.
+ */
+#ifndef KM_H
+#define KM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <kontain/hcall_abi.h>
+
+#define KM_PAGE_SIZE 4096ul
+#define KM_PAGE_MASK (~(KM_PAGE_SIZE - 1))
+#define KM_ROUND_UP(x, a) (((x) + (a) - 1) & ~((a) - 1))
+#define KM_ROUND_DOWN(x, a) ((x) & ~((a) - 1))
+
+#define KM_TOP 0x7ffffffff000ul /* end of the user address space, as Linux */
+#define KM_SYS_VA 0xffffffffc0000000ul /* where the supervisor area is mapped */
+#define KM_STACK_SIZE (8ul << 20)
+#define KM_STACK_GAP (1ul << 20) /* kept free below the stack */
+#define KM_DEFAULT_MEM_LIMIT (4ul << 30)
+#define KM_IMAGE_BASE_PIE 0x400000ul /* load bias of a static-PIE program */
+
+/* Supervisor area, offsets from guest-physical 0 (and from KM_SYS_VA). */
+#define KM_SYS_GDT 0x0000ul
+#define KM_SYS_TSS 0x1000ul
+#define KM_SYS_IDT 0x2000ul
+#define KM_SYS_STUB 0x3000ul /* CPL 0 exception entries */
+#define KM_SYS_ENTRY 0x4000ul /* syscall entry, user executable */
+#define KM_SYS_STACK_LO 0x6000ul /* 0x5000 stays unmapped as a guard */
+#define KM_SYS_STACK_HI 0x9000ul
+#define KM_SYS_PT_POOL 0x10000ul
+
+/* Segment selectors, the same numbers as Linux so saved contexts look alike. */
+#define KM_SEL_KCODE 0x10
+#define KM_SEL_KDATA 0x18
+#define KM_SEL_UCODE32 0x23
+#define KM_SEL_UDATA 0x2b
+#define KM_SEL_UCODE 0x33
+#define KM_SEL_TSS 0x40
+
+enum km_vma_kind { KM_VMA_IMAGE, KM_VMA_BRK, KM_VMA_STACK, KM_VMA_ANON, KM_VMA_FILE };
+
+struct km_vma {
+	uint64_t start, end; /* guest-virtual, page aligned */
+	int prot;	     /* PROT_* as the guest asked */
+	enum km_vma_kind kind;
+};
+
+struct km_vcpu;
+
+struct km_sigaction {
+	uint64_t handler, flags, restorer, mask; /* the kernel's layout */
+};
+
+#define KM_NSIG 64
+
+struct km_vm {
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	struct kvm_cpuid2 *cpuid;
+
+	uint8_t *mem;	    /* host mapping of guest-physical memory */
+	uint64_t phys_size; /* KM_SYS_SIZE-like supervisor part + mem_limit */
+	uint64_t sys_size;
+	uint64_t mem_limit;
+	uint64_t pt_next; /* next free page-table page (guest-physical) */
+	uint64_t pml4;
+
+	struct km_vma *vmas; /* sorted by start, never overlapping */
+	size_t nvma, vma_cap;
+	uint64_t brk_start, brk;
+	uint64_t mmap_top; /* top-down mmap search starts here */
+
+	struct km_sigaction sigact[KM_NSIG + 1];
+	int fd_limit; /* guest fds are below it; km's own fds are above */
+	char *exe_path;
+	struct km_vcpu *vcpu;
+
+	bool exiting;
+	int exit_status;
+};
+
+struct km_vcpu {
+	struct km_vm *vm;
+	int fd;
+	struct kvm_run *run;
+	int tid;
+	uint64_t clear_child_tid, robust_list, fs_base;
+	uint64_t sigmask, sigpending;
+	uint64_t altstack[3]; /* stack_t: ss_sp, ss_flags, ss_size */
+	char name[16];
+};
+
+/* log.c: one place for what km says. */
+extern int km_verbose;
+void km_log_open(const char *path);
+void km_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void km_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void km_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int km_fd_move_high(int fd);
+
+/* kvm.c: the host backend. */
+void km_kvm_open(struct km_vm *vm);
+void km_kvm_map_memory(struct km_vm *vm);
+struct km_vcpu *km_vcpu_create(struct km_vm *vm);
+int km_vcpu_run(struct km_vcpu *vcpu);
+
+/* x86.c: descriptor tables, control registers and MSRs for a vCPU. */
+void km_x86_init_sys_area(struct km_vm *vm);
+void km_x86_init_vcpu(struct km_vcpu *vcpu, uint64_t entry, uint64_t sp);
+int km_x86_set_fs_base(struct km_vcpu *vcpu, uint64_t base);
+uint64_t km_x86_hwcap(struct km_vm *vm);
+
+/* stub.S: guest code km copies into the supervisor area. */
+extern const uint8_t km_stub_start[], km_stub_end[];
+extern const uint8_t km_stub_vectors[]; /* 32 entries, KM_STUB_VEC_SIZE apart */
+extern const uint8_t km_entry_start[], km_entry_end[];
+#define KM_STUB_VEC_SIZE 16
+
+/* mem.c: guest memory, page tables and the checks on guest pointers. */
+void km_mem_init(struct km_vm *vm, uint64_t mem_limit);
+bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa);
+void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
+void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
+void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, bool exec);
+void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
+void *km_sys(struct km_vm *vm, uint64_t off);
+int km_gstr(struct km_vm *vm, uint64_t gva, const char **out);
+int km_pte_prot(struct km_vm *vm, uint64_t gva);
+
+/* vma.c: the guest's address space: mmap, munmap, mprotect, brk. */
+long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags, int fd,
+	     uint64_t off, enum km_vma_kind kind);
+long km_munmap(struct km_vm *vm, uint64_t addr, uint64_t len);
+long km_mprotect(struct km_vm *vm, uint64_t addr, uint64_t len, int prot);
+long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_len, int flags,
+	       uint64_t new_addr);
+long km_brk(struct km_vm *vm, uint64_t addr);
+const struct km_vma *km_vma_find(const struct km_vm *vm, uint64_t gva);
+
+/* elf.c and stack.c: loading the program and its initial stack. */
+struct km_image {
+	uint64_t entry, phdr, phnum, phent, bias;
+	bool pie;
+};
+void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img);
+uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, char **argv,
+		       char **envp);
+
+/* run.c and fault.c: the run loop and what guest exceptions become. */
+int km_run(struct km_vcpu *vcpu);
+void km_guest_fault(struct km_vcpu *vcpu);
+_Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
+
+/* hcall.c: the dispatcher, a table indexed by syscall number. */
+typedef long (*km_hc_fn)(struct km_vcpu *vcpu, const uint64_t *a);
+void km_hcall(struct km_vcpu *vcpu);
+const char *km_syscall_name(uint64_t nr);
+
+/* fdtab.c: guest fds are host fds below vm->fd_limit. */
+bool km_fd_ok(const struct km_vm *vm, long fd);
+long km_fd_new(struct km_vm *vm, long fd);
+long km_dirfd_ok(const struct km_vm *vm, long fd);
+
+#endif

@@ -1,0 +1,96 @@
+/* The host backend: /dev/kvm, the VM, its memory slot and vCPUs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "km.h"
+
+#define KM_CPUID_MAX 256
+
+static void need_cap(struct km_vm *vm, long cap, const char *name)
+{
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) <= 0)
+		km_die(1, "km: this KVM lacks %s, which km needs", name);
+}
+
+void km_kvm_open(struct km_vm *vm)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			km_die(1, "km: /dev/kvm does not exist: load the kvm module (kvm_intel, "
+				  "kvm_amd or kvm_pvm) or run on a host with virtualization");
+		km_die(1, "km: cannot open /dev/kvm: %s%s", strerror(errno),
+		       errno == EACCES ? " (add yourself to the group that owns /dev/kvm)" : "");
+	}
+	vm->kvm_fd = km_fd_move_high(fd);
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		km_die(1, "km: /dev/kvm speaks an unknown API version");
+	need_cap(vm, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY");
+	need_cap(vm, KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS");
+	need_cap(vm, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID");
+
+	fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (fd < 0)
+		km_die(1, "km: KVM_CREATE_VM failed: %s", strerror(errno));
+	vm->vm_fd = km_fd_move_high(fd);
+
+	int size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size <= 0)
+		km_die(1, "km: KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+	vm->run_size = (size_t)size;
+
+	vm->cpuid = calloc(1, sizeof(*vm->cpuid) + KM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
+	if (vm->cpuid == NULL)
+		km_die(1, "km: out of memory");
+	vm->cpuid->nent = KM_CPUID_MAX;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
+		km_die(1, "km: KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+}
+
+void km_kvm_map_memory(struct km_vm *vm)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = vm->phys_size,
+		.userspace_addr = (uint64_t)vm->mem,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		km_die(1, "km: cannot give %lu MiB of memory to the VM: %s",
+		       (unsigned long)(vm->phys_size >> 20), strerror(errno));
+}
+
+struct km_vcpu *km_vcpu_create(struct km_vm *vm)
+{
+	struct km_vcpu *vcpu = calloc(1, sizeof(*vcpu));
+	if (vcpu == NULL)
+		km_die(1, "km: out of memory");
+	vcpu->vm = vm;
+	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (fd < 0)
+		km_die(1, "km: KVM_CREATE_VCPU failed: %s", strerror(errno));
+	vcpu->fd = km_fd_move_high(fd);
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED)
+		km_die(1, "km: cannot map the vCPU state: %s", strerror(errno));
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
+		km_die(1, "km: KVM_SET_CPUID2 failed: %s", strerror(errno));
+	vcpu->tid = getpid();
+	return vcpu;
+}
+
+/* Registers travel in kvm_run (sync regs): no GET/SET_REGS on the hot path. */
+int km_vcpu_run(struct km_vcpu *vcpu)
+{
+	vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	int rc = ioctl(vcpu->fd, KVM_RUN, 0);
+	vcpu->run->kvm_dirty_regs = 0;
+	return rc < 0 ? -errno : 0;
+}

@@ -1,0 +1,82 @@
+/* What km says: errors always, hypercall traces with -v. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "km.h"
+
+int km_verbose;
+static FILE *log_file;
+
+/* km's own fds live at the top of the fd space, out of the guest's reach. */
+int km_fd_move_high(int fd)
+{
+	struct rlimit rl;
+	static int next;
+
+	if (next == 0) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > 65536)
+			rl.rlim_cur = 65536;
+		next = (int)rl.rlim_cur - 1;
+	}
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, next);
+	if (high < 0)
+		km_die(1, "km: cannot move descriptor %d out of the guest's range: %s", fd,
+		       strerror(errno));
+	close(fd);
+	if (high != next)
+		km_die(1, "km: descriptor %d is taken; raise the open-files limit", next);
+	next--;
+	return high;
+}
+
+void km_log_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		km_die(2, "km: cannot open log file '%s': %s", path, strerror(errno));
+	log_file = fdopen(km_fd_move_high(fd), "a");
+	if (log_file == NULL)
+		km_die(1, "km: cannot open log file '%s': %s", path, strerror(errno));
+	setvbuf(log_file, NULL, _IOLBF, 0);
+}
+
+static void vsay(FILE *f, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(f, "%s\n", line);
+}
+
+void km_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(log_file ? log_file : stderr, fmt, ap);
+	va_end(ap);
+}
+
+void km_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(stderr, fmt, ap);
+	va_end(ap);
+}
+
+_Noreturn void km_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(stderr, fmt, ap);
+	va_end(ap);
+	exit(status);
+}

@@ -1,0 +1,126 @@
+/* km's command line: km [options] program [args...] */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "km.h"
+
+#ifndef KM_VERSION
+#define KM_VERSION "unknown"
+#endif
+
+#define KM_FD_RESERVE 32 /* fds at the top of the range kept for km */
+#define MIN_MEM_LIMIT (32ul << 20)
+#define MAX_MEM_LIMIT (1ul << 45)
+
+extern char **environ;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: km [options] program [args...]\n"
+		"Run a static x86-64 Linux program in its own KVM virtual machine.\n"
+		"\n"
+		"  -m, --mem-limit=SIZE  guest memory limit, e.g. 512M or 8G (default %luG)\n"
+		"  -v, --verbose         log every hypercall to stderr (or --log-to)\n"
+		"      --log-to=FILE     write the -v log to FILE\n"
+		"  -h, --help            show this help\n"
+		"      --version         show km's version\n"
+		"\n"
+		"km exits with the program's exit status, or 128+N if signal N killed it;\n"
+		"status 2 means km could not start the program.\n",
+		KM_DEFAULT_MEM_LIMIT >> 30);
+}
+
+static uint64_t parse_size(const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(arg, &end, 10);
+	unsigned shift = 0;
+
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	case '\0': break;
+	default: end = NULL;
+	}
+	if (errno || end == NULL || *end || end == arg || n > (MAX_MEM_LIMIT >> shift))
+		km_die(2, "km: bad memory limit '%s': use a size such as 512M or 8G", arg);
+	uint64_t size = KM_ROUND_UP((uint64_t)n << shift, 2ul << 20);
+	if (size < MIN_MEM_LIMIT || size > MAX_MEM_LIMIT)
+		km_die(2, "km: memory limit '%s' is out of range (%luM to %luT)", arg,
+		       MIN_MEM_LIMIT >> 20, MAX_MEM_LIMIT >> 40);
+	return size;
+}
+
+static int guest_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > 65536)
+		rl.rlim_cur = 65536;
+	return (int)rl.rlim_cur - KM_FD_RESERVE;
+}
+
+static char *absolute_path(const char *path)
+{
+	char *abs = realpath(path, NULL);
+	return abs ? abs : strdup(path);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "mem-limit", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-to", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	uint64_t mem_limit = KM_DEFAULT_MEM_LIMIT;
+	const char *log_path = NULL;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+m:vh", options, NULL)) != -1) {
+		switch (c) {
+		case 'm': mem_limit = parse_size(optarg); break;
+		case 'v': km_verbose = 1; break;
+		case 'L': log_path = optarg; km_verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("km %s\n", KM_VERSION); return 0;
+		default:
+			if (optopt && strchr("m", optopt))
+				km_die(2, "km: option -%c needs a value; see km --help", optopt);
+			km_die(2, "km: unknown option '%s'; see km --help", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		km_die(2, "km: no program given; usage: km [options] program [args...]");
+
+	struct km_vm vm = { .exit_status = 0 };
+	struct km_image img;
+	vm.fd_limit = guest_fd_limit();
+	vm.exe_path = absolute_path(argv[optind]);
+	if (log_path)
+		km_log_open(log_path);
+
+	km_mem_init(&vm, mem_limit);
+	km_elf_load(&vm, argv[optind], &img);
+	uint64_t sp = km_stack_init(&vm, &img, argc - optind, argv + optind, environ);
+	km_x86_init_sys_area(&vm);
+	km_kvm_open(&vm);
+	km_kvm_map_memory(&vm);
+	vm.vcpu = km_vcpu_create(&vm);
+	km_x86_init_vcpu(vm.vcpu, img.entry, sp);
+	return km_run(vm.vcpu);
+}

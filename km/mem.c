@@ -1,0 +1,213 @@
+/*
+ * Guest memory: the host mapping behind guest-physical memory, the guest
+ * page tables, and the checks every guest pointer passes before km uses it.
+ *
+ * Guest page tables only ever gain upper-level entries. A leaf that loses
+ * rights is also taken away on km's own mapping (mprotect or a fresh mmap),
+ * whose MMU notifier makes KVM drop its translations on every vCPU, on
+ * hardware (EPT/NPT) and on PVM's shadow pages alike.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "km.h"
+
+#define PTE_P (1ull << 0)
+#define PTE_W (1ull << 1)
+#define PTE_U (1ull << 2)
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+static uint64_t alloc_pt_page(struct km_vm *vm)
+{
+	if (vm->pt_next + KM_PAGE_SIZE > vm->sys_size)
+		km_die(1, "km: internal: guest page-table pool exhausted");
+	uint64_t gpa = vm->pt_next;
+	vm->pt_next += KM_PAGE_SIZE;
+	return gpa;
+}
+
+void km_mem_init(struct km_vm *vm, uint64_t mem_limit)
+{
+	/* One page-table page per 2 MiB and one directory per 1 GiB of both windows. */
+	uint64_t pool = mem_limit / 256 + (2 * (mem_limit >> 30) + 16) * KM_PAGE_SIZE;
+
+	vm->mem_limit = mem_limit;
+	vm->sys_size = KM_SYS_PT_POOL + KM_ROUND_UP(pool, KM_PAGE_SIZE);
+	vm->phys_size = vm->sys_size + mem_limit;
+	vm->mem = mmap(NULL, vm->phys_size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem == MAP_FAILED)
+		km_die(1, "km: cannot reserve %lu MiB for guest memory: %s",
+		       (unsigned long)(vm->phys_size >> 20), strerror(errno));
+	if (mprotect(vm->mem, vm->sys_size, PROT_READ | PROT_WRITE) != 0)
+		km_die(1, "km: cannot set up guest memory: %s", strerror(errno));
+	vm->pt_next = KM_SYS_PT_POOL;
+	vm->pml4 = alloc_pt_page(vm);
+}
+
+void *km_sys(struct km_vm *vm, uint64_t off)
+{
+	return vm->mem + off;
+}
+
+bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa)
+{
+	if (gva < vm->mem_limit) {
+		*gpa = vm->sys_size + gva;
+		return true;
+	}
+	if (gva >= KM_TOP - vm->mem_limit && gva < KM_TOP) {
+		*gpa = vm->sys_size + gva - (KM_TOP - vm->mem_limit);
+		return true;
+	}
+	return false;
+}
+
+static uint64_t *pte_slot(struct km_vm *vm, uint64_t gva, bool create)
+{
+	uint64_t table = vm->pml4;
+
+	for (int level = 3; level > 0; level--) {
+		uint64_t *e = (uint64_t *)(vm->mem + table) + (gva >> (12 + 9 * level) & 511);
+		if (!(*e & PTE_P)) {
+			if (!create)
+				return NULL;
+			*e = alloc_pt_page(vm) | PTE_P | PTE_W | PTE_U | PTE_A;
+		}
+		table = *e & PTE_ADDR;
+	}
+	return (uint64_t *)(vm->mem + table) + (gva >> 12 & 511);
+}
+
+static uint64_t pte_bits(int prot, bool user)
+{
+	if (prot == PROT_NONE)
+		return 0;
+	uint64_t bits = PTE_P | PTE_A | (user ? PTE_U : 0);
+	if (prot & PROT_WRITE)
+		bits |= PTE_W | PTE_D;
+	if (!(prot & PROT_EXEC))
+		bits |= PTE_NX;
+	return bits;
+}
+
+void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, bool exec)
+{
+	int prot = exec ? PROT_READ | PROT_EXEC : PROT_READ | PROT_WRITE;
+
+	*pte_slot(vm, KM_SYS_VA + off, true) = off | pte_bits(prot, user);
+}
+
+int km_pte_prot(struct km_vm *vm, uint64_t gva)
+{
+	uint64_t *pte = pte_slot(vm, gva, false);
+
+	if (pte == NULL || !(*pte & PTE_P))
+		return PROT_NONE;
+	return PROT_READ | (*pte & PTE_W ? PROT_WRITE : 0) | (*pte & PTE_NX ? 0 : PROT_EXEC);
+}
+
+static int host_prot(int prot)
+{
+	if (prot == PROT_NONE)
+		return PROT_NONE;
+	return prot & PROT_WRITE ? PROT_READ | PROT_WRITE : PROT_READ;
+}
+
+/* Sets the guest's rights on [gva, gva+len), a range inside one window. */
+void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
+{
+	uint64_t gpa;
+	bool restricts = false;
+
+	if (len == 0)
+		return;
+	if (!km_gva_to_gpa(vm, gva, &gpa))
+		km_die(1, "km: internal: mapping 0x%lx outside guest memory", (unsigned long)gva);
+	uint64_t bits = pte_bits(prot, true);
+	for (uint64_t off = 0; off < len; off += KM_PAGE_SIZE) {
+		uint64_t *pte = pte_slot(vm, gva + off, true);
+		uint64_t old = *pte;
+		if ((old & PTE_P) && ((old & ~bits) & (PTE_P | PTE_W) || (~old & bits & PTE_NX)))
+			restricts = true;
+		*pte = bits ? (gpa + off) | bits : 0;
+	}
+	/* Taking rights away goes through km's mapping so KVM flushes its TLBs. */
+	if (restricts && host_prot(prot) != PROT_NONE)
+		mprotect(vm->mem + gpa, len, PROT_NONE);
+	if (mprotect(vm->mem + gpa, len, host_prot(prot)) != 0)
+		km_die(1, "km: cannot change guest memory rights: %s", strerror(errno));
+}
+
+/* Drops [gva, gva+len): its pages read back as zero when mapped again. */
+void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len)
+{
+	uint64_t gpa;
+
+	if (len == 0 || !km_gva_to_gpa(vm, gva, &gpa))
+		return;
+	for (uint64_t off = 0; off < len; off += KM_PAGE_SIZE) {
+		uint64_t *pte = pte_slot(vm, gva + off, false);
+		if (pte)
+			*pte = 0;
+	}
+	if (mmap(vm->mem + gpa, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		 -1, 0) == MAP_FAILED)
+		km_die(1, "km: cannot release guest memory: %s", strerror(errno));
+}
+
+static bool prot_allows(int have, int want)
+{
+	if (want == PROT_NONE)
+		return true;
+	if (have == PROT_NONE)
+		return false;
+	return !(want & PROT_WRITE) || (have & PROT_WRITE);
+}
+
+/*
+ * The host address of guest range [gva, gva+len) if all of it is mapped with
+ * the rights `prot` asks for (PROT_NONE: just mapped), else NULL. The only way km reads or writes
+ * memory the guest named.
+ */
+void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
+{
+	uint64_t gpa, end = gva + len;
+
+	if (len == 0)
+		return vm->mem + vm->sys_size;
+	if (end < gva || !km_gva_to_gpa(vm, gva, &gpa))
+		return NULL;
+	for (uint64_t at = gva; at < end;) {
+		const struct km_vma *v = km_vma_find(vm, at);
+		if (v == NULL || !prot_allows(v->prot, prot))
+			return NULL;
+		at = v->end;
+	}
+	uint64_t last;
+	if (!km_gva_to_gpa(vm, end - 1, &last) || last - gpa != len - 1)
+		return NULL;
+	return vm->mem + gpa;
+}
+
+/* Checks a NUL-terminated guest string of at most PATH_MAX bytes. */
+int km_gstr(struct km_vm *vm, uint64_t gva, const char **out)
+{
+	for (uint64_t at = gva; at - gva < PATH_MAX;) {
+		uint64_t chunk = KM_PAGE_SIZE - (at & (KM_PAGE_SIZE - 1));
+		const char *p = km_gva(vm, at, chunk, PROT_READ);
+		if (p == NULL)
+			return -EFAULT;
+		if (memchr(p, 0, chunk)) {
+			*out = km_gva(vm, gva, 1, PROT_READ);
+			return 0;
+		}
+		at += chunk;
+	}
+	return -ENAMETOOLONG;
+}

@@ -1,0 +1,264 @@
+/* Syscalls on open file descriptors: I/O, metadata, duplication, control. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "syscalls.h"
+
+#define FD_OR_EBADF(fd)                              \
+	do {                                         \
+		if (!km_fd_ok(vcpu->vm, (long)(fd))) \
+			return -EBADF;               \
+	} while (0)
+
+#define STAT_SIZE 144
+#define STATFS_SIZE 120
+#define FLOCK_SIZE 32
+#define KERNEL_TERMIOS_SIZE 36
+#define IOV_MAX_LINUX 1024
+
+KM_SYSCALL(read)
+{
+	FD_OR_EBADF(a[0]);
+	void *buf = KM_OUT(vcpu, a[1], a[2]);
+	return buf ? km_host(read((int)a[0], buf, a[2])) : -EFAULT;
+}
+
+KM_SYSCALL(write)
+{
+	FD_OR_EBADF(a[0]);
+	const void *buf = KM_IN(vcpu, a[1], a[2]);
+	return buf ? km_host(write((int)a[0], buf, a[2])) : -EFAULT;
+}
+
+KM_SYSCALL(pread64)
+{
+	FD_OR_EBADF(a[0]);
+	void *buf = KM_OUT(vcpu, a[1], a[2]);
+	return buf ? km_host(pread((int)a[0], buf, a[2], (off_t)a[3])) : -EFAULT;
+}
+
+KM_SYSCALL(pwrite64)
+{
+	FD_OR_EBADF(a[0]);
+	const void *buf = KM_IN(vcpu, a[1], a[2]);
+	return buf ? km_host(pwrite((int)a[0], buf, a[2], (off_t)a[3])) : -EFAULT;
+}
+
+/* Copies a guest iovec array to host addresses; the data moves in place. */
+static long host_iov(struct km_vcpu *vcpu, uint64_t gva, uint64_t cnt, bool to_guest,
+		     struct iovec **out)
+{
+	if (cnt > IOV_MAX_LINUX)
+		return -EINVAL;
+	const struct iovec *g = KM_IN(vcpu, gva, cnt * sizeof(struct iovec));
+	if (g == NULL)
+		return -EFAULT;
+	struct iovec *h = calloc(cnt ? cnt : 1, sizeof(*h));
+	if (h == NULL)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < cnt; i++) {
+		uint64_t len = g[i].iov_len;
+		h[i].iov_len = len;
+		h[i].iov_base = km_gva(vcpu->vm, (uint64_t)g[i].iov_base, len,
+				       to_guest ? PROT_WRITE : PROT_READ);
+		if (h[i].iov_base == NULL) {
+			free(h);
+			return -EFAULT;
+		}
+	}
+	*out = h;
+	return 0;
+}
+
+static long vector_io(struct km_vcpu *vcpu, const uint64_t *a, long nr, bool to_guest)
+{
+	struct iovec *iov;
+
+	if (!km_fd_ok(vcpu->vm, (long)a[0]))
+		return -EBADF;
+	long rc = host_iov(vcpu, a[1], a[2], to_guest, &iov);
+	if (rc < 0)
+		return rc;
+	rc = km_host(syscall(nr, a[0], iov, a[2], a[3], a[4], a[5]));
+	free(iov);
+	return rc;
+}
+
+KM_SYSCALL(readv) { return vector_io(vcpu, a, SYS_readv, true); }
+KM_SYSCALL(writev) { return vector_io(vcpu, a, SYS_writev, false); }
+KM_SYSCALL(preadv) { return vector_io(vcpu, a, SYS_preadv, true); }
+KM_SYSCALL(pwritev) { return vector_io(vcpu, a, SYS_pwritev, false); }
+KM_SYSCALL(preadv2) { return vector_io(vcpu, a, SYS_preadv2, true); }
+KM_SYSCALL(pwritev2) { return vector_io(vcpu, a, SYS_pwritev2, false); }
+
+KM_SYSCALL(close)
+{
+	FD_OR_EBADF(a[0]);
+	return km_host(close((int)a[0]));
+}
+
+KM_SYSCALL(lseek)
+{
+	FD_OR_EBADF(a[0]);
+	return km_host(lseek((int)a[0], (off_t)a[1], (int)a[2]));
+}
+
+/* Syscalls whose only argument that matters to km is the fd in a[0]. */
+static long on_fd(struct km_vcpu *vcpu, const uint64_t *a, long nr)
+{
+	FD_OR_EBADF(a[0]);
+	return km_host(syscall(nr, a[0], a[1], a[2], a[3]));
+}
+
+KM_SYSCALL(fsync) { return on_fd(vcpu, a, SYS_fsync); }
+KM_SYSCALL(fdatasync) { return on_fd(vcpu, a, SYS_fdatasync); }
+KM_SYSCALL(ftruncate) { return on_fd(vcpu, a, SYS_ftruncate); }
+KM_SYSCALL(fchmod) { return on_fd(vcpu, a, SYS_fchmod); }
+KM_SYSCALL(fchown) { return on_fd(vcpu, a, SYS_fchown); }
+KM_SYSCALL(fchdir) { return on_fd(vcpu, a, SYS_fchdir); }
+KM_SYSCALL(flock) { return on_fd(vcpu, a, SYS_flock); }
+KM_SYSCALL(fadvise64) { return on_fd(vcpu, a, SYS_fadvise64); }
+KM_SYSCALL(fallocate) { return on_fd(vcpu, a, SYS_fallocate); }
+
+/* Syscalls that fill a guest buffer of known size named by a[1]. */
+static long fd_to_buf(struct km_vcpu *vcpu, const uint64_t *a, long nr, uint64_t size)
+{
+	FD_OR_EBADF(a[0]);
+	void *buf = KM_OUT(vcpu, a[1], size);
+	return buf ? km_host(syscall(nr, a[0], buf, a[2])) : -EFAULT;
+}
+
+KM_SYSCALL(fstat) { return fd_to_buf(vcpu, a, SYS_fstat, STAT_SIZE); }
+KM_SYSCALL(fstatfs) { return fd_to_buf(vcpu, a, SYS_fstatfs, STATFS_SIZE); }
+KM_SYSCALL(getdents64) { return fd_to_buf(vcpu, a, SYS_getdents64, a[2]); }
+
+KM_SYSCALL(dup)
+{
+	FD_OR_EBADF(a[0]);
+	return km_fd_new(vcpu->vm, km_host(dup((int)a[0])));
+}
+
+KM_SYSCALL(dup2)
+{
+	FD_OR_EBADF(a[0]);
+	FD_OR_EBADF(a[1]);
+	return km_host(dup2((int)a[0], (int)a[1]));
+}
+
+KM_SYSCALL(dup3)
+{
+	FD_OR_EBADF(a[0]);
+	FD_OR_EBADF(a[1]);
+	return km_host(syscall(SYS_dup3, a[0], a[1], a[2]));
+}
+
+static long make_pipe(struct km_vcpu *vcpu, uint64_t gva, int flags)
+{
+	int *out = KM_OUT(vcpu, gva, 2 * sizeof(int));
+	int fds[2];
+
+	if (out == NULL)
+		return -EFAULT;
+	if (pipe2(fds, flags) != 0)
+		return -errno;
+	if (!km_fd_ok(vcpu->vm, fds[0]) || !km_fd_ok(vcpu->vm, fds[1])) {
+		close(fds[0]);
+		close(fds[1]);
+		return -EMFILE;
+	}
+	out[0] = fds[0];
+	out[1] = fds[1];
+	return 0;
+}
+
+KM_SYSCALL(pipe) { return make_pipe(vcpu, a[0], 0); }
+KM_SYSCALL(pipe2) { return make_pipe(vcpu, a[0], (int)a[1]); }
+
+KM_SYSCALL(fcntl)
+{
+	int cmd = (int)a[1];
+
+	FD_OR_EBADF(a[0]);
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		if (!km_fd_ok(vcpu->vm, (long)a[2]))
+			return -EINVAL;
+		return km_fd_new(vcpu->vm, km_host(fcntl((int)a[0], cmd, (int)a[2])));
+	case F_GETFD:
+	case F_SETFD:
+	case F_GETFL:
+	case F_SETFL:
+	case F_GETOWN:
+	case F_SETOWN:
+	case F_GETSIG:
+	case F_SETSIG:
+	case F_GETLEASE:
+	case F_SETLEASE:
+	case F_NOTIFY:
+	case F_SETPIPE_SZ:
+	case F_GETPIPE_SZ:
+	case F_ADD_SEALS:
+	case F_GET_SEALS:
+		return km_host(fcntl((int)a[0], cmd, a[2]));
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW: {
+		void *lk = km_gva(vcpu->vm, a[2], FLOCK_SIZE, cmd == F_GETLK || cmd == F_OFD_GETLK
+								     ? PROT_WRITE : PROT_READ);
+		return lk ? km_host(fcntl((int)a[0], cmd, lk)) : -EFAULT;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Terminal and fd ioctls with their argument sizes; nothing else passes. */
+static const struct {
+	unsigned long req;
+	uint32_t size;
+	int dir; /* PROT_READ: km reads the guest's buffer; PROT_WRITE: writes it; 0: by value */
+} ioctls[] = {
+	{ TCGETS, KERNEL_TERMIOS_SIZE, PROT_WRITE },
+	{ TCSETS, KERNEL_TERMIOS_SIZE, PROT_READ },
+	{ TCSETSW, KERNEL_TERMIOS_SIZE, PROT_READ },
+	{ TCSETSF, KERNEL_TERMIOS_SIZE, PROT_READ },
+	{ TIOCGWINSZ, sizeof(struct winsize), PROT_WRITE },
+	{ TIOCSWINSZ, sizeof(struct winsize), PROT_READ },
+	{ TIOCGPGRP, sizeof(int), PROT_WRITE },
+	{ TIOCSPGRP, sizeof(int), PROT_READ },
+	{ TIOCGSID, sizeof(int), PROT_WRITE },
+	{ FIONREAD, sizeof(int), PROT_WRITE },
+	{ FIONBIO, sizeof(int), PROT_READ },
+	{ FIOASYNC, sizeof(int), PROT_READ },
+	{ FIOCLEX, 0, 0 },
+	{ FIONCLEX, 0, 0 },
+	{ TCFLSH, 0, 0 },
+	{ TCXONC, 0, 0 },
+	{ TCSBRK, 0, 0 },
+};
+
+KM_SYSCALL(ioctl)
+{
+	FD_OR_EBADF(a[0]);
+	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
+		if (ioctls[i].req != (unsigned long)(uint32_t)a[1])
+			continue;
+		if (ioctls[i].dir == 0)
+			return km_host(ioctl((int)a[0], ioctls[i].req, a[2]));
+		void *arg = km_gva(vcpu->vm, a[2], ioctls[i].size, ioctls[i].dir);
+		return arg ? km_host(ioctl((int)a[0], ioctls[i].req, arg)) : -EFAULT;
+	}
+	if (km_verbose)
+		km_log("km: ioctl 0x%lx is not supported: returning ENOTTY", (unsigned long)a[1]);
+	return -ENOTTY;
+}

@@ -1,0 +1,57 @@
+/* Memory syscalls: the address space itself lives in vma.c. */
+#include "syscalls.h"
+
+KM_SYSCALL(brk) { return km_brk(vcpu->vm, a[0]); }
+
+KM_SYSCALL(mmap)
+{
+	return km_mmap(vcpu->vm, a[0], a[1], (int)a[2], (int)a[3], (int)a[4], a[5], KM_VMA_ANON);
+}
+
+KM_SYSCALL(munmap) { return km_munmap(vcpu->vm, a[0], a[1]); }
+KM_SYSCALL(mprotect) { return km_mprotect(vcpu->vm, a[0], a[1], (int)a[2]); }
+KM_SYSCALL(mremap) { return km_mremap(vcpu->vm, a[0], a[1], a[2], (int)a[3], a[4]); }
+
+/* Checks that [addr, addr+len) is mapped, as Linux does before advice or locks. */
+static long mapped_range(struct km_vcpu *vcpu, uint64_t addr, uint64_t len, void **host)
+{
+	if (addr & ~KM_PAGE_MASK)
+		return -EINVAL;
+	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
+	*host = km_gva(vcpu->vm, addr, len, PROT_NONE);
+	return *host || len == 0 ? 0 : -ENOMEM;
+}
+
+KM_SYSCALL(madvise)
+{
+	void *host;
+	long rc = mapped_range(vcpu, a[0], a[1], &host);
+
+	if (rc < 0 || a[1] == 0)
+		return rc;
+	/* Only advice that changes contents matters; the rest is a hint. */
+	if ((int)a[2] == MADV_DONTNEED || (int)a[2] == MADV_FREE)
+		return km_host(madvise(host, KM_ROUND_UP(a[1], KM_PAGE_SIZE), MADV_DONTNEED));
+	return 0;
+}
+
+KM_SYSCALL(msync)
+{
+	void *host;
+	long rc = mapped_range(vcpu, a[0], a[1], &host);
+
+	if (rc < 0 || a[1] == 0)
+		return rc;
+	return km_host(msync(host, KM_ROUND_UP(a[1], KM_PAGE_SIZE), (int)a[2]));
+}
+
+/* Guest memory is never swapped out behind the guest's back by km itself. */
+KM_SYSCALL(mlock)
+{
+	void *host;
+	return mapped_range(vcpu, KM_ROUND_DOWN(a[0], KM_PAGE_SIZE), a[1] + (a[0] & ~KM_PAGE_MASK), &host);
+}
+
+KM_SYSCALL(munlock) { return km_sys_mlock(vcpu, a); }
+KM_SYSCALL(mlockall) { return 0; }
+KM_SYSCALL(munlockall) { return 0; }

@@ -1,0 +1,252 @@
+/* x86-64 state of the guest: descriptor tables, control registers, MSRs. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "km.h"
+
+#define CR0_PE (1ul << 0)
+#define CR0_MP (1ul << 1)
+#define CR0_ET (1ul << 4)
+#define CR0_NE (1ul << 5)
+#define CR0_WP (1ul << 16)
+#define CR0_AM (1ul << 18)
+#define CR0_PG (1ul << 31)
+#define CR4_PAE (1ul << 5)
+#define CR4_OSFXSR (1ul << 9)
+#define CR4_OSXMMEXCPT (1ul << 10)
+#define CR4_FSGSBASE (1ul << 16)
+#define CR4_OSXSAVE (1ul << 18)
+#define EFER_SCE (1ul << 0)
+#define EFER_LME (1ul << 8)
+#define EFER_LMA (1ul << 10)
+#define EFER_NXE (1ul << 11)
+
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SYSCALL_MASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+#define RFLAGS_TF (1ul << 8)
+#define RFLAGS_DF (1ul << 10)
+#define RFLAGS_NT (1ul << 14)
+#define RFLAGS_AC (1ul << 18)
+
+/* Exception vectors a user program may raise on purpose (int3, into). */
+#define VEC_BP 3
+#define VEC_OF 4
+
+#define TSS_SIZE 104
+#define TSS_IOMAP_BYTES 32 /* ports 0..255, then one terminating 0xff */
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+	uint8_t iomap[TSS_IOMAP_BYTES + 1];
+} __attribute__((packed));
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type_attr;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __attribute__((packed));
+
+static const struct kvm_cpuid_entry2 *cpuid_leaf(const struct km_vm *vm, uint32_t fn,
+						  uint32_t idx)
+{
+	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		if (e->function == fn && e->index == idx)
+			return e;
+	}
+	return NULL;
+}
+
+uint64_t km_x86_hwcap(struct km_vm *vm)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_leaf(vm, 1, 0);
+	return e ? e->edx : 0;
+}
+
+static uint64_t seg_desc(uint64_t type_attr, bool long_mode)
+{
+	/* base 0, limit 0xfffff pages; type_attr is bits 40..47 (P, DPL, S, type). */
+	return 0xffffull | (type_attr << 40) | (0xfull << 48) |
+	       ((long_mode ? 0xaull : 0xcull) << 52);
+}
+
+static void init_gdt(struct km_vm *vm)
+{
+	uint64_t *gdt = km_sys(vm, KM_SYS_GDT);
+	uint64_t tss = KM_SYS_VA + KM_SYS_TSS;
+	uint64_t limit = sizeof(struct tss64) - 1;
+
+	gdt[KM_SEL_KCODE >> 3] = seg_desc(0x9b, true);
+	gdt[KM_SEL_KDATA >> 3] = seg_desc(0x93, false);
+	gdt[KM_SEL_UCODE32 >> 3] = seg_desc(0xfb, false);
+	gdt[KM_SEL_UDATA >> 3] = seg_desc(0xf3, false);
+	gdt[KM_SEL_UCODE >> 3] = seg_desc(0xfb, true);
+	gdt[KM_SEL_TSS >> 3] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (0x8bull << 40) |
+			       ((tss >> 24 & 0xff) << 56);
+	gdt[(KM_SEL_TSS >> 3) + 1] = tss >> 32;
+}
+
+static void init_tss(struct km_vm *vm)
+{
+	struct tss64 *tss = km_sys(vm, KM_SYS_TSS);
+
+	tss->rsp[0] = KM_SYS_VA + KM_SYS_STACK_HI;
+	tss->iomap_base = TSS_SIZE;
+	memset(tss->iomap, 0xff, sizeof(tss->iomap));
+	tss->iomap[KM_HCALL_PORT / 8] &= (uint8_t)~(1u << (KM_HCALL_PORT % 8));
+}
+
+static void init_idt(struct km_vm *vm)
+{
+	struct idt_gate *idt = km_sys(vm, KM_SYS_IDT);
+	uint64_t vectors = KM_SYS_VA + KM_SYS_STUB + (uint64_t)(km_stub_vectors - km_stub_start);
+
+	for (int v = 0; v < 32; v++) {
+		uint64_t off = vectors + (uint64_t)v * KM_STUB_VEC_SIZE;
+		bool user = v == VEC_BP || v == VEC_OF;
+		idt[v] = (struct idt_gate){
+			.off_lo = off & 0xffff,
+			.sel = KM_SEL_KCODE,
+			.type_attr = user ? 0xee : 0x8e,
+			.off_mid = off >> 16 & 0xffff,
+			.off_hi = off >> 32,
+		};
+	}
+}
+
+void km_x86_init_sys_area(struct km_vm *vm)
+{
+	size_t stub = (size_t)(km_stub_end - km_stub_start);
+	size_t entry = (size_t)(km_entry_end - km_entry_start);
+
+	if (stub > KM_PAGE_SIZE || entry > KM_PAGE_SIZE)
+		km_die(1, "km: internal: guest stubs do not fit a page");
+	memcpy(km_sys(vm, KM_SYS_STUB), km_stub_start, stub);
+	memcpy(km_sys(vm, KM_SYS_ENTRY), km_entry_start, entry);
+	init_gdt(vm);
+	init_tss(vm);
+	init_idt(vm);
+
+	km_map_sys_page(vm, KM_SYS_GDT, false, false);
+	km_map_sys_page(vm, KM_SYS_TSS, false, false);
+	km_map_sys_page(vm, KM_SYS_IDT, false, false);
+	km_map_sys_page(vm, KM_SYS_STUB, false, true);
+	km_map_sys_page(vm, KM_SYS_ENTRY, true, true);
+	for (uint64_t p = KM_SYS_STACK_LO; p < KM_SYS_STACK_HI; p += KM_PAGE_SIZE)
+		km_map_sys_page(vm, p, false, false);
+}
+
+static void set_msrs(struct km_vcpu *vcpu, const uint32_t *idx, const uint64_t *val, int n)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[8];
+	} m = { .hdr.nmsrs = (uint32_t)n };
+
+	for (int i = 0; i < n; i++)
+		m.e[i] = (struct kvm_msr_entry){ .index = idx[i], .data = val[i] };
+	if (ioctl(vcpu->fd, KVM_SET_MSRS, &m) != n)
+		km_die(1, "km: KVM_SET_MSRS failed");
+}
+
+int km_x86_set_fs_base(struct km_vcpu *vcpu, uint64_t base)
+{
+	uint32_t idx = MSR_FS_BASE;
+
+	set_msrs(vcpu, &idx, &base, 1);
+	return 0;
+}
+
+static struct kvm_segment user_seg(uint16_t sel, bool code)
+{
+	return (struct kvm_segment){
+		.selector = sel,
+		.limit = 0xffffffff,
+		.type = code ? 11 : 3,
+		.present = 1,
+		.dpl = 3,
+		.db = code ? 0 : 1,
+		.s = 1,
+		.l = code ? 1 : 0,
+		.g = 1,
+	};
+}
+
+static void init_sregs(struct km_vcpu *vcpu)
+{
+	struct km_vm *vm = vcpu->vm;
+	const struct kvm_cpuid_entry2 *leaf1 = cpuid_leaf(vm, 1, 0);
+	const struct kvm_cpuid_entry2 *leaf7 = cpuid_leaf(vm, 7, 0);
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		km_die(1, "km: KVM_GET_SREGS failed: %s", strerror(errno));
+	s.cs = user_seg(KM_SEL_UCODE, true);
+	s.ss = s.ds = s.es = s.fs = s.gs = user_seg(KM_SEL_UDATA, false);
+	s.tr = (struct kvm_segment){ .base = KM_SYS_VA + KM_SYS_TSS,
+				     .limit = sizeof(struct tss64) - 1,
+				     .selector = KM_SEL_TSS,
+				     .type = 11,
+				     .present = 1 };
+	s.ldt = (struct kvm_segment){ .unusable = 1 };
+	s.gdt = (struct kvm_dtable){ .base = KM_SYS_VA + KM_SYS_GDT, .limit = 0x4f };
+	s.idt = (struct kvm_dtable){ .base = KM_SYS_VA + KM_SYS_IDT, .limit = 32 * 16 - 1 };
+	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
+	s.cr3 = vm->pml4;
+	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	if (leaf7 && (leaf7->ebx & 1))
+		s.cr4 |= CR4_FSGSBASE;
+	if (leaf1 && (leaf1->ecx & (1u << 26)))
+		s.cr4 |= CR4_OSXSAVE;
+	s.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &s) < 0)
+		km_die(1, "km: KVM_SET_SREGS failed: %s", strerror(errno));
+
+	if (s.cr4 & CR4_OSXSAVE) {
+		const struct kvm_cpuid_entry2 *xs = cpuid_leaf(vm, 0xd, 0);
+		struct kvm_xcrs xcrs = { .nr_xcrs = 1 };
+		xcrs.xcrs[0].value = (xs ? xs->eax : 3) & 0xe7; /* x87, SSE, AVX, AVX-512 */
+		if (ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs) < 0)
+			km_die(1, "km: KVM_SET_XCRS failed: %s", strerror(errno));
+	}
+}
+
+void km_x86_init_vcpu(struct km_vcpu *vcpu, uint64_t entry, uint64_t sp)
+{
+	static const uint32_t idx[] = { MSR_STAR,    MSR_LSTAR,	  MSR_CSTAR,	      MSR_SYSCALL_MASK,
+					MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE };
+	uint64_t val[] = {
+		(uint64_t)KM_SEL_UCODE32 << 48 | (uint64_t)KM_SEL_KCODE << 32,
+		KM_SYS_VA + KM_SYS_ENTRY,
+		0,
+		RFLAGS_TF | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC,
+		0,
+		0,
+		0,
+	};
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_regs regs = { .rip = entry, .rsp = sp, .rflags = 0x2 };
+
+	init_sregs(vcpu);
+	set_msrs(vcpu, idx, val, (int)(sizeof(idx) / sizeof(idx[0])));
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
+		km_die(1, "km: KVM_SET_FPU failed: %s", strerror(errno));
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		km_die(1, "km: KVM_SET_REGS failed: %s", strerror(errno));
+}
