@@ -116,9 +116,9 @@ int main(int argc, char **argv)
 
 	km_mem_init(&vm, mem_limit);
 	km_elf_load(&vm, argv[optind], &img);
+	km_kvm_open(&vm);
 	uint64_t sp = km_stack_init(&vm, &img, argc - optind, argv + optind, environ);
 	km_x86_init_sys_area(&vm);
-	km_kvm_open(&vm);
 	km_kvm_map_memory(&vm);
 	vm.vcpu = km_vcpu_create(&vm);
 	km_x86_init_vcpu(vm.vcpu, img.entry, sp);

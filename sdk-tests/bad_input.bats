@@ -1,0 +1,122 @@
+#!/usr/bin/env bats
+# km refuses what it cannot run: one clear line, exit status 2.
+
+setup() {
+	load helpers
+}
+
+one_line_status_2() {
+	assert_failure 2
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "^km: "
+}
+
+@test "km --help and --version" {
+	run km --help
+	assert_success
+	assert_line --partial "Usage: km [options] program [args...]"
+	run km --version
+	assert_success
+	assert_output --regexp "^km [0-9]+\.[0-9]+\.[0-9]+$"
+}
+
+@test "no program" {
+	run km
+	one_line_status_2
+	assert_output --partial "no program given"
+}
+
+@test "an unknown option" {
+	run km --frobnicate hello.km
+	one_line_status_2
+	assert_output "km: unknown option '--frobnicate'; see km --help"
+}
+
+@test "a bad memory limit" {
+	run km --mem-limit=lots hello.km
+	one_line_status_2
+	assert_output --partial "bad memory limit 'lots'"
+}
+
+@test "a missing program" {
+	run km "$BATS_TEST_TMPDIR/nope.km"
+	one_line_status_2
+	assert_output "km: cannot open program '$BATS_TEST_TMPDIR/nope.km': No such file or directory"
+}
+
+@test "a directory" {
+	run km "$BATS_TEST_TMPDIR"
+	one_line_status_2
+	assert_output --partial "is not a regular file"
+}
+
+@test "a file that is not ELF" {
+	echo "just text" >"$BATS_TEST_TMPDIR/text.km"
+	run km "$BATS_TEST_TMPDIR/text.km"
+	one_line_status_2
+	assert_output --partial "is not an ELF executable"
+}
+
+@test "a truncated ELF" {
+	kontain-gcc -o "$BATS_TEST_TMPDIR/full.km" "$PROGRAMS/hello.c"
+	head -c 3000 "$BATS_TEST_TMPDIR/full.km" >"$BATS_TEST_TMPDIR/cut.km"
+	run km "$BATS_TEST_TMPDIR/cut.km"
+	one_line_status_2
+	assert_output --partial "is truncated"
+}
+
+@test "an ELF header cut short" {
+	head -c 40 /bin/true >"$BATS_TEST_TMPDIR/stub.km"
+	run km "$BATS_TEST_TMPDIR/stub.km"
+	one_line_status_2
+}
+
+@test "an ELF for another machine" {
+	# an x86-64 ELF with e_machine patched to AArch64 (183 = 0xb7)
+	kontain-gcc -o "$BATS_TEST_TMPDIR/arm.km" "$PROGRAMS/hello.c"
+	printf '\xb7\x00' | dd of="$BATS_TEST_TMPDIR/arm.km" bs=1 seek=18 conv=notrunc status=none
+	run km "$BATS_TEST_TMPDIR/arm.km"
+	one_line_status_2
+	assert_output --partial "built for another machine (ELF e_machine 183)"
+}
+
+@test "a 32-bit ELF" {
+	kontain-gcc -o "$BATS_TEST_TMPDIR/elf32.km" "$PROGRAMS/hello.c"
+	printf '\x01' | dd of="$BATS_TEST_TMPDIR/elf32.km" bs=1 seek=4 conv=notrunc status=none
+	run km "$BATS_TEST_TMPDIR/elf32.km"
+	one_line_status_2
+	assert_output --partial "is a 32-bit ELF"
+}
+
+@test "an object file, not an executable" {
+	kontain-gcc -c -o "$BATS_TEST_TMPDIR/hello.o" "$PROGRAMS/hello.c"
+	run km "$BATS_TEST_TMPDIR/hello.o"
+	one_line_status_2
+	assert_output --partial "is not an executable"
+}
+
+@test "a dynamically linked program" {
+	run km /bin/true
+	one_line_status_2
+	assert_output "km: '/bin/true' is dynamically linked; this km runs static programs: build it with kontain-gcc"
+}
+
+@test "a program too large for the memory limit" {
+	kontain-gcc -o "$BATS_TEST_TMPDIR/hello.km" "$PROGRAMS/hello.c"
+	run km --mem-limit=32M "$BATS_TEST_TMPDIR/hello.km"
+	# fits: the limit is only too small for very large images
+	if [ -e /dev/kvm ]; then assert_success; fi
+	printf 'static char big[64 << 20] = {1};\nint main(void) { return big[0] - 1; }\n' >"$BATS_TEST_TMPDIR/big.c"
+	kontain-gcc -o "$BATS_TEST_TMPDIR/big.km" "$BATS_TEST_TMPDIR/big.c"
+	run km --mem-limit=64M "$BATS_TEST_TMPDIR/big.km"
+	one_line_status_2
+	assert_output --partial "raise it with --mem-limit"
+}
+
+@test "without /dev/kvm km says so" {
+	[ ! -e /dev/kvm ] || skip "this machine has /dev/kvm"
+	kontain-gcc -o "$BATS_TEST_TMPDIR/hello.km" "$PROGRAMS/hello.c"
+	run km "$BATS_TEST_TMPDIR/hello.km"
+	assert_failure 1
+	assert_output --partial "km: /dev/kvm does not exist"
+}

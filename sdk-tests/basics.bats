@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# Running programs: output, arguments, environment, exit status, standard streams.
+
+setup_file() {
+	load helpers
+	build_c hello.c
+	build_c args_env.c
+	build_c stdio_echo.c
+	build_c sys_misc.c
+	build_c enosys.c
+}
+
+setup() {
+	load helpers
+	need_kvm
+}
+
+@test "hello prints its greeting and exits 0" {
+	run km "$(prog hello)"
+	assert_success
+	assert_output "Hello, world!"
+}
+
+@test "arguments reach the program" {
+	run km "$(prog hello)" kontain
+	assert_success
+	assert_output "Hello, kontain!"
+}
+
+@test "argv and the environment arrive intact" {
+	KM_TEST_ONE=1 KM_TEST_SPACES="a b  c" run km "$(prog args_env)" 0 "two words" ''
+	assert_success
+	assert_line "argc=4"
+	assert_line "argv[2]=two words"
+	assert_line "argv[3]="
+	assert_line "env KM_TEST_ONE=1"
+	assert_line "env KM_TEST_SPACES=a b  c"
+}
+
+@test "km exits with the program's exit status" {
+	for want in 0 1 7 255; do
+		run km "$(prog args_env)" "$want"
+		assert_equal "$status" "$want"
+	done
+}
+
+@test "stdin, stdout and stderr are the program's" {
+	run bash -c "printf 'one\ntwo\nthree\n' | km '$(prog stdio_echo)' 2>'$BATS_TEST_TMPDIR/err'"
+	assert_success
+	assert_output $'ONE\nTWO\nTHREE'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "lines=3"
+}
+
+@test "system calls: uname, ids, getrandom, rlimits, /proc/self/exe, EFAULT, km's fds hidden" {
+	run km "$(prog sys_misc)"
+	assert_success
+	assert_line "ok: km's descriptors are out of reach"
+	assert_line "ok: bad guest pointers give EFAULT"
+	assert_line "ok: /proc/self/exe"
+}
+
+@test "a program using the syscall instruction directly runs (LSTAR entry)" {
+	gcc -nostdlib -static -o "$BATS_TEST_TMPDIR/raw" "$PROGRAMS/raw_syscall.S"
+	run km "$BATS_TEST_TMPDIR/raw"
+	assert_failure 42
+	assert_output "raw syscall ok"
+}
+
+@test "km -v names each hypercall" {
+	run km -v "$(prog hello)"
+	assert_success
+	assert_line --partial "km: write(0x1"
+	assert_line --partial "km: exit_group(0x0"
+	assert_line "Hello, world!"
+}
+
+@test "an unimplemented syscall returns ENOSYS, and km -v names it" {
+	run km "$(prog enosys)"
+	assert_success
+	assert_output "acct: ENOSYS"
+	run km -v "$(prog enosys)"
+	assert_success
+	assert_line "km: unimplemented syscall acct (163): returning ENOSYS"
+}
+
+@test "km --log-to writes the trace to a file, not the terminal" {
+	run km --log-to="$BATS_TEST_TMPDIR/trace" "$(prog hello)"
+	assert_success
+	assert_output "Hello, world!"
+	run grep -c "km: write(0x1" "$BATS_TEST_TMPDIR/trace"
+	assert_output "1"
+}

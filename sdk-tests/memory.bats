@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Guest memory: malloc, mmap, mprotect, brk, and what a bad access does.
+
+setup_file() {
+	load helpers
+	build_c memory.c
+	build_c fault.c
+}
+
+setup() {
+	load helpers
+	need_kvm
+}
+
+@test "malloc small and large, mmap, munmap, mprotect, mremap, brk" {
+	run km "$(prog memory)"
+	assert_success
+	assert_line "ok: small mallocs"
+	assert_line "ok: malloc of 1.5 GiB, sparsely touched"
+	assert_line "ok: mmap munmap mprotect MAP_FIXED"
+	assert_line "ok: mremap"
+	assert_line "ok: brk"
+	assert_line "ok: ENOMEM beyond the limit"
+}
+
+@test "a 1.5 GiB malloc fails cleanly under a 1 GiB memory limit" {
+	run km --mem-limit=1G "$(prog memory)"
+	assert_failure 1
+	assert_output --partial "malloc of 1610612736"
+}
+
+@test "a write to a PROT_READ page ends the program with SIGSEGV (139)" {
+	run km "$(prog fault)" readonly
+	assert_failure 139
+	assert_line "wrote before mprotect: 1"
+	assert_line --regexp "^km: .*fault.km: killed by SIGSEGV: write of address 0x[0-9a-f]+ \(not permitted\) at rip 0x[0-9a-f]+$"
+}
+
+@test "a NULL dereference is SIGSEGV naming address 0x0" {
+	run km "$(prog fault)" null
+	assert_failure 139
+	assert_output --regexp "killed by SIGSEGV: write of address 0x0 \(not mapped\) at rip 0x[0-9a-f]+"
+}
+
+@test "an invalid instruction is SIGILL (132)" {
+	run km "$(prog fault)" ud2
+	assert_failure 132
+	assert_output --partial "killed by SIGILL: invalid opcode at rip 0x"
+}
+
+@test "an integer divide by zero is SIGFPE (136)" {
+	run km "$(prog fault)" divide
+	assert_failure 136
+	assert_output --partial "killed by SIGFPE: divide error at rip 0x"
+}
+
+@test "abort() is SIGABRT (134)" {
+	run km "$(prog fault)" abort
+	assert_failure 134
+	assert_output --partial "killed by SIGABRT"
+}
+
+@test "raising an ignored signal does nothing" {
+	run km "$(prog fault)" raise-ignored
+	assert_success
+	assert_output "still here"
+}

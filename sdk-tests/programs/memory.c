@@ -1,0 +1,69 @@
+/* malloc small and large, mmap/munmap/mprotect, brk, mremap. */
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define MiB (1ul << 20)
+#define GiB (1ul << 30)
+
+int main(void)
+{
+	for (int i = 1; i < 2000; i++) {
+		char *p = malloc((size_t)i * 3);
+		CHECK(p != NULL, "malloc %d", i * 3);
+		memset(p, i & 0xff, (size_t)i * 3);
+		free(p);
+	}
+	OK("small mallocs");
+
+	/* More than 1 GiB of virtual memory, of which only a few pages are touched. */
+	size_t big = GiB + 512 * MiB;
+	char *huge = malloc(big);
+	CHECK(huge != NULL, "malloc of %zu MiB", big / MiB);
+	for (size_t off = 0; off < big; off += 256 * MiB)
+		huge[off] = 'x';
+	huge[big - 1] = 'y';
+	CHECK(huge[256 * MiB] == 'x' && huge[big - 1] == 'y' && huge[1] == 0, "big block contents");
+	free(huge);
+	OK("malloc of 1.5 GiB, sparsely touched");
+
+	char *m = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED, "mmap");
+	CHECK(m[0] == 0 && m[4 * 4096 - 1] == 0, "fresh anonymous memory is zero");
+	memset(m, 7, 4 * 4096);
+	CHECK(munmap(m + 4096, 4096) == 0, "munmap middle page");
+	CHECK(mprotect(m, 4096, PROT_READ) == 0, "mprotect read-only");
+	CHECK(m[0] == 7, "read-only page still readable");
+	CHECK(mprotect(m, 4096, PROT_READ | PROT_WRITE) == 0, "mprotect back to writable");
+	m[0] = 9;
+	CHECK(m[0] == 9 && m[2 * 4096] == 7, "contents survive mprotect");
+	char *again = mmap(m + 4096, 4096, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(again == m + 4096 && again[0] == 0, "MAP_FIXED into the hole gives zeroed memory");
+	CHECK(mprotect(m, 4 * 4096, PROT_NONE) == 0 && munmap(m, 4 * 4096) == 0, "guard and unmap");
+	CHECK(mprotect(m, 4096, PROT_READ) != 0 && errno == ENOMEM, "mprotect of unmapped memory");
+	OK("mmap munmap mprotect MAP_FIXED");
+
+	char *r = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(r != MAP_FAILED, "mmap for mremap");
+	strcpy(r, "moved");
+	r = mremap(r, 8 * 4096, 64 * MiB, MREMAP_MAYMOVE);
+	CHECK(r != MAP_FAILED && strcmp(r, "moved") == 0, "mremap keeps contents");
+	r[64 * MiB - 1] = 1;
+	CHECK(munmap(r, 64 * MiB) == 0, "munmap after mremap");
+	OK("mremap");
+
+	void *start = sbrk(0);
+	CHECK(sbrk(3 * 4096) == start, "sbrk grows");
+	memset(start, 1, 3 * 4096);
+	CHECK(brk(start) == 0 && sbrk(0) == start, "brk shrinks");
+	OK("brk");
+
+	CHECK(mmap(NULL, 64 * GiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED &&
+		      errno == ENOMEM,
+	      "mmap beyond the memory limit fails with ENOMEM");
+	OK("ENOMEM beyond the limit");
+	return 0;
+}
