@@ -15,6 +15,8 @@ WARN := -Wall -Wextra -Werror
 all: sdk
 
 include mk/deps.mk
+include mk/demo.mk
+include mk/vm.mk
 include musl-patches/musl.mk
 include libkrt/libkrt.mk
 include toolchain/toolchain.mk

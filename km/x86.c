@@ -79,6 +79,18 @@ uint64_t km_x86_hwcap(struct km_vm *vm)
 	return e ? e->edx : 0;
 }
 
+/*
+ * The TR type for the I/O permission bitmap to be honoured: Intel VM entry
+ * requires a busy TSS (11); AMD does not check, but QEMU's SVM emulation
+ * consults the bitmap only for an available one (9).
+ */
+static unsigned tss_type(const struct km_vm *vm)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_leaf(vm, 0, 0);
+	bool amd = e && e->ebx == 0x68747541 && e->edx == 0x69746e65 && e->ecx == 0x444d4163;
+	return amd ? 9 : 11;
+}
+
 static uint64_t seg_desc(uint64_t type_attr, bool long_mode)
 {
 	/* base 0, limit 0xfffff pages; type_attr is bits 40..47 (P, DPL, S, type). */
@@ -97,7 +109,8 @@ static void init_gdt(struct km_vm *vm)
 	gdt[KM_SEL_UCODE32 >> 3] = seg_desc(0xfb, false);
 	gdt[KM_SEL_UDATA >> 3] = seg_desc(0xf3, false);
 	gdt[KM_SEL_UCODE >> 3] = seg_desc(0xfb, true);
-	gdt[KM_SEL_TSS >> 3] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (0x8bull << 40) |
+	gdt[KM_SEL_TSS >> 3] = (limit & 0xffff) | ((tss & 0xffffff) << 16) |
+			       ((0x80ull | tss_type(vm)) << 40) |
 			       ((tss >> 24 & 0xff) << 56);
 	gdt[(KM_SEL_TSS >> 3) + 1] = tss >> 32;
 }
@@ -109,7 +122,8 @@ static void init_tss(struct km_vm *vm)
 	tss->rsp[0] = KM_SYS_VA + KM_SYS_STACK_HI;
 	tss->iomap_base = TSS_SIZE;
 	memset(tss->iomap, 0xff, sizeof(tss->iomap));
-	tss->iomap[KM_HCALL_PORT / 8] &= (uint8_t)~(1u << (KM_HCALL_PORT % 8));
+	for (int port = KM_HCALL_PORT; port < KM_HCALL_PORT + KM_HCALL_PORT_SPAN; port++)
+		tss->iomap[port / 8] &= (uint8_t)~(1u << (port % 8));
 }
 
 static void init_idt(struct km_vm *vm)
@@ -202,7 +216,7 @@ static void init_sregs(struct km_vcpu *vcpu)
 	s.tr = (struct kvm_segment){ .base = KM_SYS_VA + KM_SYS_TSS,
 				     .limit = sizeof(struct tss64) - 1,
 				     .selector = KM_SEL_TSS,
-				     .type = 11,
+				     .type = tss_type(vm),
 				     .present = 1 };
 	s.ldt = (struct kvm_segment){ .unusable = 1 };
 	s.gdt = (struct kvm_dtable){ .base = KM_SYS_VA + KM_SYS_GDT, .limit = 0x4f };

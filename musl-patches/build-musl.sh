@@ -15,16 +15,13 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 
 say() { echo "build-musl: $*"; }
 
-verified() { (cd "$download" && sha256sum --quiet -c "$here/musl.sha256") 2>/dev/null; }
-
-fetch() {
-	verified && return
-	"$here/enable-deb-src.sh"
-	mkdir -p "$download"
-	say "downloading musl $version with apt-get source"
-	(cd "$download" && apt-get source -q --download-only "musl=$version")
-	(cd "$download" && sha256sum -c "$here/musl.sha256") || {
-		echo "build-musl: the downloaded musl source does not match musl-patches/musl.sha256" >&2
+# Quiet on success; on failure show the end of the log.
+logged() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 || {
+		tail -n 30 "$log" >&2
+		echo "build-musl: failed, see $log" >&2
 		exit 1
 	}
 }
@@ -43,18 +40,29 @@ unpack_and_patch() {
 configure() {
 	rm -rf "$obj"
 	mkdir -p "$obj"
-	(cd "$obj" && "$src/configure" --prefix="$prefix" --disable-shared \
-		--disable-wrapper CFLAGS="-g -fPIE -I$hcall_include") >"$work/configure.log"
+	cd "$obj"
+	logged "$work/configure.log" "$src/configure" --prefix="$prefix" \
+		--disable-shared --disable-wrapper CFLAGS="-fPIE -I$hcall_include"
+	cd - >/dev/null
 }
 
-build_and_install() {
-	make -C "$obj" -j"$(nproc)" >"$work/build.log"
-	make -C "$obj" install >"$work/install.log"
+# Every way into the kernel must have become a hypercall.
+check_no_syscall() {
+	local insns
+	insns=$(objdump -d --no-show-raw-insn "$obj"/lib/libc.a "$obj"/lib/*.o |
+		grep -E '^ +[0-9a-f]+:[[:space:]]+(syscall|sysenter|int +\$0x80)' || true)
+	[ -z "$insns" ] || {
+		echo "build-musl: system call instructions left in libc:" >&2
+		echo "$insns" >&2
+		exit 1
+	}
 }
 
-fetch
+"$here/fetch-debian-source.sh" musl "$version" "$here/musl.sha256" "$download"
 unpack_and_patch
 configure
 say "building (log: $work/build.log)"
-build_and_install
-say "installed into $prefix"
+logged "$work/build.log" make -C "$obj" -j"$(nproc)"
+check_no_syscall
+logged "$work/install.log" make -C "$obj" install
+say "installed into $prefix (${SECONDS}s)"

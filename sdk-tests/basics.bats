@@ -1,15 +1,6 @@
 #!/usr/bin/env bats
 # Running programs: output, arguments, environment, exit status, standard streams.
 
-setup_file() {
-	load helpers
-	build_c hello.c
-	build_c args_env.c
-	build_c stdio_echo.c
-	build_c sys_misc.c
-	build_c enosys.c
-}
-
 setup() {
 	load helpers
 	need_kvm
@@ -60,8 +51,7 @@ setup() {
 }
 
 @test "a program using the syscall instruction directly runs (LSTAR entry)" {
-	gcc -nostdlib -static -o "$BATS_TEST_TMPDIR/raw" "$PROGRAMS/raw_syscall.S"
-	run km "$BATS_TEST_TMPDIR/raw"
+	run km "$REPO/build/tests/raw_syscall"
 	assert_failure 42
 	assert_output "raw syscall ok"
 }

@@ -1,12 +1,6 @@
 #!/usr/bin/env bats
 # C++: the runtime kontain-g++ links works for real programs.
 
-setup_file() {
-	load helpers
-	build_cxx cxx_features.cpp
-	build_cxx cxx_uncaught.cpp
-}
-
 setup() {
 	load helpers
 	need_kvm

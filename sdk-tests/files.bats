@@ -1,11 +1,6 @@
 #!/usr/bin/env bats
 # Files, directories, pipes and descriptors, passed through to the host.
 
-setup_file() {
-	load helpers
-	build_c files.c
-}
-
 setup() {
 	load helpers
 	need_kvm
@@ -30,7 +25,6 @@ setup() {
 }
 
 @test "output redirected to a file lands there" {
-	build_c hello.c
 	km "$(prog hello)" redirected >"$BATS_TEST_TMPDIR/out"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "Hello, redirected!"
 }

@@ -19,17 +19,9 @@ need_kvm() {
 	fi
 }
 
-# Builds sdk-tests/programs/SRC with the SDK into the suite's temp dir as NAME.km.
-build_c() {
-	local src=$1 name=${2:-${1%.*}}
-	kontain-gcc -O2 -g -I"$PROGRAMS" -o "$BATS_FILE_TMPDIR/$name.km" "$PROGRAMS/$src"
-}
-
-build_cxx() {
-	local src=$1 name=${2:-${1%.*}}
-	kontain-g++ -O2 -g -o "$BATS_FILE_TMPDIR/$name.km" "$PROGRAMS/$src"
-}
-
+# The test programs, built by `make test-programs` with the installed SDK.
 prog() {
-	echo "$BATS_FILE_TMPDIR/$1.km"
+	local p=$REPO/build/tests/$1.km
+	[ -x "$p" ] || fail "$p is missing: run make test-programs"
+	echo "$p"
 }

@@ -1,12 +1,6 @@
 #!/usr/bin/env bats
 # Guest memory: malloc, mmap, mprotect, brk, and what a bad access does.
 
-setup_file() {
-	load helpers
-	build_c memory.c
-	build_c fault.c
-}
-
 setup() {
 	load helpers
 	need_kvm

@@ -1,11 +1,6 @@
 #!/usr/bin/env bats
 # Clocks and sleeping.
 
-setup_file() {
-	load helpers
-	build_c clock.c
-}
-
 setup() {
 	load helpers
 	need_kvm

@@ -100,7 +100,7 @@ is_static_km() {
 
 @test "a compile error is gcc's, with gcc's status" {
 	printf 'int main(void) { return missing; }\n' >bad.c
-	run kontain-gcc -o bad.km bad.c
+	run env LC_ALL=C kontain-gcc -o bad.km bad.c
 	assert_failure 1
 	assert_output --partial "'missing' undeclared"
 }

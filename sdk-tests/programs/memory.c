@@ -1,4 +1,5 @@
 /* malloc small and large, mmap/munmap/mprotect, brk, mremap. */
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -5,7 +5,10 @@
  * long-mode guest (paging on, writes memory, then loops on OUT to time VM
  * exits), and prints the KVM capabilities km relies on. Exits 0 on success.
  *
- *   gcc -O2 -Wall -o kvm-probe kvm-probe.c && ./kvm-probe
+ *   gcc -O2 -Wall -o kvm-probe kvm-probe.c && ./kvm-probe [EXITS]
+ *
+ * EXITS (default 10000) is how many exits the timing loop makes; a large
+ * number makes it a stress test of the VM exit path.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +31,6 @@
 #define PD_ADDR 0x6000
 #define PORT_RESULT 0x10
 #define PORT_LOOP 0x11
-#define LOOP_EXITS 10000
 
 static const uint8_t real_mode_code[] = {
 	0xb0, 0x2a, /* mov $42,%al */
@@ -223,7 +225,7 @@ static uint64_t guest_rbx(struct vm *vm, int sync_regs)
 	return regs.rbx;
 }
 
-static void probe_long_mode(int kvm)
+static void probe_long_mode(int kvm, long exits)
 {
 	const uint64_t expect = (1ull << 32) + 42;
 	int sync_regs = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS;
@@ -245,23 +247,26 @@ static void probe_long_mode(int kvm)
 	       (unsigned long long)rbx, sync_regs ? "kvm_run sync regs" : "KVM_GET_REGS");
 
 	double start = now();
-	for (int i = 0; i < LOOP_EXITS; i++)
+	for (long i = 0; i < exits; i++)
 		run_to_out(&vm, PORT_LOOP);
 	double elapsed = now() - start;
-	printf("kvm-probe: %d I/O exits in %.3f s: %.1f us per guest exit and re-entry\n",
-	       LOOP_EXITS, elapsed, elapsed * 1e6 / LOOP_EXITS);
+	printf("kvm-probe: %ld I/O exits in %.3f s: %.1f us per guest exit and re-entry\n", exits,
+	       elapsed, elapsed * 1e6 / exits);
 	vm_destroy(&vm);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	long exits = argc > 1 ? atol(argv[1]) : 10000;
+	if (exits < 1)
+		exits = 1;
 	errno = 0;
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		fail("open /dev/kvm");
 	report_caps(kvm);
 	probe_real_mode(kvm);
-	probe_long_mode(kvm);
+	probe_long_mode(kvm, exits);
 	printf("kvm-probe: success\n");
 	return 0;
 }

@@ -13,9 +13,14 @@
 #ifndef KONTAIN_HCALL_ABI_H
 #define KONTAIN_HCALL_ABI_H
 
-/* I/O ports; an 8-bit immediate so `out` needs no register for the port. */
-#define KM_HCALL_PORT 0xEA /* syscall by number, from musl or the LSTAR entry */
-#define KM_FAULT_PORT 0xEB /* CPL 0 exception entry: frame on the supervisor stack */
+/*
+ * I/O ports; an 8-bit immediate so `out` needs no register for the port.
+ * A 4-byte `outl` to P is checked against the bits of ports P..P+3, so CPL 3
+ * is given those four, and the fault port lies outside them.
+ */
+#define KM_HCALL_PORT 0xE8 /* syscall by number, from musl or the LSTAR entry */
+#define KM_HCALL_PORT_SPAN 4
+#define KM_FAULT_PORT 0xEC /* CPL 0 exception entry: frame on the supervisor stack */
 
 /* Numbers from here up are km's own hypercalls, never Linux syscalls. */
 #define KM_HC_BASE 0x1000

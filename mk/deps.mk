@@ -1,0 +1,22 @@
+# Debian packages the build and the tests need, installed once when missing.
+# Other fragments may add theirs with `DEPS_PACKAGES += name`; every rule
+# that runs a build tool depends on $(DEPS_STAMP) (order-only).
+DEPS_PACKAGES += gcc g++ make binutils libelf-dev linux-libc-dev dpkg-dev \
+	patch patchutils xz-utils file bats bats-assert bats-support
+DEPS_STAMP := $(BUILD)/stamps/deps
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): $(wildcard $(TOP)/Makefile $(TOP)/mk/*.mk $(TOP)/*/*.mk)
+	@missing=$$(for p in $(sort $(DEPS_PACKAGES)); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing" $$missing; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(@D) && touch $@
+
+.PHONY: deps

@@ -1,0 +1,29 @@
+# sdk-tests: bats suites that use the SDK exactly as installed under build/opt/kontain.
+# The test programs are built here, with the installed kontain-gcc/g++, so a
+# suite that runs in the nested test VM does not compile under emulation.
+TEST_DIR := $(BUILD)/tests
+TEST_C := $(wildcard sdk-tests/programs/*.c)
+TEST_CXX := $(wildcard sdk-tests/programs/*.cpp)
+TEST_PROGRAMS := $(patsubst sdk-tests/programs/%.c,$(TEST_DIR)/%.km,$(TEST_C)) \
+	$(patsubst sdk-tests/programs/%.cpp,$(TEST_DIR)/%.km,$(TEST_CXX)) \
+	$(TEST_DIR)/raw_syscall
+
+$(TEST_DIR)/%.km: sdk-tests/programs/%.c sdk-tests/programs/check.h $(SDK_PARTS)
+	@mkdir -p $(@D)
+	$(PREFIX)/bin/kontain-gcc -O2 -g -o $@ $<
+
+$(TEST_DIR)/%.km: sdk-tests/programs/%.cpp $(SDK_PARTS)
+	@mkdir -p $(@D)
+	$(PREFIX)/bin/kontain-g++ -O2 -g -o $@ $<
+
+# Not built with the SDK on purpose: it stands for an unmodified program.
+$(TEST_DIR)/raw_syscall: sdk-tests/programs/raw_syscall.S
+	@mkdir -p $(@D)
+	$(CC) -nostdlib -static -o $@ $<
+
+test-programs: $(TEST_PROGRAMS)
+
+test: sdk test-programs
+	$(TOP)/sdk-tests/run
+
+.PHONY: test test-programs
