@@ -59,7 +59,7 @@ setup() {
 @test "km -v names each hypercall" {
 	run km -v "$(prog hello)"
 	assert_success
-	assert_line --partial "km: write(0x1"
+	assert_line --partial "km: writev(0x1"
 	assert_line --partial "km: exit_group(0x0"
 	assert_line "Hello, world!"
 }
@@ -77,6 +77,6 @@ setup() {
 	run km --log-to="$BATS_TEST_TMPDIR/trace" "$(prog hello)"
 	assert_success
 	assert_output "Hello, world!"
-	run grep -c "km: write(0x1" "$BATS_TEST_TMPDIR/trace"
+	run grep -c "km: writev(0x1" "$BATS_TEST_TMPDIR/trace"
 	assert_output "1"
 }

@@ -8,7 +8,7 @@
 int main(int argc, char **argv)
 {
 	const char *how = argc > 1 ? argv[1] : "";
-	volatile int zero = 0;
+	volatile int zero = 0, one = 1; /* both volatile: gcc turns 1 / x into a compare */
 
 	if (strcmp(how, "readonly") == 0) {
 		char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(how, "abort") == 0) {
 		abort();
 	} else if (strcmp(how, "divide") == 0) {
-		printf("%d\n", 1 / zero);
+		printf("%d\n", one / zero);
 	} else if (strcmp(how, "raise-ignored") == 0) {
 		signal(SIGUSR1, SIG_IGN);
 		raise(SIGUSR1);
