@@ -23,10 +23,13 @@ void km_kvm_open(struct km_vm *vm)
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			km_die(1, "km: /dev/kvm does not exist: load the kvm module (kvm_intel, "
-				  "kvm_amd or kvm_pvm) or run on a host with virtualization");
-		km_die(1, "km: cannot open /dev/kvm: %s%s", strerror(errno),
-		       errno == EACCES ? " (add yourself to the group that owns /dev/kvm)" : "");
+			km_die(1, "km: /dev/kvm does not exist: enable virtualization (VT-x or AMD-V) "
+				  "and load kvm_intel or kvm_amd (kvm_pvm in a VM), or run on a host with KVM");
+		/* Debian and Fedora give /dev/kvm to the group kvm (udev). */
+		if (errno == EACCES)
+			km_die(1, "km: no permission to open /dev/kvm: add yourself to the kvm group "
+				  "(sudo usermod -aG kvm $USER) and log in again");
+		km_die(1, "km: cannot open /dev/kvm: %s", strerror(errno));
 	}
 	vm->kvm_fd = km_fd_move_high(fd);
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
