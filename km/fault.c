@@ -44,7 +44,8 @@ _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why)
 static struct fault_frame *frame_of(struct km_vcpu *vcpu)
 {
 	uint64_t rsp = vcpu->run->s.regs.regs.rsp;
-	uint64_t lo = KM_SYS_VA + KM_SYS_STACK_LO, hi = KM_SYS_VA + KM_SYS_STACK_HI;
+	uint64_t page = KM_SYS_VA + KM_SYS_VCPU + (uint64_t)vcpu->id * KM_PAGE_SIZE;
+	uint64_t lo = page + KM_VCPU_STACK_LO, hi = page + KM_VCPU_STACK_HI;
 
 	if (rsp < lo || rsp > hi - sizeof(struct fault_frame))
 		km_die(1, "km: internal: exception frame outside the supervisor stack");
@@ -52,11 +53,19 @@ static struct fault_frame *frame_of(struct km_vcpu *vcpu)
 }
 
 /* A page fault the current page tables no longer explain is stale; retry it. */
+static bool mapped(struct km_vm *vm, uint64_t addr)
+{
+	pthread_rwlock_rdlock(&vm->mm_lock);
+	bool found = km_vma_find(vm, addr) != NULL;
+	pthread_rwlock_unlock(&vm->mm_lock);
+	return found;
+}
+
 static bool spurious(struct km_vcpu *vcpu, uint64_t addr, uint64_t error)
 {
 	int have = km_pte_prot(vcpu->vm, addr);
 
-	if (have == PROT_NONE || !(km_vma_find(vcpu->vm, addr)))
+	if (have == PROT_NONE || !mapped(vcpu->vm, addr))
 		return false;
 	if ((error & PF_WRITE) && !(have & PROT_WRITE))
 		return false;
@@ -82,7 +91,7 @@ void km_guest_fault(struct km_vcpu *vcpu)
 			return;
 		const char *access = f->error & PF_FETCH ? "execute" : f->error & PF_WRITE ? "write" : "read";
 		snprintf(why, sizeof(why), "%s of address 0x%lx (%s) at rip 0x%lx", access,
-			 (unsigned long)addr, km_vma_find(vcpu->vm, addr) ? "not permitted" : "not mapped",
+			 (unsigned long)addr, mapped(vcpu->vm, addr) ? "not permitted" : "not mapped",
 			 (unsigned long)f->rip);
 	} else {
 		snprintf(why, sizeof(why), "%s at rip 0x%lx", what, (unsigned long)f->rip);

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/kvm.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <kontain/hcall_abi.h>
@@ -38,14 +40,18 @@
 #define KM_IMAGE_BASE_PIE 0x400000ul /* load bias of a static-PIE program */
 
 /* Supervisor area, offsets from guest-physical 0 (and from KM_SYS_VA). */
-#define KM_SYS_GDT 0x0000ul
-#define KM_SYS_TSS 0x1000ul
 #define KM_SYS_IDT 0x2000ul
 #define KM_SYS_STUB 0x3000ul /* CPL 0 exception entries */
 #define KM_SYS_ENTRY 0x4000ul /* syscall entry, user executable */
-#define KM_SYS_STACK_LO 0x6000ul /* 0x5000 stays unmapped as a guard */
-#define KM_SYS_STACK_HI 0x9000ul
-#define KM_SYS_PT_POOL 0x10000ul
+#define KM_SYS_VCPU 0x10000ul /* one page per vCPU: its GDT, TSS and CPL 0 stack */
+#define KM_MAX_VCPUS 1024
+#define KM_SYS_PT_POOL (KM_SYS_VCPU + KM_MAX_VCPUS * KM_PAGE_SIZE)
+
+/* Inside a vCPU's page. */
+#define KM_VCPU_GDT 0x000ul
+#define KM_VCPU_TSS 0x080ul
+#define KM_VCPU_STACK_LO 0x200ul
+#define KM_VCPU_STACK_HI 0x1000ul
 
 /* Segment selectors, the same numbers as Linux so saved contexts look alike. */
 #define KM_SEL_KCODE 0x10
@@ -88,20 +94,50 @@ struct km_vm {
 	uint64_t brk_start, brk;
 	uint64_t mmap_top; /* top-down mmap search starts here */
 
+	/* Writers change the address space; readers look at it (km_gva). */
+	pthread_rwlock_t mm_lock;
+
 	struct km_sigaction sigact[KM_NSIG + 1];
 	int fd_limit; /* guest fds are below it; km's own fds are above */
 	char *exe_path;
-	struct km_vcpu *vcpu;
 
-	bool exiting;
+	/* Threads: every vCPU ever created, live or parked for reuse. */
+	pthread_mutex_t thread_lock;
+	struct km_vcpu *vcpus[KM_MAX_VCPUS];
+	int nvcpu, max_vcpus;
+	int live; /* guest threads not yet exited */
+	int leader_exit_code;
+
+	bool exiting; /* exit_group: the vCPU that saw it ends the process */
 	int exit_status;
+};
+
+enum km_vcpu_state {
+	KM_VCPU_PARKED,	  /* free for the next clone */
+	KM_VCPU_CLAIMED,  /* taken by a clone that is filling in its start state */
+	KM_VCPU_STARTING, /* launched: its host thread loads the state and runs */
+	KM_VCPU_RUNNING,
+	KM_VCPU_EXITED, /* its guest thread left; parked once off the vCPU */
+};
+
+/* What a vCPU starts a guest thread with (clone, or the program's entry). */
+struct km_thread_start {
+	struct kvm_regs regs;
+	struct kvm_fpu fpu;
+	uint64_t fs_base;
 };
 
 struct km_vcpu {
 	struct km_vm *vm;
-	int fd;
+	int id, fd;
 	struct kvm_run *run;
-	int tid;
+	pid_t tid; /* the host thread's tid, which is also the guest's */
+	pthread_t thread;
+	pthread_cond_t wake;
+	enum km_vcpu_state state; /* under vm->thread_lock */
+	struct km_thread_start start;
+	int exit_code;
+
 	uint64_t clear_child_tid, robust_list, fs_base;
 	uint64_t sigmask, sigpending;
 	uint64_t altstack[3]; /* stack_t: ss_sp, ss_flags, ss_size */
@@ -119,14 +155,23 @@ int km_fd_move_high(int fd);
 /* kvm.c: the host backend. */
 void km_kvm_open(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);
-struct km_vcpu *km_vcpu_create(struct km_vm *vm);
+struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
 int km_vcpu_run(struct km_vcpu *vcpu);
 
 /* x86.c: descriptor tables, control registers and MSRs for a vCPU. */
 void km_x86_init_sys_area(struct km_vm *vm);
-void km_x86_init_vcpu(struct km_vcpu *vcpu, uint64_t entry, uint64_t sp);
+void km_x86_init_vcpu(struct km_vcpu *vcpu);
+void km_x86_load_start(struct km_vcpu *vcpu);
 int km_x86_set_fs_base(struct km_vcpu *vcpu, uint64_t base);
+uint64_t km_x86_get_fs_base(struct km_vcpu *vcpu);
 uint64_t km_x86_hwcap(struct km_vm *vm);
+
+/* thread.c: guest threads on vCPUs, each vCPU on a host thread of its own. */
+void km_threads_init(struct km_vm *vm);
+_Noreturn void km_thread_main(struct km_vm *vm, uint64_t entry, uint64_t sp);
+struct km_vcpu *km_thread_claim(struct km_vm *vm);
+void km_thread_launch(struct km_vcpu *vcpu);
+void km_thread_exit(struct km_vcpu *vcpu, int code);
 
 /* stub.S: guest code km copies into the supervisor area. */
 extern const uint8_t km_stub_start[], km_stub_end[];
@@ -165,7 +210,7 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 		       char **envp);
 
 /* run.c and fault.c: the run loop and what guest exceptions become. */
-int km_run(struct km_vcpu *vcpu);
+void km_run(struct km_vcpu *vcpu);
 void km_guest_fault(struct km_vcpu *vcpu);
 _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
 

@@ -29,7 +29,7 @@ $(BUILD)/km/syscall_names.o: $(BUILD)/km/syscall_names.c
 
 $(PREFIX)/bin/km: $(KM_OBJS)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ -lelf
+	$(CC) -pthread -o $@ $^ -lelf
 
 .PHONY: km
 km: $(PREFIX)/bin/km

@@ -70,13 +70,14 @@ void km_kvm_map_memory(struct km_vm *vm)
 		       (unsigned long)(vm->phys_size >> 20), strerror(errno));
 }
 
-struct km_vcpu *km_vcpu_create(struct km_vm *vm)
+struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id)
 {
 	struct km_vcpu *vcpu = calloc(1, sizeof(*vcpu));
 	if (vcpu == NULL)
 		km_die(1, "km: out of memory");
 	vcpu->vm = vm;
-	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	vcpu->id = id;
+	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (fd < 0)
 		km_die(1, "km: KVM_CREATE_VCPU failed: %s", strerror(errno));
 	vcpu->fd = km_fd_move_high(fd);
@@ -85,7 +86,6 @@ struct km_vcpu *km_vcpu_create(struct km_vm *vm)
 		km_die(1, "km: cannot map the vCPU state: %s", strerror(errno));
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
 		km_die(1, "km: KVM_SET_CPUID2 failed: %s", strerror(errno));
-	vcpu->tid = getpid();
 	return vcpu;
 }
 

@@ -107,7 +107,11 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		km_die(2, "km: no program given; usage: km [options] program [args...]");
 
-	struct km_vm vm = { .exit_status = 0 };
+	/* Static: threads use it after the first one (on this stack) has gone. */
+	static struct km_vm vm = {
+		.mm_lock = PTHREAD_RWLOCK_INITIALIZER,
+		.thread_lock = PTHREAD_MUTEX_INITIALIZER,
+	};
 	struct km_image img;
 	vm.fd_limit = guest_fd_limit();
 	vm.exe_path = absolute_path(argv[optind]);
@@ -117,10 +121,9 @@ int main(int argc, char **argv)
 	km_mem_init(&vm, mem_limit);
 	km_elf_load(&vm, argv[optind], &img);
 	km_kvm_open(&vm);
+	km_threads_init(&vm);
 	uint64_t sp = km_stack_init(&vm, &img, argc - optind, argv + optind, environ);
 	km_x86_init_sys_area(&vm);
 	km_kvm_map_memory(&vm);
-	vm.vcpu = km_vcpu_create(&vm);
-	km_x86_init_vcpu(vm.vcpu, img.entry, sp);
-	return km_run(vm.vcpu);
+	km_thread_main(&vm, img.entry, sp);
 }

@@ -183,12 +183,16 @@ void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 		return vm->mem + vm->sys_size;
 	if (end < gva || !km_gva_to_gpa(vm, gva, &gpa))
 		return NULL;
+	pthread_rwlock_rdlock(&vm->mm_lock);
 	for (uint64_t at = gva; at < end;) {
 		const struct km_vma *v = km_vma_find(vm, at);
-		if (v == NULL || !prot_allows(v->prot, prot))
+		if (v == NULL || !prot_allows(v->prot, prot)) {
+			pthread_rwlock_unlock(&vm->mm_lock);
 			return NULL;
+		}
 		at = v->end;
 	}
+	pthread_rwlock_unlock(&vm->mm_lock);
 	uint64_t last;
 	if (!km_gva_to_gpa(vm, end - 1, &last) || last - gpa != len - 1)
 		return NULL;

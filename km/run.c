@@ -19,13 +19,14 @@ static void port_io(struct km_vcpu *vcpu)
 		km_guest_killed(vcpu->vm, SIGSEGV, "access to I/O port outside the hypercall ABI");
 }
 
-int km_run(struct km_vcpu *vcpu)
+/* Runs the vCPU's guest thread until it exits or the process does. */
+void km_run(struct km_vcpu *vcpu)
 {
 	struct km_vm *vm = vcpu->vm;
 	struct kvm_run *run = vcpu->run;
 	char why[128];
 
-	while (!vm->exiting) {
+	while (vcpu->state == KM_VCPU_RUNNING && !vm->exiting) {
 		int rc = km_vcpu_run(vcpu);
 		if (rc == -EINTR || rc == -EAGAIN)
 			continue;
@@ -58,5 +59,4 @@ int km_run(struct km_vcpu *vcpu)
 			       run->s.regs.regs.rip);
 		}
 	}
-	return vm->exit_status;
 }

@@ -1,16 +1,30 @@
 /* Memory syscalls: the address space itself lives in vma.c. */
 #include "syscalls.h"
 
-KM_SYSCALL(brk) { return km_brk(vcpu->vm, a[0]); }
+/* Changes to the address space are serialised; km_gva readers wait for them. */
+#define LOCKED(vm, call)                                   \
+	({                                                 \
+		pthread_rwlock_wrlock(&(vm)->mm_lock);     \
+		long rc_ = (call);                         \
+		pthread_rwlock_unlock(&(vm)->mm_lock);     \
+		rc_;                                       \
+	})
+
+KM_SYSCALL(brk) { return LOCKED(vcpu->vm, km_brk(vcpu->vm, a[0])); }
 
 KM_SYSCALL(mmap)
 {
-	return km_mmap(vcpu->vm, a[0], a[1], (int)a[2], (int)a[3], (int)a[4], a[5], KM_VMA_ANON);
+	return LOCKED(vcpu->vm, km_mmap(vcpu->vm, a[0], a[1], (int)a[2], (int)a[3], (int)a[4], a[5],
+					KM_VMA_ANON));
 }
 
-KM_SYSCALL(munmap) { return km_munmap(vcpu->vm, a[0], a[1]); }
-KM_SYSCALL(mprotect) { return km_mprotect(vcpu->vm, a[0], a[1], (int)a[2]); }
-KM_SYSCALL(mremap) { return km_mremap(vcpu->vm, a[0], a[1], a[2], (int)a[3], a[4]); }
+KM_SYSCALL(munmap) { return LOCKED(vcpu->vm, km_munmap(vcpu->vm, a[0], a[1])); }
+KM_SYSCALL(mprotect) { return LOCKED(vcpu->vm, km_mprotect(vcpu->vm, a[0], a[1], (int)a[2])); }
+
+KM_SYSCALL(mremap)
+{
+	return LOCKED(vcpu->vm, km_mremap(vcpu->vm, a[0], a[1], a[2], (int)a[3], a[4]));
+}
 
 /* Checks that [addr, addr+len) is mapped, as Linux does before advice or locks. */
 static long mapped_range(struct km_vcpu *vcpu, uint64_t addr, uint64_t len, void **host)

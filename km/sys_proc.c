@@ -1,4 +1,4 @@
-/* The process: exit, identity, limits, randomness, thread-pointer setup. */
+/* The process: identity, limits, randomness, thread-pointer setup. */
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -15,28 +15,12 @@
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003
 #define ARCH_GET_GS 0x1004
-#define FUTEX_CMD_MASK 0x7f
-#define FUTEX_WAIT 0
-#define FUTEX_WAKE 1
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAKE_BITSET 10
 #define RUSAGE_SIZE 144
 #define SYSINFO_SIZE 112
 #define TASK_COMM_LEN 16
 
-KM_SYSCALL(exit_group)
-{
-	vcpu->vm->exiting = true;
-	vcpu->vm->exit_status = (int)(a[0] & 0xff);
-	return 0;
-}
-
-/* One thread per process for now, so the thread's exit is the process's. */
-KM_SYSCALL(exit) { return km_sys_exit_group(vcpu, a); }
-
 KM_SYSCALL(getpid) { return getpid(); }
 KM_SYSCALL(getppid) { return getppid(); }
-KM_SYSCALL(gettid) { return vcpu->tid; }
 KM_SYSCALL(getuid) { return getuid(); }
 KM_SYSCALL(geteuid) { return geteuid(); }
 KM_SYSCALL(getgid) { return getgid(); }
@@ -148,32 +132,17 @@ KM_SYSCALL(arch_prctl)
 {
 	switch (a[0]) {
 	case ARCH_SET_FS:
-		vcpu->fs_base = a[1];
 		return km_x86_set_fs_base(vcpu, a[1]);
 	case ARCH_GET_FS: {
 		uint64_t *out = KM_OUT(vcpu, a[1], sizeof(uint64_t));
 		if (out == NULL)
 			return -EFAULT;
-		*out = vcpu->fs_base;
+		*out = km_x86_get_fs_base(vcpu);
 		return 0;
 	}
 	default:
 		return -EINVAL;
 	}
-}
-
-KM_SYSCALL(set_tid_address)
-{
-	vcpu->clear_child_tid = a[0];
-	return vcpu->tid;
-}
-
-KM_SYSCALL(set_robust_list)
-{
-	if (a[1] != 24)
-		return -EINVAL;
-	vcpu->robust_list = a[0];
-	return 0;
 }
 
 KM_SYSCALL(sched_yield) { return km_host(sched_yield()); }
@@ -222,34 +191,6 @@ KM_SYSCALL(prctl)
 	default:
 		return -EINVAL;
 	}
-}
-
-/*
- * With one thread nobody else can change a futex word or wake a waiter, so
- * a wait either fails at once or sleeps out its timeout, as on Linux.
- */
-KM_SYSCALL(futex)
-{
-	int cmd = (int)a[1] & FUTEX_CMD_MASK;
-
-	if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET)
-		return 0;
-	if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
-		return -ENOSYS;
-	const uint32_t *word = KM_IN(vcpu, a[0], sizeof(uint32_t));
-	if (word == NULL)
-		return -EFAULT;
-	if (*word != (uint32_t)a[2])
-		return -EAGAIN;
-	if (a[3] == 0)
-		km_guest_killed(vcpu->vm, SIGKILL, "deadlock: the only thread waits on a futex forever");
-	const void *ts = KM_IN(vcpu, a[3], 16);
-	if (ts == NULL)
-		return -EFAULT;
-	int clock = (int)a[1] & 256 ? CLOCK_REALTIME : CLOCK_MONOTONIC;
-	int flags = cmd == FUTEX_WAIT_BITSET ? TIMER_ABSTIME : 0;
-	long rc = syscall(SYS_clock_nanosleep, clock, flags, ts, NULL);
-	return rc == 0 ? -ETIMEDOUT : -errno;
 }
 
 /* No child can exist until fork arrives, so there is never one to wait for. */

@@ -30,11 +30,13 @@
 	X(clock_gettime) X(clock_getres) X(gettimeofday) X(time) X(nanosleep)                  \
 	X(clock_nanosleep) X(times)                                                            \
 	/* sys_proc.c */                                                                       \
-	X(exit) X(exit_group) X(getpid) X(getppid) X(gettid) X(getuid) X(geteuid) X(getgid)     \
-	X(getegid) X(getresuid) X(getresgid) X(getgroups) X(getpgrp) X(getpgid) X(getsid)      \
-	X(setpgid) X(setsid) X(uname) X(getrlimit) X(setrlimit) X(prlimit64) X(getrusage)      \
-	X(sysinfo) X(getrandom) X(arch_prctl) X(set_tid_address) X(set_robust_list)            \
-	X(sched_yield) X(sched_getaffinity) X(prctl) X(getcpu) X(futex) X(wait4)               \
+	X(getpid) X(getppid) X(getuid) X(geteuid) X(getgid) X(getegid) X(getresuid)            \
+	X(getresgid) X(getgroups) X(getpgrp) X(getpgid) X(getsid) X(setpgid) X(setsid)         \
+	X(uname) X(getrlimit) X(setrlimit) X(prlimit64) X(getrusage) X(sysinfo) X(getrandom)   \
+	X(arch_prctl) X(sched_yield) X(sched_getaffinity) X(prctl) X(getcpu) X(wait4)          \
+	/* sys_thread.c */                                                                     \
+	X(clone) X(exit) X(exit_group) X(gettid) X(set_tid_address) X(set_robust_list)         \
+	X(get_robust_list) X(futex)                                                            \
 	/* sys_signal.c */                                                                     \
 	X(rt_sigaction) X(rt_sigprocmask) X(rt_sigpending) X(sigaltstack) X(kill) X(tkill)     \
 	X(tgkill)

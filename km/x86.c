@@ -98,10 +98,18 @@ static uint64_t seg_desc(uint64_t type_attr, bool long_mode)
 	       ((long_mode ? 0xaull : 0xcull) << 52);
 }
 
-static void init_gdt(struct km_vm *vm)
+static uint64_t vcpu_page(int id)
 {
-	uint64_t *gdt = km_sys(vm, KM_SYS_GDT);
-	uint64_t tss = KM_SYS_VA + KM_SYS_TSS;
+	return KM_SYS_VCPU + (uint64_t)id * KM_PAGE_SIZE;
+}
+
+/* A vCPU's own GDT (its TSS descriptor differs) and TSS (its own CPL 0 stack). */
+static void init_vcpu_page(struct km_vm *vm, int id)
+{
+	uint64_t page = vcpu_page(id);
+	uint64_t *gdt = km_sys(vm, page + KM_VCPU_GDT);
+	struct tss64 *tss = km_sys(vm, page + KM_VCPU_TSS);
+	uint64_t tss_va = KM_SYS_VA + page + KM_VCPU_TSS;
 	uint64_t limit = sizeof(struct tss64) - 1;
 
 	gdt[KM_SEL_KCODE >> 3] = seg_desc(0x9b, true);
@@ -109,21 +117,19 @@ static void init_gdt(struct km_vm *vm)
 	gdt[KM_SEL_UCODE32 >> 3] = seg_desc(0xfb, false);
 	gdt[KM_SEL_UDATA >> 3] = seg_desc(0xf3, false);
 	gdt[KM_SEL_UCODE >> 3] = seg_desc(0xfb, true);
-	gdt[KM_SEL_TSS >> 3] = (limit & 0xffff) | ((tss & 0xffffff) << 16) |
-			       ((0x80ull | tss_type(vm)) << 40) |
-			       ((tss >> 24 & 0xff) << 56);
-	gdt[(KM_SEL_TSS >> 3) + 1] = tss >> 32;
-}
+	gdt[KM_SEL_TSS >> 3] = (limit & 0xffff) | ((tss_va & 0xffffff) << 16) |
+			       ((0x80ull | tss_type(vm)) << 40) | ((tss_va >> 24 & 0xff) << 56);
+	gdt[(KM_SEL_TSS >> 3) + 1] = tss_va >> 32;
 
-static void init_tss(struct km_vm *vm)
-{
-	struct tss64 *tss = km_sys(vm, KM_SYS_TSS);
-
-	tss->rsp[0] = KM_SYS_VA + KM_SYS_STACK_HI;
+	tss->rsp[0] = KM_SYS_VA + page + KM_VCPU_STACK_HI;
 	tss->iomap_base = TSS_SIZE;
 	memset(tss->iomap, 0xff, sizeof(tss->iomap));
 	for (int port = KM_HCALL_PORT; port < KM_HCALL_PORT + KM_HCALL_PORT_SPAN; port++)
 		tss->iomap[port / 8] &= (uint8_t)~(1u << (port % 8));
+
+	pthread_rwlock_wrlock(&vm->mm_lock);
+	km_map_sys_page(vm, page, false, false);
+	pthread_rwlock_unlock(&vm->mm_lock);
 }
 
 static void init_idt(struct km_vm *vm)
@@ -153,17 +159,11 @@ void km_x86_init_sys_area(struct km_vm *vm)
 		km_die(1, "km: internal: guest stubs do not fit a page");
 	memcpy(km_sys(vm, KM_SYS_STUB), km_stub_start, stub);
 	memcpy(km_sys(vm, KM_SYS_ENTRY), km_entry_start, entry);
-	init_gdt(vm);
-	init_tss(vm);
 	init_idt(vm);
 
-	km_map_sys_page(vm, KM_SYS_GDT, false, false);
-	km_map_sys_page(vm, KM_SYS_TSS, false, false);
 	km_map_sys_page(vm, KM_SYS_IDT, false, false);
 	km_map_sys_page(vm, KM_SYS_STUB, false, true);
 	km_map_sys_page(vm, KM_SYS_ENTRY, true, true);
-	for (uint64_t p = KM_SYS_STACK_LO; p < KM_SYS_STACK_HI; p += KM_PAGE_SIZE)
-		km_map_sys_page(vm, p, false, false);
 }
 
 static void set_msrs(struct km_vcpu *vcpu, const uint32_t *idx, const uint64_t *val, int n)
@@ -184,7 +184,21 @@ int km_x86_set_fs_base(struct km_vcpu *vcpu, uint64_t base)
 	uint32_t idx = MSR_FS_BASE;
 
 	set_msrs(vcpu, &idx, &base, 1);
+	vcpu->fs_base = base;
 	return 0;
+}
+
+/* Read back, not remembered: with CR4.FSGSBASE the program may wrfsbase itself. */
+uint64_t km_x86_get_fs_base(struct km_vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = MSR_FS_BASE };
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1)
+		km_die(1, "km: KVM_GET_MSRS failed");
+	return m.e.data;
 }
 
 static struct kvm_segment user_seg(uint16_t sel, bool code)
@@ -213,13 +227,14 @@ static void init_sregs(struct km_vcpu *vcpu)
 		km_die(1, "km: KVM_GET_SREGS failed: %s", strerror(errno));
 	s.cs = user_seg(KM_SEL_UCODE, true);
 	s.ss = s.ds = s.es = s.fs = s.gs = user_seg(KM_SEL_UDATA, false);
-	s.tr = (struct kvm_segment){ .base = KM_SYS_VA + KM_SYS_TSS,
+	s.tr = (struct kvm_segment){ .base = KM_SYS_VA + vcpu_page(vcpu->id) + KM_VCPU_TSS,
 				     .limit = sizeof(struct tss64) - 1,
 				     .selector = KM_SEL_TSS,
 				     .type = tss_type(vm),
 				     .present = 1 };
 	s.ldt = (struct kvm_segment){ .unusable = 1 };
-	s.gdt = (struct kvm_dtable){ .base = KM_SYS_VA + KM_SYS_GDT, .limit = 0x4f };
+	s.gdt = (struct kvm_dtable){ .base = KM_SYS_VA + vcpu_page(vcpu->id) + KM_VCPU_GDT,
+				     .limit = 0x4f };
 	s.idt = (struct kvm_dtable){ .base = KM_SYS_VA + KM_SYS_IDT, .limit = 32 * 16 - 1 };
 	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
 	s.cr3 = vm->pml4;
@@ -241,10 +256,11 @@ static void init_sregs(struct km_vcpu *vcpu)
 	}
 }
 
-void km_x86_init_vcpu(struct km_vcpu *vcpu, uint64_t entry, uint64_t sp)
+/* The state a vCPU keeps across the guest threads it runs. */
+void km_x86_init_vcpu(struct km_vcpu *vcpu)
 {
-	static const uint32_t idx[] = { MSR_STAR,    MSR_LSTAR,	  MSR_CSTAR,	      MSR_SYSCALL_MASK,
-					MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE };
+	static const uint32_t idx[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+					MSR_GS_BASE, MSR_KERNEL_GS_BASE };
 	uint64_t val[] = {
 		(uint64_t)KM_SEL_UCODE32 << 48 | (uint64_t)KM_SEL_KCODE << 32,
 		KM_SYS_VA + KM_SYS_ENTRY,
@@ -252,15 +268,22 @@ void km_x86_init_vcpu(struct km_vcpu *vcpu, uint64_t entry, uint64_t sp)
 		RFLAGS_TF | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC,
 		0,
 		0,
-		0,
 	};
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-	struct kvm_regs regs = { .rip = entry, .rsp = sp, .rflags = 0x2 };
 
+	init_vcpu_page(vcpu->vm, vcpu->id);
 	init_sregs(vcpu);
 	set_msrs(vcpu, idx, val, (int)(sizeof(idx) / sizeof(idx[0])));
-	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
+}
+
+/* A guest thread's first registers, FPU state and thread pointer. */
+void km_x86_load_start(struct km_vcpu *vcpu)
+{
+	const struct km_thread_start *st = &vcpu->start;
+
+	km_x86_set_fs_base(vcpu, st->fs_base);
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &st->fpu) < 0)
 		km_die(1, "km: KVM_SET_FPU failed: %s", strerror(errno));
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
-		km_die(1, "km: KVM_SET_REGS failed: %s", strerror(errno));
+	/* Through sync regs, which also replace what a previous thread left dirty. */
+	vcpu->run->s.regs.regs = st->regs;
+	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
 }

@@ -15,7 +15,8 @@ $(DEPS_STAMP): $(wildcard $(TOP)/Makefile $(TOP)/mk/*.mk $(TOP)/*/*.mk)
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing" $$missing; \
 		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q -o DPkg::Lock::Timeout=600 \
+			--no-install-recommends $$missing; \
 	fi
 	@mkdir -p $(@D) && touch $@
 

@@ -4,6 +4,7 @@ KONTAIN=${KONTAIN:-$REPO/build/opt/kontain}
 PROGRAMS=$REPO/sdk-tests/programs
 export PATH=$KONTAIN/bin:$PATH
 
+bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 
@@ -24,4 +25,27 @@ prog() {
 	local p=$REPO/build/tests/$1.km
 	[ -x "$p" ] || fail "$p is missing: run make test-programs"
 	echo "$p"
+}
+
+# The same source built natively (Debian's musl-gcc, or g++ -static for C++).
+native() {
+	local p=$REPO/build/tests/native/$1
+	[ -x "$p" ] || fail "$p is missing: run make test-programs"
+	echo "$p"
+}
+
+# Runs NAME natively and under km with the same arguments: the same stdout and
+# the same exit status, or the test fails showing both. km's own lines (a fault
+# report, say) go to stderr and are left out of the comparison.
+same_as_native() {
+	local name=$1
+	shift
+	run --separate-stderr "$(native "$name")" "$@"
+	native_status=$status native_output=$output
+	run --separate-stderr km "$(prog "$name")" "$@"
+	if [ "$status" != "$native_status" ] || [ "$output" != "$native_output" ]; then
+		printf 'native (status %s):\n%s\nkm (status %s):\n%s\nkm stderr:\n%s\n' \
+			"$native_status" "$native_output" "$status" "$output" "$stderr" |
+			fail
+	fi
 }

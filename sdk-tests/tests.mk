@@ -21,7 +21,24 @@ $(TEST_DIR)/raw_syscall: sdk-tests/programs/raw_syscall.S
 	@mkdir -p $(@D)
 	$(CC) -nostdlib -static -o $@ $<
 
-test-programs: $(TEST_PROGRAMS)
+# Native builds of the programs whose suites compare km with Linux itself.
+NATIVE_C := threads
+NATIVE_CXX := cxx_threads
+NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
+DEPS_PACKAGES += musl-tools
+
+$(addprefix $(TEST_DIR)/native/,$(NATIVE_C)): $(TEST_DIR)/native/%: sdk-tests/programs/%.c \
+		sdk-tests/programs/check.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)/uapi
+	ln -sfn /usr/include/linux /usr/include/asm-generic /usr/include/x86_64-linux-gnu/asm $(@D)/uapi/
+	musl-gcc -static -O2 -g -idirafter $(@D)/uapi -o $@ $<
+
+$(addprefix $(TEST_DIR)/native/,$(NATIVE_CXX)): $(TEST_DIR)/native/%: sdk-tests/programs/%.cpp \
+		| $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CXX) -static -pthread -O2 -g -o $@ $<
+
+test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS)
 
 test: sdk test-programs
 	$(TOP)/sdk-tests/run

@@ -1,0 +1,191 @@
+/* Threads: clone, exit, tid bookkeeping and futexes. */
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "syscalls.h"
+
+#define OUT_IMM8 0xe7 /* outl %eax, $imm8 */
+
+/* Flags a thread-creating clone may carry; km shares all of these anyway. */
+#define THREAD_FLAGS                                                                      \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | \
+	 CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |   \
+	 CLONE_DETACHED | CLONE_IO | CLONE_PTRACE | CLONE_UNTRACED)
+#define THREAD_NEEDS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+
+/*
+ * Where the new thread resumes: after the parent's hypercall. KVM moves rip
+ * past an `out` only when it re-enters the vCPU that made it, so a new vCPU
+ * must be given the address after it.
+ */
+static uint64_t after_hypercall(struct km_vm *vm, uint64_t rip)
+{
+	const uint8_t *code;
+
+	if (rip - (KM_SYS_VA + KM_SYS_ENTRY) < KM_PAGE_SIZE - 1)
+		code = km_sys(vm, rip - KM_SYS_VA);
+	else
+		code = km_gva(vm, rip, 2, PROT_NONE);
+	if (code && code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT)
+		return rip + 2;
+	return rip;
+}
+
+static long thread_flags_check(uint64_t flags)
+{
+	if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
+		return -EINVAL;
+	if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
+		return -EINVAL;
+	if ((flags & ~(uint64_t)CSIGNAL & ~(uint64_t)THREAD_FLAGS) ||
+	    (flags & THREAD_NEEDS) != THREAD_NEEDS)
+		return -EINVAL;
+	return 0;
+}
+
+/* clone(flags, stack, parent_tid, child_tid, tls), the x86-64 argument order. */
+KM_SYSCALL(clone)
+{
+	struct km_vm *vm = vcpu->vm;
+	uint64_t flags = a[0];
+	uint32_t *ptid = NULL, *ctid = NULL;
+
+	if (!(flags & CLONE_THREAD)) {
+		if (km_verbose)
+			km_log("km: clone of a new process (flags 0x%lx) is not supported yet: "
+			       "returning ENOSYS", (unsigned long)flags);
+		return -ENOSYS;
+	}
+	long rc = thread_flags_check(flags);
+	if (rc < 0)
+		return rc;
+	if ((flags & CLONE_PARENT_SETTID) && !(ptid = KM_OUT(vcpu, a[2], sizeof(*ptid))))
+		return -EFAULT;
+	if ((flags & CLONE_CHILD_SETTID) && !(ctid = KM_OUT(vcpu, a[3], sizeof(*ctid))))
+		return -EFAULT;
+
+	struct km_vcpu *child = km_thread_claim(vm);
+	if (child == NULL)
+		return -EAGAIN;
+	struct km_thread_start *st = &child->start;
+	st->regs = vcpu->run->s.regs.regs;
+	st->regs.rip = after_hypercall(vm, st->regs.rip);
+	st->regs.rax = 0;
+	if (a[1])
+		st->regs.rsp = a[1];
+	st->fs_base = flags & CLONE_SETTLS ? a[4] : km_x86_get_fs_base(vcpu);
+	if (ioctl(vcpu->fd, KVM_GET_FPU, &st->fpu) < 0)
+		km_die(1, "km: KVM_GET_FPU failed: %s", strerror(errno));
+
+	child->clear_child_tid = flags & CLONE_CHILD_CLEARTID ? a[3] : 0;
+	child->robust_list = 0;
+	child->sigmask = vcpu->sigmask;
+	child->sigpending = 0;
+	memset(child->altstack, 0, sizeof(child->altstack));
+	child->altstack[1] = SS_DISABLE;
+	memcpy(child->name, vcpu->name, sizeof(child->name));
+	if (ptid)
+		*ptid = (uint32_t)child->tid;
+	if (ctid)
+		*ctid = (uint32_t)child->tid;
+	pid_t tid = child->tid;
+	km_thread_launch(child);
+	return tid;
+}
+
+KM_SYSCALL(exit)
+{
+	km_thread_exit(vcpu, (int)(a[0] & 0xff));
+	return 0;
+}
+
+KM_SYSCALL(exit_group)
+{
+	vcpu->vm->exit_status = (int)(a[0] & 0xff);
+	vcpu->vm->exiting = true;
+	return 0;
+}
+
+KM_SYSCALL(gettid) { return vcpu->tid; }
+
+KM_SYSCALL(set_tid_address)
+{
+	vcpu->clear_child_tid = a[0];
+	return vcpu->tid;
+}
+
+KM_SYSCALL(set_robust_list)
+{
+	if (a[1] != 24)
+		return -EINVAL;
+	vcpu->robust_list = a[0];
+	return 0;
+}
+
+/* Only the calling thread's own list: other threads are not km's to expose. */
+KM_SYSCALL(get_robust_list)
+{
+	if (a[0] != 0 && (pid_t)a[0] != vcpu->tid)
+		return -EPERM;
+	uint64_t *head = KM_OUT(vcpu, a[1], sizeof(*head));
+	uint64_t *len = KM_OUT(vcpu, a[2], sizeof(*len));
+	if (head == NULL || len == NULL)
+		return -EFAULT;
+	*head = vcpu->robust_list;
+	*len = 24;
+	return 0;
+}
+
+/*
+ * Guest memory is km's memory, and guest tids are host tids, so the host
+ * kernel can do every futex operation on the host addresses of the words:
+ * waits block only this vCPU's thread, PI futexes see the right owners.
+ */
+KM_SYSCALL(futex)
+{
+	int op = (int)a[1];
+	uint64_t arg4 = a[3];
+	uint32_t *uaddr2 = NULL;
+
+	uint32_t *uaddr = KM_IN(vcpu, a[0], sizeof(uint32_t));
+	if (uaddr == NULL)
+		return -EFAULT;
+	switch (op & FUTEX_CMD_MASK) {
+	case FUTEX_WAIT:
+	case FUTEX_WAIT_BITSET:
+	case FUTEX_LOCK_PI:
+	case FUTEX_LOCK_PI2:
+	case FUTEX_WAIT_REQUEUE_PI:
+		if (arg4 && (arg4 = (uint64_t)KM_IN(vcpu, arg4, sizeof(struct timespec))) == 0)
+			return -EFAULT;
+		break;
+	case FUTEX_WAKE:
+	case FUTEX_WAKE_BITSET:
+	case FUTEX_UNLOCK_PI:
+	case FUTEX_TRYLOCK_PI:
+		break;
+	case FUTEX_REQUEUE:
+	case FUTEX_CMP_REQUEUE:
+	case FUTEX_CMP_REQUEUE_PI:
+	case FUTEX_WAKE_OP:
+		break; /* arg4 is a count, not a pointer */
+	default:
+		return -ENOSYS;
+	}
+	switch (op & FUTEX_CMD_MASK) {
+	case FUTEX_REQUEUE:
+	case FUTEX_CMP_REQUEUE:
+	case FUTEX_CMP_REQUEUE_PI:
+	case FUTEX_WAKE_OP:
+	case FUTEX_WAIT_REQUEUE_PI:
+		if ((uaddr2 = KM_IN(vcpu, a[4], sizeof(uint32_t))) == NULL)
+			return -EFAULT;
+		break;
+	}
+	return km_host(syscall(SYS_futex, uaddr, op, (uint32_t)a[2], arg4, uaddr2, (uint32_t)a[5]));
+}
