@@ -22,6 +22,7 @@ include libkrt/libkrt.mk
 include toolchain/toolchain.mk
 include km/km.mk
 include sdk-tests/tests.mk
+include mk/packages.mk
 
 sdk: $(SDK_PARTS)
 

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Build the .rpm from the staged tree with Debian's rpmbuild; its changelog
+# is packaging/changelog, rewritten in rpm's form.
+#   build-rpm.sh STAGE VERSION OUT.rpm
+set -euo pipefail
+umask 022
+
+here=$(cd "$(dirname "$0")" && pwd)
+stage=$(realpath "$1") version=$2 out=$(realpath -m "$3")
+work=$(dirname "$out")/rpmbuild
+
+# "* Mon Nov 23 2026 Name <mail> - VERSION-1" and "- item" lines per entry
+# (1 is the spec's Release).
+rpm_changelog() {
+	awk '
+	/^[a-z]/ { match($0, /\([^)]*\)/); version = substr($0, RSTART + 1, RLENGTH - 2); body = "" }
+	/^  \* / { body = body "- " substr($0, 5) "\n" }
+	/^    [^ ]/ { body = body "  " substr($0, 5) "\n" }
+	/^ -- / {
+		sub(/^ -- /, ""); split($0, who, "  ")
+		cmd = "date -u -d \"" who[2] "\" \"+%a %b %d %Y\""
+		cmd | getline day; close(cmd)
+		printf "* %s %s - %s-1\n%s\n", day, who[1], version, body
+	}' "$here/changelog"
+}
+
+rm -rf "$work"
+mkdir -p "$work"
+{ cat "$here/rpm/kontain.spec"; rpm_changelog; } >"$work/kontain.spec"
+SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l "$here/changelog" -STimestamp) \
+	rpmbuild -bb --quiet --target x86_64 \
+	--define "_topdir $work" --define "_rpmdir $(dirname "$out")" \
+	--define "_build_name_fmt $(basename "$out")" \
+	--define "version $version" --define "stage $stage" "$work/kontain.spec"

@@ -1,0 +1,54 @@
+#!/bin/bash
+# Lay out what both packages install, from the SDK as built (build/opt/kontain):
+#   /opt/kontain/{bin,lib,include,share/doc}   the SDK, relocatable as built
+#   /usr/bin/{km,kontain-gcc,kontain-g++}       links onto the default PATH
+#   /usr/share/man/man1/                        man pages for those commands
+#   /usr/share/doc/kontain/                     copyright (and musl's notice)
+#   stage.sh SDK MUSL_SRC STAGE
+set -euo pipefail
+umask 022
+
+here=$(cd "$(dirname "$0")" && pwd)
+sdk=$1 musl_src=$2 stage=$3
+opt=$stage/opt/kontain
+
+fail() {
+	echo "stage.sh: $*" >&2
+	exit 1
+}
+
+[ -x "$sdk/bin/km" ] || fail "$sdk/bin/km is missing: run make sdk"
+[ -r "$musl_src/COPYRIGHT" ] || fail "$musl_src/COPYRIGHT is missing: run make sdk"
+
+rm -rf "$stage"
+mkdir -p "$opt/share/doc" "$stage/usr/bin" "$stage/usr/share/man/man1" \
+	"$stage/usr/share/doc/kontain"
+cp -a "$sdk/bin" "$sdk/lib" "$sdk/include" "$opt/"
+
+# libstdc++'s gdb helpers are left out: the loader names the build tree and
+# needs the python printers that make install put beside it.
+rm -f "$opt"/lib/*-gdb.py
+
+# As dh_strip does: km without symbols, archives without debug info (which
+# names the build tree), archive members with zero dates and ids.
+strip --remove-section=.comment --remove-section=.note --strip-unneeded "$opt/bin/km"
+for a in "$opt"/lib/*.a; do
+	strip --strip-debug --remove-section=.comment --remove-section=.note \
+		--enable-deterministic-archives "$a"
+done
+
+# Absolute links: they cross from /usr to /opt (Debian policy 10.5).
+for cmd in km kontain-gcc kontain-g++; do
+	ln -s "/opt/kontain/bin/$cmd" "$stage/usr/bin/$cmd"
+done
+
+install -m 644 "$here/README" "$opt/share/doc/README"
+gzip -9n -c "$here/man/km.1" >"$stage/usr/share/man/man1/km.1.gz"
+gzip -9n -c "$here/man/kontain-gcc.1" >"$stage/usr/share/man/man1/kontain-gcc.1.gz"
+ln -s kontain-gcc.1.gz "$stage/usr/share/man/man1/kontain-g++.1.gz"
+install -m 644 "$here/copyright" "$stage/usr/share/doc/kontain/copyright"
+install -m 644 "$musl_src/COPYRIGHT" "$stage/usr/share/doc/kontain/musl-COPYRIGHT"
+
+# Root-owned on install; the modes a user expects, whatever the umask was.
+chmod -R u=rwX,go=rX "$stage"
+chmod 755 "$opt/bin/km" "$opt/bin/kontain-gcc"
