@@ -38,7 +38,7 @@ _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why)
 	const char *name = sigabbrev_np(sig);
 
 	km_err("km: %s: killed by SIG%s: %s", vm->exe_path, name ? name : "?", why);
-	exit(128 + sig);
+	km_die_by_signal(sig);
 }
 
 static struct fault_frame *frame_of(struct km_vcpu *vcpu)
@@ -82,13 +82,29 @@ void km_guest_fault(struct km_vcpu *vcpu)
 	int sig = vectors[vec].sig ? vectors[vec].sig : SIGSEGV;
 	const char *what = vectors[vec].what ? vectors[vec].what : "unexpected exception";
 
+	/* si_code and si_addr as Linux reports them for each exception. */
+	int code = SI_KERNEL;
+	uint64_t addr = 0;
+	bool user = (f->cs & 3) == 3;
+
 	if (vec == VEC_PF) {
 		struct kvm_sregs sregs;
 		if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 			km_die(1, "km: KVM_GET_SREGS failed: %s", strerror(errno));
-		uint64_t addr = sregs.cr2;
+		addr = sregs.cr2;
 		if (spurious(vcpu, addr, f->error))
 			return;
+		code = mapped(vcpu->vm, addr) ? SEGV_ACCERR : SEGV_MAPERR;
+	} else if (sig == SIGFPE || sig == SIGILL) {
+		addr = f->rip;
+		code = vec == 0 ? FPE_INTDIV : vec == 6 ? ILL_ILLOPN : 0;
+	} else if (vec == 17) {
+		code = BUS_ADRALN;
+	}
+	if (user && km_signal_fault(vcpu, sig, code, addr, &f->rip, f->error, vec))
+		return;
+
+	if (vec == VEC_PF) {
 		const char *access = f->error & PF_FETCH ? "execute" : f->error & PF_WRITE ? "write" : "read";
 		snprintf(why, sizeof(why), "%s of address 0x%lx (%s) at rip 0x%lx", access,
 			 (unsigned long)addr, mapped(vcpu->vm, addr) ? "not permitted" : "not mapped",

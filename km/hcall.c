@@ -1,6 +1,8 @@
 /* The hypercall dispatcher: a table indexed by Linux syscall number. */
 #include <linux/kvm.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "syscalls.h"
 
@@ -20,15 +22,58 @@ const char *km_syscall_name(uint64_t nr)
 	return "?";
 }
 
+/* Calls a handler with SA_RESTART does not make again after a signal, as signal(7) lists. */
+static bool never_restarted(uint64_t nr)
+{
+	switch (nr) {
+	case __NR_poll: case __NR_ppoll: case __NR_select: case __NR_pselect6:
+	case __NR_epoll_wait: case __NR_epoll_pwait: case __NR_epoll_pwait2:
+	case __NR_nanosleep: case __NR_clock_nanosleep: case __NR_rt_sigsuspend:
+	case __NR_rt_sigtimedwait: case __NR_pause:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A write to a pipe or socket with no reader raises SIGPIPE in the writer, unless told not to. */
+static void maybe_sigpipe(struct km_vcpu *vcpu, uint64_t nr, const uint64_t *a)
+{
+	switch (nr) {
+	case __NR_sendto: case __NR_sendmsg: case __NR_sendmmsg:
+		if ((nr == __NR_sendto ? a[3] : a[2]) & MSG_NOSIGNAL)
+			return;
+		break;
+	case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev:
+	case __NR_pwritev2: case __NR_splice: case __NR_sendfile:
+		break;
+	default:
+		return;
+	}
+	siginfo_t info = { .si_signo = SIGPIPE, .si_code = SI_USER };
+	info.si_pid = getpid();
+	info.si_uid = getuid();
+	km_signal_post(vcpu->vm, vcpu, &info, false);
+}
+
 void km_hcall(struct km_vcpu *vcpu)
 {
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
 	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 	uint64_t nr = r->rax;
+	bool interrupted = false;
 	long ret;
 
 	if (nr < TABLE_SIZE && table[nr]) {
-		ret = table[nr](vcpu, a);
+		/*
+		 * EINTR means a kick: resume the call unless a signal is there to
+		 * take. rt_sigreturn's result is the restored rax, whatever it is.
+		 */
+		bool waits = nr == __NR_rt_sigsuspend || nr == __NR_pause ||
+			     nr == __NR_rt_sigtimedwait || nr == __NR_rt_sigreturn;
+		while ((ret = table[nr](vcpu, a)) == -EINTR && !waits && !km_signal_deliverable(vcpu))
+			;
+		interrupted = ret == -EINTR && !waits && !never_restarted(nr);
 	} else {
 		ret = -ENOSYS;
 		if (km_verbose)
@@ -41,4 +86,8 @@ void km_hcall(struct km_vcpu *vcpu)
 		       (unsigned long)a[3], ret);
 	r->rax = (uint64_t)ret;
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	if (ret == -EPIPE)
+		maybe_sigpipe(vcpu, nr, a);
+	/* After rt_sigreturn the registers are the restored context, not this call's. */
+	km_signal_deliver(vcpu, nr != __NR_rt_sigreturn, interrupted, nr);
 }

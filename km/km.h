@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include <kontain/hcall_abi.h>
@@ -76,11 +77,25 @@ struct km_sigaction {
 };
 
 #define KM_NSIG 64
+#define KM_SIG_BIT(sig) (1ull << ((sig) - 1))
+
+/* Signals queued for a thread or for the process: one entry per instance. */
+struct km_sigq {
+	struct km_sigq *next;
+	siginfo_t info;
+};
+struct km_sigpend {
+	uint64_t set; /* the signals with an entry below; read without the lock as a hint */
+	struct km_sigq *head;
+};
 
 struct km_vm {
 	int kvm_fd, vm_fd;
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
+	bool has_xsave;
+	uint64_t xcr0;
+	size_t xsave_size;
 
 	uint8_t *mem;	    /* host mapping of guest-physical memory */
 	uint64_t phys_size; /* KM_SYS_SIZE-like supervisor part + mem_limit */
@@ -97,7 +112,12 @@ struct km_vm {
 	/* Writers change the address space; readers look at it (km_gva). */
 	pthread_rwlock_t mm_lock;
 
+	/* Signals: dispositions, process-directed pending, and the routing thread. */
+	pthread_mutex_t sig_lock;
 	struct km_sigaction sigact[KM_NSIG + 1];
+	struct km_sigpend sig_pending;
+	int sig_queued; /* queued entries, against RLIMIT_SIGPENDING */
+	pid_t sig_thread_tid;
 	int fd_limit; /* guest fds are below it; km's own fds are above */
 	char *exe_path;
 
@@ -139,7 +159,14 @@ struct km_vcpu {
 	int exit_code;
 
 	uint64_t clear_child_tid, robust_list, fs_base;
-	uint64_t sigmask, sigpending;
+	/* Signal state of the guest thread; sigmask changes under vm->sig_lock. */
+	uint64_t sigmask;
+	struct km_sigpend sig_pending;
+	uint64_t saved_sigmask; /* sigsuspend's, for the frame of the signal that ends it */
+	bool restore_sigmask;
+	bool sig_waiting; /* in sigsuspend, sigtimedwait or pause */
+	uint32_t sig_seq; /* a futex word: bumped when a signal is posted to this thread */
+	int kick_pending; /* a kick is in flight; the routing thread repeats it */
 	uint64_t altstack[3]; /* stack_t: ss_sp, ss_flags, ss_size */
 	char name[16];
 };
@@ -151,6 +178,7 @@ void km_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void km_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void km_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int km_fd_move_high(int fd);
+_Noreturn void km_die_by_signal(int sig);
 
 /* kvm.c: the host backend. */
 void km_kvm_open(struct km_vm *vm);
@@ -165,6 +193,10 @@ void km_x86_load_start(struct km_vcpu *vcpu);
 int km_x86_set_fs_base(struct km_vcpu *vcpu, uint64_t base);
 uint64_t km_x86_get_fs_base(struct km_vcpu *vcpu);
 uint64_t km_x86_hwcap(struct km_vm *vm);
+size_t km_x86_fpu_size(struct km_vm *vm);
+void km_x86_fpu_save(struct km_vcpu *vcpu, void *buf);
+bool km_x86_fpu_restore(struct km_vcpu *vcpu, const void *buf, bool full);
+uint64_t km_x86_xcr0(struct km_vm *vm);
 
 /* thread.c: guest threads on vCPUs, each vCPU on a host thread of its own. */
 void km_threads_init(struct km_vm *vm);
@@ -213,6 +245,27 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 void km_run(struct km_vcpu *vcpu);
 void km_guest_fault(struct km_vcpu *vcpu);
 _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
+
+/* signal.c: posting, kicking and delivering signals; the host-signal routing thread. */
+void km_signals_init(struct km_vm *vm);
+void km_signals_vcpu_thread(struct km_vcpu *vcpu);
+long km_signal_post(struct km_vm *vm, struct km_vcpu *target, const siginfo_t *info, bool must_queue);
+struct km_vcpu *km_thread_by_tid(struct km_vm *vm, pid_t tid);
+bool km_signal_deliverable(struct km_vcpu *vcpu);
+void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uint64_t nr);
+void km_signal_async(struct km_vcpu *vcpu);
+bool km_signal_fault(struct km_vcpu *vcpu, int sig, int code, uint64_t addr, uint64_t *iret,
+		     uint64_t err, uint64_t trapno);
+long km_signal_return(struct km_vcpu *vcpu);
+void km_signal_thread_exit(struct km_vcpu *vcpu);
+long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline);
+bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out);
+_Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
+void km_sigmask_set(struct km_vcpu *vcpu, uint64_t mask);
+bool km_sig_ignored(struct km_vm *vm, int sig);
+void km_signal_discard(struct km_vm *vm, int sig);
+bool km_sig_default_ignored(int sig);
+bool km_sig_default_stops(int sig);
 
 /* hcall.c: the dispatcher, a table indexed by syscall number. */
 typedef long (*km_hc_fn)(struct km_vcpu *vcpu, const uint64_t *a);

@@ -1,11 +1,14 @@
 /* What km says: errors always, hypercall traces with -v. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <signal.h>
 
 #include "km.h"
 
@@ -79,4 +82,20 @@ _Noreturn void km_die(int status, const char *fmt, ...)
 	vsay(stderr, fmt, ap);
 	va_end(ap);
 	exit(status);
+}
+
+/* km ends the way the guest did: by the signal itself, so its parent sees that. */
+_Noreturn void km_die_by_signal(int sig)
+{
+	struct rlimit no_core = { 0, 0 };
+	sigset_t set;
+
+	fflush(NULL);
+	setrlimit(RLIMIT_CORE, &no_core); /* a core of km is not the program's */
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
 }

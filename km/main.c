@@ -111,6 +111,7 @@ int main(int argc, char **argv)
 	static struct km_vm vm = {
 		.mm_lock = PTHREAD_RWLOCK_INITIALIZER,
 		.thread_lock = PTHREAD_MUTEX_INITIALIZER,
+		.sig_lock = PTHREAD_MUTEX_INITIALIZER,
 	};
 	struct km_image img;
 	vm.fd_limit = guest_fd_limit();
@@ -125,5 +126,6 @@ int main(int argc, char **argv)
 	uint64_t sp = km_stack_init(&vm, &img, argc - optind, argv + optind, environ);
 	km_x86_init_sys_area(&vm);
 	km_kvm_map_memory(&vm);
+	km_signals_init(&vm);
 	km_thread_main(&vm, img.entry, sp);
 }

@@ -28,7 +28,12 @@ void km_run(struct km_vcpu *vcpu)
 
 	while (vcpu->state == KM_VCPU_RUNNING && !vm->exiting) {
 		int rc = km_vcpu_run(vcpu);
-		if (rc == -EINTR || rc == -EAGAIN)
+		if (rc == -EINTR) {
+			run->immediate_exit = 0;
+			km_signal_async(vcpu);
+			continue;
+		}
+		if (rc == -EAGAIN)
 			continue;
 		if (rc == -EFAULT) {
 			snprintf(why, sizeof(why), "memory access km could not back, near rip 0x%llx",

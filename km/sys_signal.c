@@ -1,60 +1,35 @@
 /*
- * Signal state and signals a program sends itself. Default and ignored
- * dispositions act as on Linux; running a guest handler comes with signal
- * delivery (a later km) and until then is reported as ENOSYS.
+ * Signal syscalls: dispositions, masks, sending, waiting, and interval
+ * timers. Queues and delivery are in signal.c and sigframe.c.
  */
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "syscalls.h"
 
 #define SIGSET_SIZE 8
-#define SIG_BIT(sig) (1ull << ((sig) - 1))
-#define UNBLOCKABLE (SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
+#define UNBLOCKABLE (KM_SIG_BIT(SIGKILL) | KM_SIG_BIT(SIGSTOP))
 #define SS_ONSTACK_FLAG 1
 #define SS_DISABLE_FLAG 2
 #define SS_AUTODISARM_FLAG (1u << 31)
 #define MINSIGSTKSZ_LINUX 2048
 
-static bool ignored_by_default(int sig)
+static bool valid_sig(long sig)
 {
-	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
-}
-
-static bool stops_by_default(int sig)
-{
-	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
-}
-
-static long signal_self(struct km_vcpu *vcpu, int sig)
-{
-	if (sig < 0 || sig > KM_NSIG)
-		return -EINVAL;
-	if (sig == 0)
-		return 0;
-	if (vcpu->sigmask & SIG_BIT(sig) & ~UNBLOCKABLE) {
-		vcpu->sigpending |= SIG_BIT(sig);
-		return 0;
-	}
-	uint64_t handler = vcpu->vm->sigact[sig].handler;
-	if (handler == (uint64_t)SIG_IGN || (handler == (uint64_t)SIG_DFL && ignored_by_default(sig)))
-		return 0;
-	if (handler == (uint64_t)SIG_DFL && stops_by_default(sig))
-		return km_host(raise(SIGSTOP));
-	if (handler == (uint64_t)SIG_DFL)
-		km_guest_killed(vcpu->vm, sig, "the program signalled itself");
-	if (km_verbose)
-		km_log("km: signal %d has a handler; delivering to handlers is not implemented", sig);
-	return -ENOSYS;
+	return sig >= 1 && sig <= KM_NSIG;
 }
 
 KM_SYSCALL(rt_sigaction)
 {
+	struct km_vm *vm = vcpu->vm;
 	int sig = (int)a[0];
 	struct km_sigaction *act = NULL, *old = NULL;
 
-	if (a[3] != SIGSET_SIZE || sig < 1 || sig > KM_NSIG)
+	if (a[3] != SIGSET_SIZE || !valid_sig(sig))
 		return -EINVAL;
 	if (a[1] && (act = KM_IN(vcpu, a[1], sizeof(*act))) == NULL)
 		return -EFAULT;
@@ -62,9 +37,16 @@ KM_SYSCALL(rt_sigaction)
 		return -EFAULT;
 	if (act && (sig == SIGKILL || sig == SIGSTOP))
 		return -EINVAL;
-	struct km_sigaction prev = vcpu->vm->sigact[sig];
-	if (act)
-		vcpu->vm->sigact[sig] = *act;
+	pthread_mutex_lock(&vm->sig_lock);
+	struct km_sigaction prev = vm->sigact[sig];
+	if (act) {
+		vm->sigact[sig] = *act;
+		vm->sigact[sig].mask &= ~UNBLOCKABLE;
+		/* Pending instances of a signal that is now ignored are dropped, as on Linux. */
+		if (km_sig_ignored(vm, sig))
+			km_signal_discard(vm, sig);
+	}
+	pthread_mutex_unlock(&vm->sig_lock);
 	if (old)
 		*old = prev;
 	return 0;
@@ -81,45 +63,31 @@ KM_SYSCALL(rt_sigprocmask)
 		return -EFAULT;
 	if (a[2] && (old = KM_OUT(vcpu, a[2], SIGSET_SIZE)) == NULL)
 		return -EFAULT;
-	uint64_t prev = vcpu->sigmask;
+	uint64_t prev = vcpu->sigmask, mask = prev;
 	if (set) {
 		switch (a[0]) {
-		case SIG_BLOCK:
-			vcpu->sigmask |= *set;
-			break;
-		case SIG_UNBLOCK:
-			vcpu->sigmask &= ~*set;
-			break;
-		case SIG_SETMASK:
-			vcpu->sigmask = *set;
-			break;
-		default:
-			return -EINVAL;
+		case SIG_BLOCK: mask |= *set; break;
+		case SIG_UNBLOCK: mask &= ~*set; break;
+		case SIG_SETMASK: mask = *set; break;
+		default: return -EINVAL;
 		}
-		vcpu->sigmask &= ~UNBLOCKABLE;
+		km_sigmask_set(vcpu, mask);
 	}
 	if (old)
 		*old = prev;
-	/* A signal sent while blocked acts once unblocked. */
-	uint64_t ready = vcpu->sigpending & ~vcpu->sigmask;
-	for (int sig = 1; ready && sig <= KM_NSIG; sig++) {
-		if (ready & SIG_BIT(sig)) {
-			vcpu->sigpending &= ~SIG_BIT(sig);
-			ready &= ~SIG_BIT(sig);
-			signal_self(vcpu, sig);
-		}
-	}
-	return 0;
+	return 0; /* anything it unblocked is delivered as the call returns */
 }
 
 KM_SYSCALL(rt_sigpending)
 {
 	uint64_t *out = KM_OUT(vcpu, a[0], SIGSET_SIZE);
-	if (a[1] != SIGSET_SIZE)
+	if (a[1] > SIGSET_SIZE)
 		return -EINVAL;
 	if (out == NULL)
 		return -EFAULT;
-	*out = vcpu->sigpending;
+	uint64_t pending = __atomic_load_n(&vcpu->sig_pending.set, __ATOMIC_ACQUIRE) |
+			   __atomic_load_n(&vcpu->vm->sig_pending.set, __ATOMIC_ACQUIRE);
+	*out = pending & vcpu->sigmask;
 	return 0;
 }
 
@@ -127,6 +95,9 @@ KM_SYSCALL(sigaltstack)
 {
 	const uint64_t *ss = NULL;
 	uint64_t *old = NULL;
+	uint64_t sp = vcpu->run->s.regs.regs.rsp;
+	bool on = vcpu->altstack[2] && sp > vcpu->altstack[0] &&
+		  sp - vcpu->altstack[0] <= vcpu->altstack[2];
 
 	if (a[0] && (ss = KM_IN(vcpu, a[0], sizeof(vcpu->altstack))) == NULL)
 		return -EFAULT;
@@ -136,39 +107,195 @@ KM_SYSCALL(sigaltstack)
 	memcpy(prev, vcpu->altstack, sizeof(prev));
 	if (ss) {
 		uint32_t flags = (uint32_t)ss[1];
-		if (flags & ~(SS_DISABLE_FLAG | SS_AUTODISARM_FLAG))
+		if (on)
+			return -EPERM;
+		if (flags & ~(SS_DISABLE_FLAG | SS_ONSTACK_FLAG | SS_AUTODISARM_FLAG))
 			return -EINVAL;
-		if (!(flags & SS_DISABLE_FLAG) && ss[2] < MINSIGSTKSZ_LINUX)
-			return -ENOMEM;
-		memcpy(vcpu->altstack, ss, sizeof(vcpu->altstack));
+		if (flags & SS_DISABLE_FLAG) {
+			vcpu->altstack[0] = vcpu->altstack[2] = 0;
+			vcpu->altstack[1] = SS_DISABLE_FLAG;
+		} else {
+			if (ss[2] < MINSIGSTKSZ_LINUX)
+				return -ENOMEM;
+			vcpu->altstack[0] = ss[0];
+			vcpu->altstack[1] = flags & SS_AUTODISARM_FLAG;
+			vcpu->altstack[2] = ss[2];
+		}
 	}
 	if (old) {
-		if (!(prev[1] & SS_ONSTACK_FLAG) && prev[2] == 0)
+		if (prev[2] == 0)
 			prev[1] = SS_DISABLE_FLAG;
+		else if (on)
+			prev[1] |= SS_ONSTACK_FLAG;
 		memcpy(old, prev, sizeof(prev));
 	}
 	return 0;
 }
 
+static siginfo_t user_info(int sig, int code)
+{
+	siginfo_t info = { .si_signo = sig, .si_code = code };
+	info.si_pid = getpid();
+	info.si_uid = getuid();
+	return info;
+}
+
 KM_SYSCALL(kill)
 {
 	pid_t pid = (pid_t)a[0];
+	int sig = (int)a[1];
 
-	if (pid == getpid() || pid == 0)
-		return signal_self(vcpu, (int)a[1]);
-	return km_host(kill(pid, (int)a[1]));
+	if (pid != getpid() && pid != 0 && pid != -getpgrp())
+		return km_host(kill(pid, sig));
+	if (sig == 0)
+		return 0;
+	if (!valid_sig(sig))
+		return -EINVAL;
+	siginfo_t info = user_info(sig, SI_USER);
+	return km_signal_post(vcpu->vm, NULL, &info, false);
+}
+
+static long to_thread(struct km_vcpu *vcpu, pid_t tid, int sig)
+{
+	struct km_vcpu *target = km_thread_by_tid(vcpu->vm, tid);
+	if (target == NULL)
+		return -ESRCH;
+	if (sig == 0)
+		return 0;
+	siginfo_t info = user_info(sig, SI_TKILL);
+	return km_signal_post(vcpu->vm, target, &info, false);
 }
 
 KM_SYSCALL(tkill)
 {
-	if ((pid_t)a[0] != vcpu->tid)
-		return -ESRCH;
-	return signal_self(vcpu, (int)a[1]);
+	if ((pid_t)a[0] <= 0 || (a[1] && !valid_sig((long)a[1])))
+		return -EINVAL;
+	return to_thread(vcpu, (pid_t)a[0], (int)a[1]);
 }
 
 KM_SYSCALL(tgkill)
 {
-	if ((pid_t)a[0] != getpid() || (pid_t)a[1] != vcpu->tid)
-		return -ESRCH;
-	return signal_self(vcpu, (int)a[2]);
+	if ((pid_t)a[0] <= 0 || (pid_t)a[1] <= 0 || (a[2] && !valid_sig((long)a[2])))
+		return -EINVAL;
+	if ((pid_t)a[0] != getpid())
+		return km_host(syscall(SYS_tgkill, (pid_t)a[0], (pid_t)a[1], (int)a[2]));
+	return to_thread(vcpu, (pid_t)a[1], (int)a[2]);
 }
+
+/* sigqueue: the sender's own siginfo, accepted as Linux does for a process to itself. */
+static long queue_info(struct km_vcpu *vcpu, struct km_vcpu *target, int sig, uint64_t uinfo)
+{
+	const siginfo_t *in = KM_IN(vcpu, uinfo, sizeof(siginfo_t));
+	if (in == NULL)
+		return -EFAULT;
+	if (!valid_sig(sig))
+		return -EINVAL;
+	siginfo_t info = *in;
+	info.si_signo = sig;
+	return km_signal_post(vcpu->vm, target, &info, true);
+}
+
+KM_SYSCALL(rt_sigqueueinfo)
+{
+	if ((pid_t)a[0] != getpid())
+		return -EPERM; /* other processes come with process support */
+	return queue_info(vcpu, NULL, (int)a[1], a[2]);
+}
+
+KM_SYSCALL(rt_tgsigqueueinfo)
+{
+	if ((pid_t)a[0] != getpid())
+		return -EPERM;
+	struct km_vcpu *target = km_thread_by_tid(vcpu->vm, (pid_t)a[1]);
+	return target ? queue_info(vcpu, target, (int)a[2], a[3]) : -ESRCH;
+}
+
+/* sigsuspend and pause: wait with a mask until a handler has run; always EINTR. */
+static long suspend(struct km_vcpu *vcpu, uint64_t mask)
+{
+	vcpu->saved_sigmask = vcpu->sigmask;
+	vcpu->restore_sigmask = true;
+	km_sigmask_set(vcpu, mask);
+	while (!km_signal_deliverable(vcpu))
+		km_signal_wait(vcpu, NULL);
+	return -EINTR;
+}
+
+KM_SYSCALL(rt_sigsuspend)
+{
+	const uint64_t *mask = KM_IN(vcpu, a[0], SIGSET_SIZE);
+	if (a[1] != SIGSET_SIZE)
+		return -EINVAL;
+	return mask ? suspend(vcpu, *mask) : -EFAULT;
+}
+
+KM_SYSCALL(pause)
+{
+	while (!km_signal_deliverable(vcpu))
+		km_signal_wait(vcpu, NULL);
+	return -EINTR;
+}
+
+KM_SYSCALL(rt_sigtimedwait)
+{
+	struct km_vm *vm = vcpu->vm;
+	const uint64_t *set = KM_IN(vcpu, a[0], SIGSET_SIZE);
+	siginfo_t *out = NULL;
+	const struct timespec *timeout = NULL;
+	struct timespec deadline;
+
+	if (a[3] != SIGSET_SIZE)
+		return -EINVAL;
+	if (set == NULL || (a[1] && (out = KM_OUT(vcpu, a[1], sizeof(*out))) == NULL) ||
+	    (a[2] && (timeout = KM_IN(vcpu, a[2], sizeof(*timeout))) == NULL))
+		return -EFAULT;
+	uint64_t want = *set & ~UNBLOCKABLE;
+	if (timeout) {
+		if (timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000 || timeout->tv_sec < 0)
+			return -EINVAL;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += timeout->tv_sec;
+		deadline.tv_nsec += timeout->tv_nsec;
+		if (deadline.tv_nsec >= 1000000000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+	}
+	for (;;) {
+		siginfo_t info;
+		pthread_mutex_lock(&vm->sig_lock);
+		bool got = km_sig_dequeue(vcpu, want, &info);
+		pthread_mutex_unlock(&vm->sig_lock);
+		if (got) {
+			if (out)
+				*out = info;
+			return info.si_signo;
+		}
+		if (km_signal_deliverable(vcpu))
+			return -EINTR;
+		if (km_signal_wait(vcpu, timeout ? &deadline : NULL) == -EAGAIN)
+			return -EAGAIN;
+	}
+}
+
+/* Interval timers are km's own: the host's SIGALRM, SIGVTALRM, SIGPROF reach the guest. */
+KM_SYSCALL(alarm) { return alarm((unsigned)a[0]); }
+
+KM_SYSCALL(setitimer)
+{
+	const struct itimerval *in = NULL;
+	struct itimerval *old = NULL;
+	if (a[1] && (in = KM_IN(vcpu, a[1], sizeof(*in))) == NULL)
+		return -EFAULT;
+	if (a[2] && (old = KM_OUT(vcpu, a[2], sizeof(*old))) == NULL)
+		return -EFAULT;
+	return km_host(syscall(SYS_setitimer, (int)a[0], in, old));
+}
+
+KM_SYSCALL(getitimer)
+{
+	struct itimerval *out = KM_OUT(vcpu, a[1], sizeof(*out));
+	return out ? km_host(syscall(SYS_getitimer, (int)a[0], out)) : -EFAULT;
+}
+
+KM_SYSCALL(rt_sigreturn) { return km_signal_return(vcpu); }

@@ -85,7 +85,7 @@ KM_SYSCALL(clone)
 	child->clear_child_tid = flags & CLONE_CHILD_CLEARTID ? a[3] : 0;
 	child->robust_list = 0;
 	child->sigmask = vcpu->sigmask;
-	child->sigpending = 0;
+	child->restore_sigmask = false;
 	memset(child->altstack, 0, sizeof(child->altstack));
 	child->altstack[1] = SS_DISABLE;
 	memcpy(child->name, vcpu->name, sizeof(child->name));

@@ -39,7 +39,8 @@
 	X(get_robust_list) X(futex)                                                            \
 	/* sys_signal.c */                                                                     \
 	X(rt_sigaction) X(rt_sigprocmask) X(rt_sigpending) X(sigaltstack) X(kill) X(tkill)     \
-	X(tgkill)
+	X(tgkill) X(rt_sigqueueinfo) X(rt_tgsigqueueinfo) X(rt_sigsuspend) X(pause)             \
+	X(rt_sigtimedwait) X(rt_sigreturn) X(alarm) X(setitimer) X(getitimer)
 
 #define KM_SYSCALL(name) \
 	long km_sys_##name(struct km_vcpu *vcpu __attribute__((unused)), \

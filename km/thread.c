@@ -47,6 +47,7 @@ static void *vcpu_thread(void *arg)
 	struct km_vcpu *vcpu = arg;
 	struct km_vm *vm = vcpu->vm;
 
+	km_signals_vcpu_thread(vcpu);
 	pthread_mutex_lock(&vm->thread_lock);
 	vcpu->tid = gettid();
 	pthread_cond_broadcast(&vcpu->wake);
@@ -203,6 +204,7 @@ void km_thread_exit(struct km_vcpu *vcpu, int code)
 	if (vcpu->clear_child_tid)
 		clear_child_tid(vcpu);
 	vcpu->robust_list = vcpu->clear_child_tid = 0;
+	km_signal_thread_exit(vcpu);
 
 	pthread_mutex_lock(&vm->thread_lock);
 	vcpu->state = KM_VCPU_EXITED;
@@ -224,6 +226,8 @@ _Noreturn void km_thread_main(struct km_vm *vm, uint64_t entry, uint64_t sp)
 
 	vcpu->tid = getpid();
 	vcpu->state = KM_VCPU_RUNNING;
+	vcpu->altstack[1] = SS_DISABLE;
+	km_signals_vcpu_thread(vcpu);
 	vm->live = 1;
 	vcpu->start = (struct km_thread_start){
 		.regs = { .rip = entry, .rsp = sp, .rflags = 0x2 },

@@ -248,9 +248,10 @@ static void init_sregs(struct km_vcpu *vcpu)
 		km_die(1, "km: KVM_SET_SREGS failed: %s", strerror(errno));
 
 	if (s.cr4 & CR4_OSXSAVE) {
-		const struct kvm_cpuid_entry2 *xs = cpuid_leaf(vm, 0xd, 0);
+		const struct kvm_cpuid_entry2 *xs = NULL;
 		struct kvm_xcrs xcrs = { .nr_xcrs = 1 };
-		xcrs.xcrs[0].value = (xs ? xs->eax : 3) & 0xe7; /* x87, SSE, AVX, AVX-512 */
+		xcrs.xcrs[0].value = km_x86_xcr0(vm);
+		(void)xs;
 		if (ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs) < 0)
 			km_die(1, "km: KVM_SET_XCRS failed: %s", strerror(errno));
 	}
@@ -286,4 +287,115 @@ void km_x86_load_start(struct km_vcpu *vcpu)
 	/* Through sync regs, which also replace what a previous thread left dirty. */
 	vcpu->run->s.regs.regs = st->regs;
 	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+}
+
+/* x87, SSE, AVX and AVX-512 state: what programs use and signal frames carry. */
+uint64_t km_x86_xcr0(struct km_vm *vm)
+{
+	const struct kvm_cpuid_entry2 *xs = cpuid_leaf(vm, 0xd, 0);
+	return (xs ? xs->eax : 3) & 0xe7;
+}
+
+#define FXSAVE_SIZE 512
+
+/*
+ * The size of the FPU state in a signal frame: the standard-format XSAVE
+ * area for the features in XCR0, or the 512-byte FXSAVE area without XSAVE.
+ */
+size_t km_x86_fpu_size(struct km_vm *vm)
+{
+	if (vm->xsave_size)
+		return vm->xsave_size;
+	const struct kvm_cpuid_entry2 *leaf1 = cpuid_leaf(vm, 1, 0);
+	vm->has_xsave = leaf1 && (leaf1->ecx & (1u << 26)) &&
+			ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	vm->xsave_size = FXSAVE_SIZE;
+	if (!vm->has_xsave)
+		return vm->xsave_size;
+	vm->xcr0 = km_x86_xcr0(vm);
+	size_t size = FXSAVE_SIZE + 64;
+	for (uint32_t i = 2; i < 64; i++) {
+		const struct kvm_cpuid_entry2 *c = cpuid_leaf(vm, 0xd, i);
+		if ((vm->xcr0 >> i & 1) && c && c->ebx + c->eax > size)
+			size = c->ebx + c->eax;
+	}
+	if (size > sizeof(struct kvm_xsave))
+		size = sizeof(struct kvm_xsave);
+	vm->xsave_size = size;
+	return size;
+}
+
+/* struct kvm_fpu to and from the FXSAVE layout a signal frame uses. */
+static void fpu_to_fxsave(const struct kvm_fpu *f, uint8_t *fx)
+{
+	memset(fx, 0, FXSAVE_SIZE);
+	memcpy(fx + 0, &f->fcw, 2);
+	memcpy(fx + 2, &f->fsw, 2);
+	fx[4] = f->ftwx;
+	memcpy(fx + 6, &f->last_opcode, 2);
+	memcpy(fx + 8, &f->last_ip, 8);
+	memcpy(fx + 16, &f->last_dp, 8);
+	memcpy(fx + 24, &f->mxcsr, 4);
+	for (int i = 0; i < 8; i++)
+		memcpy(fx + 32 + 16 * i, f->fpr[i], 16);
+	memcpy(fx + 160, f->xmm, sizeof(f->xmm));
+}
+
+static void fxsave_to_fpu(const uint8_t *fx, struct kvm_fpu *f)
+{
+	memset(f, 0, sizeof(*f));
+	memcpy(&f->fcw, fx + 0, 2);
+	memcpy(&f->fsw, fx + 2, 2);
+	f->ftwx = fx[4];
+	memcpy(&f->last_opcode, fx + 6, 2);
+	memcpy(&f->last_ip, fx + 8, 8);
+	memcpy(&f->last_dp, fx + 16, 8);
+	memcpy(&f->mxcsr, fx + 24, 4);
+	f->mxcsr &= 0xffff; /* reserved MXCSR bits would make the load fault */
+	for (int i = 0; i < 8; i++)
+		memcpy(f->fpr[i], fx + 32 + 16 * i, 16);
+	memcpy(f->xmm, fx + 160, sizeof(f->xmm));
+}
+
+void km_x86_fpu_save(struct km_vcpu *vcpu, void *buf)
+{
+	struct km_vm *vm = vcpu->vm;
+
+	if (vm->has_xsave) {
+		struct kvm_xsave xs;
+		if (ioctl(vcpu->fd, KVM_GET_XSAVE, &xs) < 0)
+			km_die(1, "km: KVM_GET_XSAVE failed: %s", strerror(errno));
+		memcpy(buf, xs.region, vm->xsave_size);
+		return;
+	}
+	struct kvm_fpu f;
+	if (ioctl(vcpu->fd, KVM_GET_FPU, &f) < 0)
+		km_die(1, "km: KVM_GET_FPU failed: %s", strerror(errno));
+	fpu_to_fxsave(&f, buf);
+}
+
+/*
+ * Loads FPU state a signal handler may have edited: all of an XSAVE area
+ * when `full`, else only its FXSAVE part over the current extended state.
+ * False if KVM refuses it (the caller treats that as a bad frame).
+ */
+bool km_x86_fpu_restore(struct km_vcpu *vcpu, const void *buf, bool full)
+{
+	struct km_vm *vm = vcpu->vm;
+
+	if (vm->has_xsave) {
+		struct kvm_xsave xs;
+		if (ioctl(vcpu->fd, KVM_GET_XSAVE, &xs) < 0)
+			km_die(1, "km: KVM_GET_XSAVE failed: %s", strerror(errno));
+		memcpy(xs.region, buf, full ? vm->xsave_size : FXSAVE_SIZE);
+		uint32_t *mxcsr = (uint32_t *)((uint8_t *)xs.region + 24);
+		*mxcsr &= 0xffff;
+		uint64_t *xstate_bv = (uint64_t *)((uint8_t *)xs.region + FXSAVE_SIZE);
+		*xstate_bv &= vm->xcr0;
+		memset(xstate_bv + 1, 0, 56); /* XCOMP_BV and reserved: standard format */
+		return ioctl(vcpu->fd, KVM_SET_XSAVE, &xs) == 0;
+	}
+	struct kvm_fpu f;
+	fxsave_to_fpu(buf, &f);
+	return ioctl(vcpu->fd, KVM_SET_FPU, &f) == 0;
 }

@@ -1,0 +1,389 @@
+/*
+ * Signals: queues, posting, and getting a vCPU's attention.
+ *
+ * A posted signal is queued on its thread or on the process. The vCPU that
+ * should take it is kicked with SIG_KICK, whose handler sets the vCPU's
+ * immediate_exit: KVM_RUN then returns at once, and a blocking host call in
+ * a hypercall returns EINTR. A kick that lands after a vCPU's last check but
+ * before it blocks would be lost, so the routing thread repeats kicks until
+ * the vCPU acknowledges one at a check point. The routing thread also takes
+ * every host signal sent to km (SIGINT, SIGTERM...) and posts it to the guest.
+ * Delivery itself, the frame on the guest stack, is in sigframe.c.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "km.h"
+
+#define SIG_KICK (SIGRTMIN + 30) /* 64: a vCPU thread, to stop and look */
+#define SIG_WAKE (SIGRTMIN + 29) /* 63: the routing thread, to repeat kicks */
+#define GUEST_SIGRTMIN 32
+#define REKICK_NS 2000000
+#define QUEUE_LIMIT 4096
+
+static __thread struct kvm_run *kick_run;
+static __thread struct km_vcpu *self;
+static sigset_t routed; /* host signals km passes to the guest */
+
+static void on_kick(int sig)
+{
+	(void)sig;
+	if (kick_run)
+		kick_run->immediate_exit = 1;
+}
+
+bool km_sig_default_ignored(int sig)
+{
+	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+}
+
+bool km_sig_default_stops(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+bool km_sig_ignored(struct km_vm *vm, int sig)
+{
+	uint64_t h = vm->sigact[sig].handler;
+	return h == (uint64_t)SIG_IGN || (h == (uint64_t)SIG_DFL && km_sig_default_ignored(sig));
+}
+
+/* Signals whose default death a shell does not report; km says nothing either. */
+static bool quiet(int sig)
+{
+	return sig == SIGPIPE || sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGKILL;
+}
+
+/* The guest dies of sig's default action: km dies of the same signal. */
+_Noreturn void km_signal_fatal(struct km_vm *vm, int sig)
+{
+	if (!quiet(sig) || km_verbose) {
+		const char *name = sigabbrev_np(sig);
+		if (name)
+			km_err("km: %s: killed by SIG%s", vm->exe_path, name);
+		else
+			km_err("km: %s: killed by signal %d", vm->exe_path, sig);
+	}
+	km_die_by_signal(sig);
+}
+
+/* The vCPU running guest thread tid, or NULL. */
+struct km_vcpu *km_thread_by_tid(struct km_vm *vm, pid_t tid)
+{
+	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++) {
+		struct km_vcpu *v = vm->vcpus[i];
+		enum km_vcpu_state st = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+		if (v->tid == tid && (st == KM_VCPU_RUNNING || st == KM_VCPU_STARTING))
+			return v;
+	}
+	return NULL;
+}
+
+static bool live(const struct km_vcpu *v)
+{
+	enum km_vcpu_state st = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+	return st == KM_VCPU_RUNNING || st == KM_VCPU_STARTING || st == KM_VCPU_CLAIMED;
+}
+
+bool km_signal_deliverable(struct km_vcpu *vcpu)
+{
+	uint64_t p = __atomic_load_n(&vcpu->sig_pending.set, __ATOMIC_ACQUIRE) |
+		     __atomic_load_n(&vcpu->vm->sig_pending.set, __ATOMIC_ACQUIRE);
+	return (p & ~vcpu->sigmask) != 0;
+}
+
+/* Wakes vcpu from a signal wait and, unless it is us, kicks it out of the guest. */
+static void wake(struct km_vm *vm, struct km_vcpu *v)
+{
+	__atomic_add_fetch(&v->sig_seq, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &v->sig_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (v == self)
+		return;
+	__atomic_store_n(&v->kick_pending, 1, __ATOMIC_RELEASE);
+	syscall(SYS_tgkill, getpid(), v->tid, SIG_KICK);
+	if (vm->sig_thread_tid)
+		syscall(SYS_tgkill, getpid(), vm->sig_thread_tid, SIG_WAKE);
+}
+
+/* A thread to take a process-directed signal: the caller if it can, else any that can. */
+static struct km_vcpu *pick_thread(struct km_vm *vm, uint64_t bit)
+{
+	if (self && live(self) && !(self->sigmask & bit))
+		return self;
+	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (live(vm->vcpus[i]) && !(vm->vcpus[i]->sigmask & bit))
+			return vm->vcpus[i];
+	return NULL;
+}
+
+static void wake_waiters(struct km_vm *vm)
+{
+	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++) {
+		struct km_vcpu *v = vm->vcpus[i];
+		if (live(v) && __atomic_load_n(&v->sig_waiting, __ATOMIC_ACQUIRE)) {
+			__atomic_add_fetch(&v->sig_seq, 1, __ATOMIC_RELEASE);
+			syscall(SYS_futex, &v->sig_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		}
+	}
+}
+
+static void enqueue(struct km_vm *vm, struct km_sigpend *q, const siginfo_t *info)
+{
+	struct km_sigq *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		km_die(1, "km: out of memory");
+	e->info = *info;
+	struct km_sigq **at = &q->head;
+	while (*at)
+		at = &(*at)->next;
+	*at = e;
+	vm->sig_queued++;
+	__atomic_or_fetch(&q->set, KM_SIG_BIT(info->si_signo), __ATOMIC_RELEASE);
+}
+
+/* Takes the lowest-numbered signal in allowed from q. Called with sig_lock held. */
+static bool dequeue(struct km_vm *vm, struct km_sigpend *q, uint64_t allowed, siginfo_t *out)
+{
+	uint64_t ready = q->set & allowed;
+	if (ready == 0)
+		return false;
+	int sig = __builtin_ctzll(ready) + 1;
+	bool more = false;
+	for (struct km_sigq **at = &q->head; *at;) {
+		struct km_sigq *e = *at;
+		if (e->info.si_signo != sig) {
+			at = &e->next;
+		} else if (out) {
+			*out = e->info;
+			*at = e->next;
+			free(e);
+			vm->sig_queued--;
+			out = NULL;
+		} else {
+			more = true;
+			break;
+		}
+	}
+	if (!more)
+		__atomic_and_fetch(&q->set, ~KM_SIG_BIT(sig), __ATOMIC_RELEASE);
+	return true;
+}
+
+/* The thread's own signals first, then the process's. */
+bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out)
+{
+	return dequeue(vcpu->vm, &vcpu->sig_pending, allowed, out) ||
+	       dequeue(vcpu->vm, &vcpu->vm->sig_pending, allowed, out);
+}
+
+/* Drops every queued instance of sig (it became ignored). Called with sig_lock held. */
+static void discard(struct km_vm *vm, struct km_sigpend *q, int sig)
+{
+	siginfo_t scratch;
+	while (q->set & KM_SIG_BIT(sig))
+		dequeue(vm, q, KM_SIG_BIT(sig), &scratch);
+}
+
+void km_signal_discard(struct km_vm *vm, int sig)
+{
+	discard(vm, &vm->sig_pending, sig);
+	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		discard(vm, &vm->vcpus[i]->sig_pending, sig);
+}
+
+static bool blocked_everywhere(struct km_vm *vm, uint64_t bit)
+{
+	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (live(vm->vcpus[i]) && !(vm->vcpus[i]->sigmask & bit))
+			return false;
+	return true;
+}
+
+/*
+ * Posts info->si_signo to target (NULL: the process). Ignored signals are
+ * dropped and default deaths happen here, at generation, as on Linux;
+ * standard signals already pending merge; a real-time signal that cannot be
+ * queued fails with EAGAIN when must_queue (sigqueue), else is dropped.
+ */
+long km_signal_post(struct km_vm *vm, struct km_vcpu *target, const siginfo_t *info, bool must_queue)
+{
+	int sig = info->si_signo;
+	uint64_t bit = KM_SIG_BIT(sig);
+
+	pthread_mutex_lock(&vm->sig_lock);
+	bool blocked = target ? (target->sigmask & bit) != 0 : blocked_everywhere(vm, bit);
+	if (sig == SIGKILL || (!blocked && vm->sigact[sig].handler == (uint64_t)SIG_DFL &&
+			       !km_sig_default_ignored(sig) && !km_sig_default_stops(sig))) {
+		pthread_mutex_unlock(&vm->sig_lock);
+		km_signal_fatal(vm, sig);
+	}
+	if (!blocked && km_sig_ignored(vm, sig)) {
+		pthread_mutex_unlock(&vm->sig_lock);
+		return 0;
+	}
+	if (!blocked && vm->sigact[sig].handler == (uint64_t)SIG_DFL && km_sig_default_stops(sig)) {
+		pthread_mutex_unlock(&vm->sig_lock);
+		raise(SIGSTOP); /* the whole VM stops, as the process would */
+		return 0;
+	}
+	struct km_sigpend *q = target ? &target->sig_pending : &vm->sig_pending;
+	if (sig < GUEST_SIGRTMIN && (q->set & bit)) {
+		pthread_mutex_unlock(&vm->sig_lock);
+		return 0;
+	}
+	if (sig >= GUEST_SIGRTMIN && vm->sig_queued >= QUEUE_LIMIT) {
+		pthread_mutex_unlock(&vm->sig_lock);
+		return must_queue ? -EAGAIN : 0;
+	}
+	enqueue(vm, q, info);
+	struct km_vcpu *to = target ? (blocked ? NULL : target) : pick_thread(vm, bit);
+	pthread_mutex_unlock(&vm->sig_lock);
+	if (to)
+		wake(vm, to);
+	wake_waiters(vm);
+	return 0;
+}
+
+/* A leaving thread's own signals go with it; the process's find another thread. */
+void km_signal_thread_exit(struct km_vcpu *vcpu)
+{
+	struct km_vm *vm = vcpu->vm;
+	siginfo_t scratch;
+
+	pthread_mutex_lock(&vm->sig_lock);
+	while (dequeue(vm, &vcpu->sig_pending, ~0ull, &scratch))
+		;
+	__atomic_store_n(&vcpu->kick_pending, 0, __ATOMIC_RELEASE);
+	vcpu->sigmask = ~0ull; /* no longer a candidate */
+	uint64_t pending = vm->sig_pending.set;
+	struct km_vcpu *to = pending ? pick_thread(vm, pending & -pending) : NULL;
+	pthread_mutex_unlock(&vm->sig_lock);
+	if (to && to != vcpu)
+		wake(vm, to);
+}
+
+void km_sigmask_set(struct km_vcpu *vcpu, uint64_t mask)
+{
+	pthread_mutex_lock(&vcpu->vm->sig_lock);
+	vcpu->sigmask = mask & ~(KM_SIG_BIT(SIGKILL) | KM_SIG_BIT(SIGSTOP));
+	pthread_mutex_unlock(&vcpu->vm->sig_lock);
+}
+
+/*
+ * Sleeps until a signal is posted to this thread or the process, or until
+ * the CLOCK_MONOTONIC deadline (NULL: none). 0, or -EAGAIN on timeout.
+ */
+long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline)
+{
+	uint32_t seq = __atomic_load_n(&vcpu->sig_seq, __ATOMIC_ACQUIRE);
+	long rc = 0;
+
+	__atomic_store_n(&vcpu->sig_waiting, true, __ATOMIC_RELEASE);
+	if (!km_signal_deliverable(vcpu) &&
+	    syscall(SYS_futex, &vcpu->sig_seq, FUTEX_WAIT_BITSET_PRIVATE, seq, deadline, NULL,
+		    FUTEX_BITSET_MATCH_ANY) < 0 &&
+	    errno == ETIMEDOUT)
+		rc = -EAGAIN;
+	__atomic_store_n(&vcpu->sig_waiting, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&vcpu->kick_pending, 0, __ATOMIC_RELEASE);
+	return rc;
+}
+
+static bool kicks_outstanding(struct km_vm *vm)
+{
+	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
+	bool any = false;
+	for (int i = 0; i < n; i++) {
+		struct km_vcpu *v = vm->vcpus[i];
+		if (__atomic_load_n(&v->kick_pending, __ATOMIC_ACQUIRE)) {
+			syscall(SYS_tgkill, getpid(), v->tid, SIG_KICK);
+			any = true;
+		}
+	}
+	return any;
+}
+
+static void *router(void *arg)
+{
+	struct km_vm *vm = arg;
+	sigset_t wait_for = routed;
+	bool outstanding = false;
+
+	sigaddset(&wait_for, SIG_WAKE);
+	__atomic_store_n(&vm->sig_thread_tid, gettid(), __ATOMIC_RELEASE);
+	for (;;) {
+		const struct timespec tick = { 0, REKICK_NS };
+		siginfo_t info;
+		int sig = sigtimedwait(&wait_for, &info, outstanding ? &tick : NULL);
+		if (sig > 0 && sig != SIG_WAKE)
+			km_signal_post(vm, NULL, &info, false);
+		if (sig < 0 || sig == SIG_WAKE || outstanding)
+			outstanding = kicks_outstanding(vm);
+	}
+	return NULL;
+}
+
+/*
+ * Before any other thread exists: the kick handler, SIGPIPE ignored (km
+ * raises the guest's own), every routed signal blocked in every km thread
+ * but the router, which waits for them.
+ */
+void km_signals_init(struct km_vm *vm)
+{
+	struct sigaction kick = { .sa_handler = on_kick };
+	sigset_t all;
+	pthread_t t;
+	pthread_attr_t attr;
+
+	sigemptyset(&routed);
+	for (int sig = 1; sig <= KM_NSIG; sig++) {
+		switch (sig) {
+		case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE:
+		case SIGTRAP: case SIGSYS: case SIGPIPE:
+			continue; /* km's own faults stay km's; SIGPIPE is raised in the guest */
+		}
+		if (sig == 32 || sig == 33 || sig == SIG_KICK || sig == SIG_WAKE)
+			continue; /* glibc's own, and km's */
+		sigaddset(&routed, sig);
+	}
+	sigaction(SIG_KICK, &kick, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t block = routed;
+	sigaddset(&block, SIG_KICK);
+	sigaddset(&block, SIG_WAKE);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, router, vm) != 0)
+		km_die(1, "km: cannot start the signal thread");
+	pthread_attr_destroy(&attr);
+	(void)all;
+}
+
+/* On each vCPU's host thread before it runs a guest thread: kicks may now reach it. */
+void km_signals_vcpu_thread(struct km_vcpu *vcpu)
+{
+	sigset_t kick;
+
+	kick_run = vcpu->run;
+	self = vcpu;
+	pthread_sigmask(SIG_BLOCK, &routed, NULL);
+	sigemptyset(&kick);
+	sigaddset(&kick, SIG_KICK);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+}

@@ -1,0 +1,370 @@
+/*
+ * Signals as programs use them: argv[1] names the case. Each case prints the
+ * same lines and ends with the same status natively and under km.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static volatile sig_atomic_t hits;
+static volatile int last_sig, last_code, last_pid_ok;
+static void *volatile last_addr;
+static sigjmp_buf jump;
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	hits++;
+	last_sig = sig;
+	last_code = si->si_code;
+	last_pid_ok = si->si_pid == getpid();
+	last_addr = si->si_addr;
+}
+
+static void on_signal_jump(int sig, siginfo_t *si, void *uc)
+{
+	on_signal(sig, si, uc);
+	siglongjmp(jump, 1);
+}
+
+static void handle(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
+{
+	struct sigaction sa = { .sa_sigaction = fn, .sa_flags = SA_SIGINFO | flags };
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(sig, &sa, NULL) == 0, "sigaction %d", sig);
+}
+
+static const char *code_name(int code)
+{
+	switch (code) {
+	case SI_USER: return "SI_USER";
+	case SI_TKILL: return "SI_TKILL";
+	case SI_QUEUE: return "SI_QUEUE";
+	case SI_KERNEL: return "SI_KERNEL";
+	default: return "other";
+	}
+}
+
+static void raise_case(void)
+{
+	handle(SIGUSR1, on_signal, 0);
+	raise(SIGUSR1);
+	printf("raise: handler ran %d time, signal %d, %s, sender is us: %d\n", hits, last_sig,
+	       code_name(last_code), last_pid_ok);
+	kill(getpid(), SIGUSR1);
+	printf("kill: handler ran %d times, %s\n", hits, code_name(last_code));
+}
+
+static void mask_case(void)
+{
+	sigset_t set, pending;
+	handle(SIGUSR1, on_signal, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	raise(SIGUSR1);
+	raise(SIGUSR1);
+	sigpending(&pending);
+	printf("blocked: %d runs, pending: %d\n", hits, sigismember(&pending, SIGUSR1));
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	printf("unblocked: %d run (standard signals merge)\n", hits);
+}
+
+static void segv_case(void)
+{
+	handle(SIGSEGV, on_signal_jump, 0);
+	if (sigsetjmp(jump, 1) == 0)
+		*(volatile int *)0 = 1;
+	printf("NULL write: caught SIGSEGV, code %s, address %p\n",
+	       last_code == SEGV_MAPERR ? "SEGV_MAPERR" : "other", last_addr);
+	char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sigsetjmp(jump, 1) == 0)
+		page[100] = 1;
+	printf("read-only write: code %s, address is the byte: %d\n",
+	       last_code == SEGV_ACCERR ? "SEGV_ACCERR" : "other", last_addr == page + 100);
+	if (sigsetjmp(jump, 1) == 0)
+		*(volatile int *)0 = 2;
+	printf("caught again after siglongjmp: %d catches\n", hits);
+}
+
+static void skip_ud2(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	on_signal(sig, si, ucv);
+	uc->uc_mcontext.gregs[REG_RIP] += 2;
+}
+
+static void rip_case(void)
+{
+	handle(SIGILL, skip_ud2, 0);
+	__asm__ volatile("ud2");
+	printf("resumed after ud2: code %s, si_addr is the instruction: %d\n",
+	       last_code == ILL_ILLOPN ? "ILL_ILLOPN" : "other", last_addr != NULL);
+}
+
+static void fpe_case(void)
+{
+	volatile int zero = 0, one = 1;
+	handle(SIGFPE, on_signal_jump, 0);
+	if (sigsetjmp(jump, 1) == 0)
+		printf("%d\n", one / zero);
+	printf("divide by zero: SIGFPE %s\n", last_code == FPE_INTDIV ? "FPE_INTDIV" : "other");
+}
+
+static char *alt;
+static volatile int on_alt;
+
+static void check_alt(int sig, siginfo_t *si, void *uc)
+{
+	char here;
+	on_alt = &here >= alt && &here < alt + SIGSTKSZ * 4;
+	on_signal_jump(sig, si, uc);
+}
+
+static int recurse(int n)
+{
+	volatile char pad[4096];
+	pad[0] = (char)n;
+	return recurse(n + 1) + pad[0];
+}
+
+static void altstack_case(void)
+{
+	alt = malloc(SIGSTKSZ * 4);
+	stack_t ss = { .ss_sp = alt, .ss_size = SIGSTKSZ * 4 };
+	CHECK(sigaltstack(&ss, NULL) == 0, "sigaltstack");
+	handle(SIGSEGV, check_alt, SA_ONSTACK);
+	if (sigsetjmp(jump, 1) == 0)
+		recurse(0);
+	printf("stack overflow caught on the alternate stack: %d\n", on_alt);
+	stack_t now;
+	sigaltstack(NULL, &now);
+	printf("alternate stack still set: %d\n", now.ss_sp == alt && !(now.ss_flags & SS_DISABLE));
+}
+
+static void resethand_case(void)
+{
+	handle(SIGUSR2, on_signal, SA_RESETHAND | SA_NODEFER);
+	raise(SIGUSR2);
+	printf("first SIGUSR2 handled; the second kills\n");
+	fflush(stdout);
+	raise(SIGUSR2);
+	printf("not reached\n");
+}
+
+static pthread_t main_thread;
+
+static void *send_later(void *arg)
+{
+	usleep(50000);
+	pthread_kill(main_thread, (int)(long)arg);
+	return NULL;
+}
+
+static void suspend_case(void)
+{
+	sigset_t block, old, wait_mask;
+	handle(SIGUSR1, on_signal, 0);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	main_thread = pthread_self();
+	pthread_t t;
+	pthread_create(&t, NULL, send_later, (void *)(long)SIGUSR1);
+	wait_mask = old;
+	sigdelset(&wait_mask, SIGUSR1);
+	int rc = sigsuspend(&wait_mask);
+	pthread_join(t, NULL);
+	sigset_t after;
+	sigprocmask(SIG_BLOCK, NULL, &after);
+	printf("sigsuspend returned %d (%s) after %d handler run, mask restored: %d\n", rc,
+	       errno == EINTR ? "EINTR" : "?", hits, sigismember(&after, SIGUSR1));
+}
+
+static void *queue_values(void *arg)
+{
+	(void)arg;
+	for (int i = 1; i <= 100; i++)
+		sigqueue(getpid(), SIGRTMIN + 1, (union sigval){ .sival_int = i });
+	return NULL;
+}
+
+static void timedwait_case(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	pthread_t t;
+	pthread_create(&t, NULL, queue_values, NULL);
+	long sum = 0;
+	for (int i = 0; i < 100; i++) {
+		siginfo_t si;
+		CHECK(sigwaitinfo(&set, &si) == SIGRTMIN + 1, "sigwaitinfo");
+		CHECK(si.si_code == SI_QUEUE, "si_code %d", si.si_code);
+		sum += si.si_value.sival_int;
+	}
+	pthread_join(t, NULL);
+	printf("100 queued real-time signals, values summing to %ld\n", sum);
+	struct timespec ts = { 0, 50000000 };
+	int rc = sigtimedwait(&set, NULL, &ts);
+	printf("sigtimedwait with nothing pending: %d %s\n", rc, errno == EAGAIN ? "EAGAIN" : "?");
+}
+
+static int pipe_fds[2];
+
+static void *write_later(void *arg)
+{
+	usleep(100000);
+	pthread_kill(main_thread, SIGUSR1);
+	usleep(100000);
+	CHECK(write(pipe_fds[1], "x", 1) == 1, "write");
+	return arg;
+}
+
+static void eintr_case(void)
+{
+	main_thread = pthread_self();
+	for (int restart = 0; restart < 2; restart++) {
+		handle(SIGUSR1, on_signal, restart ? SA_RESTART : 0);
+		CHECK(pipe(pipe_fds) == 0, "pipe");
+		pthread_t t;
+		pthread_create(&t, NULL, write_later, NULL);
+		char c;
+		ssize_t n = read(pipe_fds[0], &c, 1);
+		int err = errno;
+		if (n < 0)
+			CHECK(read(pipe_fds[0], &c, 1) == 1, "read after EINTR");
+		pthread_join(t, NULL);
+		printf("%s: read %s\n", restart ? "SA_RESTART" : "no SA_RESTART",
+		       n == 1 ? "restarted and got the byte" : err == EINTR ? "failed with EINTR" : "?");
+		close(pipe_fds[0]);
+		close(pipe_fds[1]);
+	}
+}
+
+static void sigpipe_case(int ignore)
+{
+	int fds[2];
+	CHECK(pipe(fds) == 0, "pipe");
+	close(fds[0]);
+	if (ignore)
+		signal(SIGPIPE, SIG_IGN);
+	printf("writing to a pipe with no reader\n");
+	fflush(stdout);
+	ssize_t n = write(fds[1], "x", 1);
+	printf("write returned %zd, %s\n", n, errno == EPIPE ? "EPIPE" : "?");
+}
+
+static void alarm_case(void)
+{
+	handle(SIGALRM, on_signal, 0);
+	struct itimerval it = { .it_value = { 0, 100000 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+	int rc = pause();
+	printf("pause returned %d %s after SIGALRM: %d\n", rc, errno == EINTR ? "EINTR" : "?",
+	       last_sig == SIGALRM);
+}
+
+static void clobber_fpu(int sig)
+{
+	(void)sig;
+	volatile double x = 1e300;
+	for (int i = 0; i < 50; i++)
+		x = x * 0.5 + 3.0;
+	hits++;
+}
+
+static double harmonic(long n)
+{
+	volatile double sum = 0;
+	for (long i = 1; i <= n; i++)
+		sum += 1.0 / (double)(i % 1000 + 1);
+	return sum;
+}
+
+/* Handlers that use the FPU interrupt a floating-point loop; its result must not change. */
+static void fpu_case(void)
+{
+	const long n = 2000000;
+	double expect = harmonic(n);
+	signal(SIGALRM, clobber_fpu);
+	struct itimerval it = { .it_value = { 0, 1000 }, .it_interval = { 0, 1000 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+	int same = 1;
+	while (hits < 5)
+		same &= harmonic(n) == expect;
+	it = (struct itimerval){ 0 };
+	setitimer(ITIMER_REAL, &it, NULL);
+	printf("floating-point loop interrupted by FPU-using handlers: results equal: %d\n", same);
+}
+
+static volatile sig_atomic_t term;
+
+static void on_term(int sig)
+{
+	term = sig;
+}
+
+/* Waits for SIGTERM from outside km; the test sends it once "ready" is printed. */
+static void external_case(void)
+{
+	signal(SIGTERM, on_term);
+	printf("ready\n");
+	fflush(stdout);
+	while (!term)
+		pause();
+	printf("got SIGTERM, exiting cleanly\n");
+}
+
+static void external_default_case(void)
+{
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*run)(void);
+	} cases[] = {
+		{ "raise", raise_case },       { "mask", mask_case },		{ "segv", segv_case },
+		{ "rip", rip_case },	       { "fpe", fpe_case },		{ "altstack", altstack_case },
+		{ "resethand", resethand_case }, { "suspend", suspend_case },	{ "timedwait", timedwait_case },
+		{ "eintr", eintr_case },       { "alarm", alarm_case },		{ "fpu", fpu_case },
+		{ "external", external_case }, { "external-default", external_default_case },
+	};
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "sigpipe") == 0) {
+		sigpipe_case(0);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "sigpipe-ignored") == 0) {
+		sigpipe_case(1);
+		return 0;
+	}
+	for (size_t i = 0; argc > 1 && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(argv[1], cases[i].name) == 0) {
+			cases[i].run();
+			return 0;
+		}
+	}
+	fprintf(stderr, "usage: signals CASE\n");
+	return 2;
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# Signals with Linux semantics: each case behaves under km as it does natively.
+
+setup() {
+	load helpers
+	need_kvm
+}
+
+@test "raise and kill run the handler with the sender's siginfo" {
+	same_as_native signals raise
+	assert_success
+	assert_output "raise: handler ran 1 time, signal 10, SI_TKILL, sender is us: 1
+kill: handler ran 2 times, SI_USER"
+}
+
+@test "a blocked signal stays pending and runs once unblocked" {
+	same_as_native signals mask
+	assert_success
+	assert_output "blocked: 0 runs, pending: 1
+unblocked: 1 run (standard signals merge)"
+}
+
+@test "SIGSEGV handlers get si_code and si_addr and can siglongjmp out" {
+	same_as_native signals segv
+	assert_success
+	assert_output "NULL write: caught SIGSEGV, code SEGV_MAPERR, address 0
+read-only write: code SEGV_ACCERR, address is the byte: 1
+caught again after siglongjmp: 3 catches"
+}
+
+@test "a handler that moves the saved RIP resumes there" {
+	same_as_native signals rip
+	assert_success
+	assert_output "resumed after ud2: code ILL_ILLOPN, si_addr is the instruction: 1"
+}
+
+@test "an integer divide by zero reaches a SIGFPE handler as FPE_INTDIV" {
+	same_as_native signals fpe
+	assert_success
+	assert_output "divide by zero: SIGFPE FPE_INTDIV"
+}
+
+@test "a stack overflow is caught on the alternate stack" {
+	same_as_native signals altstack
+	assert_success
+	assert_output "stack overflow caught on the alternate stack: 1
+alternate stack still set: 1"
+}
+
+@test "SA_RESETHAND: the second signal takes the default action" {
+	same_as_native signals resethand
+	assert_failure 140
+	assert_output "first SIGUSR2 handled; the second kills"
+}
+
+@test "sigsuspend waits for a signal from another thread and restores the mask" {
+	same_as_native signals suspend
+	assert_success
+	assert_output "sigsuspend returned -1 (EINTR) after 1 handler run, mask restored: 1"
+}
+
+@test "sigqueue queues real-time signals with values; sigtimedwait times out" {
+	same_as_native signals timedwait
+	assert_success
+	assert_output "100 queued real-time signals, values summing to 5050
+sigtimedwait with nothing pending: -1 EAGAIN"
+}
+
+@test "a blocking read is interrupted (EINTR) or restarted (SA_RESTART)" {
+	same_as_native signals eintr
+	assert_success
+	assert_output "no SA_RESTART: read failed with EINTR
+SA_RESTART: read restarted and got the byte"
+}
+
+@test "a write to a pipe without readers raises SIGPIPE, or EPIPE when ignored" {
+	same_as_native signals sigpipe
+	assert_failure 141
+	assert_output "writing to a pipe with no reader"
+	same_as_native signals sigpipe-ignored
+	assert_success
+	assert_output "writing to a pipe with no reader
+write returned -1, EPIPE"
+}
+
+@test "setitimer's SIGALRM interrupts pause" {
+	same_as_native signals alarm
+	assert_success
+	assert_output "pause returned -1 EINTR after SIGALRM: 1"
+}
+
+@test "handlers using the FPU do not disturb the code they interrupt" {
+	same_as_native signals fpu
+	assert_success
+	assert_output "floating-point loop interrupted by FPU-using handlers: results equal: 1"
+}
+
+# Starts PROGRAM CASE in the background with its output in a file, and waits
+# for it to say "ready".
+start_waiting() {
+	out=$BATS_TEST_TMPDIR/out
+	"$@" >"$out" 2>&1 &
+	pid=$!
+	for _ in $(seq 600); do
+		grep -q ready "$out" && return 0
+		sleep 0.1
+	done
+	fail "the program never became ready: $(cat "$out")"
+}
+
+@test "SIGTERM sent to km reaches the program's handler" {
+	start_waiting km "$(prog signals)" external
+	kill -TERM "$pid"
+	run wait "$pid"
+	assert_success
+	run cat "$out"
+	assert_output "ready
+got SIGTERM, exiting cleanly"
+}
+
+@test "SIGINT sent to km without a handler ends it as it ends the native program" {
+	start_waiting "$(native signals)" external-default
+	kill -INT "$pid"
+	run wait "$pid"
+	native_status=$status
+	start_waiting km "$(prog signals)" external-default
+	kill -INT "$pid"
+	run wait "$pid"
+	assert_equal "$status" "$native_status"
+	assert_equal "$status" 130
+	run cat "$out"
+	assert_output "ready"
+}
