@@ -343,7 +343,6 @@ static void *router(void *arg)
 void km_signals_init(struct km_vm *vm)
 {
 	struct sigaction kick = { .sa_handler = on_kick };
-	sigset_t all;
 	pthread_t t;
 	pthread_attr_t attr;
 
@@ -364,15 +363,26 @@ void km_signals_init(struct km_vm *vm)
 	sigaddset(&block, SIG_KICK);
 	sigaddset(&block, SIG_WAKE);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	/*
+	 * Signals km was started with ignored start ignored in the guest, as
+	 * across exec; on the host they return to default, blocked, so that
+	 * the router still receives them if the guest takes them up.
+	 */
+	for (int sig = 1; sig <= KM_NSIG; sig++) {
+		struct sigaction old;
+		if (sigismember(&routed, sig) == 1 && sigaction(sig, NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN) {
+			vm->sigact[sig].handler = (uint64_t)SIG_IGN;
+			signal(sig, SIG_DFL);
+		}
+	}
 
-	sigfillset(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, router, vm) != 0)
 		km_die(1, "km: cannot start the signal thread");
 	pthread_attr_destroy(&attr);
-	(void)all;
 }
 
 /* On each vCPU's host thread before it runs a guest thread: kicks may now reach it. */

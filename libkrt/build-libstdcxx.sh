@@ -52,7 +52,8 @@ unpack() {
 # would link the libstdc++ that does not exist yet. --host names musl so
 # that libstdc++ picks its generic OS and locale code, not glibc's.
 # gthr-default.h is what libgcc's build would have made beside us: POSIX
-# threads, the model the host gcc reports.
+# threads, the model the host gcc reports. File names in assert() messages are
+# made relative to the build directory, so the SDK names no build path.
 configure() {
 	rm -rf "$obj" "$work/libgcc"
 	mkdir -p "$obj" "$work/libgcc"
@@ -60,7 +61,7 @@ configure() {
 	cd "$obj"
 	logged "$work/configure.log" env CC="$prefix/bin/kontain-gcc" \
 		CXX="$prefix/bin/kontain-gcc" AR=ar RANLIB=ranlib \
-		CFLAGS=-O2 CXXFLAGS=-O2 \
+		CFLAGS="-O2 -ffile-prefix-map=$work=." CXXFLAGS="-O2 -ffile-prefix-map=$work=." \
 		"$src/libstdc++-v3/configure" --build=x86_64-linux-gnu \
 		--host=x86_64-linux-musl --prefix="$prefix" \
 		--with-gxx-include-dir="$prefix/include/c++/12" \

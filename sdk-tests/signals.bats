@@ -99,7 +99,7 @@ write returned -1, EPIPE"
 # for it to say "ready".
 start_waiting() {
 	out=$BATS_TEST_TMPDIR/out
-	"$@" >"$out" 2>&1 &
+	"$@" >"$out" 2>&1 3>&- &
 	pid=$!
 	for _ in $(seq 600); do
 		grep -q ready "$out" && return 0
@@ -108,26 +108,42 @@ start_waiting() {
 	fail "the program never became ready: $(cat "$out")"
 }
 
+# The exit status of the background program (`run wait` would wait in a subshell).
+finish() {
+	status=0
+	wait "$pid" || status=$?
+}
+
 @test "SIGTERM sent to km reaches the program's handler" {
 	start_waiting km "$(prog signals)" external
 	kill -TERM "$pid"
-	run wait "$pid"
-	assert_success
+	finish
+	assert_equal "$status" 0
 	run cat "$out"
 	assert_output "ready
 got SIGTERM, exiting cleanly"
 }
 
-@test "SIGINT sent to km without a handler ends it as it ends the native program" {
+@test "SIGHUP sent to km without a handler ends it as it ends the native program" {
 	start_waiting "$(native signals)" external-default
-	kill -INT "$pid"
-	run wait "$pid"
+	kill -HUP "$pid"
+	finish
 	native_status=$status
 	start_waiting km "$(prog signals)" external-default
-	kill -INT "$pid"
-	run wait "$pid"
+	kill -HUP "$pid"
+	finish
 	assert_equal "$status" "$native_status"
-	assert_equal "$status" 130
+	assert_equal "$status" 129
 	run cat "$out"
 	assert_output "ready"
+}
+
+@test "a signal ignored when km starts stays ignored in the program, as across exec" {
+	start_waiting bash -c "trap '' INT; exec km $(prog signals) external-default"
+	kill -INT "$pid"
+	sleep 1
+	kill -0 "$pid"
+	kill -HUP "$pid"
+	finish
+	assert_equal "$status" 129
 }
