@@ -10,12 +10,6 @@
 
 #include "syscalls.h"
 
-#define FD_OR_EBADF(fd)                              \
-	do {                                         \
-		if (!km_fd_ok(vcpu->vm, (long)(fd))) \
-			return -EBADF;               \
-	} while (0)
-
 #define STAT_SIZE 144
 #define STATFS_SIZE 120
 #define FLOCK_SIZE 32
@@ -51,8 +45,8 @@ KM_SYSCALL(pwrite64)
 }
 
 /* Copies a guest iovec array to host addresses; the data moves in place. */
-static long host_iov(struct km_vcpu *vcpu, uint64_t gva, uint64_t cnt, bool to_guest,
-		     struct iovec **out)
+long km_host_iov(struct km_vcpu *vcpu, uint64_t gva, uint64_t cnt, bool to_guest,
+		 struct iovec **out)
 {
 	if (cnt > IOV_MAX_LINUX)
 		return -EINVAL;
@@ -82,7 +76,7 @@ static long vector_io(struct km_vcpu *vcpu, const uint64_t *a, long nr, bool to_
 
 	if (!km_fd_ok(vcpu->vm, (long)a[0]))
 		return -EBADF;
-	long rc = host_iov(vcpu, a[1], a[2], to_guest, &iov);
+	long rc = km_host_iov(vcpu, a[1], a[2], to_guest, &iov);
 	if (rc < 0)
 		return rc;
 	rc = km_host(syscall(nr, a[0], iov, a[2], a[3], a[4], a[5]));

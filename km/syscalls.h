@@ -40,7 +40,15 @@
 	/* sys_signal.c */                                                                     \
 	X(rt_sigaction) X(rt_sigprocmask) X(rt_sigpending) X(sigaltstack) X(kill) X(tkill)     \
 	X(tgkill) X(rt_sigqueueinfo) X(rt_tgsigqueueinfo) X(rt_sigsuspend) X(pause)             \
-	X(rt_sigtimedwait) X(rt_sigreturn) X(alarm) X(setitimer) X(getitimer)
+	X(rt_sigtimedwait) X(rt_sigreturn) X(alarm) X(setitimer) X(getitimer)                  \
+	/* sys_poll.c */                                                                       \
+	X(poll) X(ppoll) X(select) X(pselect6) X(epoll_create) X(epoll_create1) X(epoll_ctl)     \
+	X(epoll_wait) X(epoll_pwait) X(eventfd) X(eventfd2) X(timerfd_create)                  \
+	X(timerfd_settime) X(timerfd_gettime)                                                  \
+	/* sys_net.c */                                                                        \
+	X(socket) X(socketpair) X(bind) X(connect) X(listen) X(accept) X(accept4)              \
+	X(getsockname) X(getpeername) X(sendto) X(recvfrom) X(sendmsg) X(recvmsg)              \
+	X(setsockopt) X(getsockopt) X(shutdown)
 
 #define KM_SYSCALL(name) \
 	long km_sys_##name(struct km_vcpu *vcpu __attribute__((unused)), \
@@ -50,11 +58,21 @@
 KM_SYSCALLS(KM_DECLARE)
 #undef KM_DECLARE
 
+struct iovec;
+long km_host_iov(struct km_vcpu *vcpu, uint64_t gva, uint64_t cnt, bool to_guest,
+		 struct iovec **out);
+
 /* Host result to guest result: -errno on failure. */
 static inline long km_host(long rc)
 {
 	return rc < 0 ? -errno : rc;
 }
+
+#define FD_OR_EBADF(fd)                              \
+	do {                                         \
+		if (!km_fd_ok(vcpu->vm, (long)(fd))) \
+			return -EBADF;               \
+	} while (0)
 
 /* Guest buffers, checked: NULL means EFAULT. */
 #define KM_IN(vcpu, gva, len) km_gva((vcpu)->vm, (gva), (len), PROT_READ)
