@@ -246,6 +246,10 @@ void km_run(struct km_vcpu *vcpu);
 void km_guest_fault(struct km_vcpu *vcpu);
 _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
 
+/* sys_timer.c: a guest POSIX timer fired (its host timer signalled the router). */
+#define KM_SIG_TIMER (SIGRTMIN + 28) /* 62 */
+void km_timer_fired(struct km_vm *vm, const siginfo_t *host);
+
 /* signal.c: posting, kicking and delivering signals; the host-signal routing thread. */
 void km_signals_init(struct km_vm *vm);
 void km_signals_vcpu_thread(struct km_vcpu *vcpu);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -322,12 +323,15 @@ static void *router(void *arg)
 	bool outstanding = false;
 
 	sigaddset(&wait_for, SIG_WAKE);
+	sigaddset(&wait_for, KM_SIG_TIMER);
 	__atomic_store_n(&vm->sig_thread_tid, gettid(), __ATOMIC_RELEASE);
 	for (;;) {
 		const struct timespec tick = { 0, REKICK_NS };
 		siginfo_t info;
 		int sig = sigtimedwait(&wait_for, &info, outstanding ? &tick : NULL);
-		if (sig > 0 && sig != SIG_WAKE)
+		if (sig == KM_SIG_TIMER)
+			km_timer_fired(vm, &info);
+		else if (sig > 0 && sig != SIG_WAKE)
 			km_signal_post(vm, NULL, &info, false);
 		if (sig < 0 || sig == SIG_WAKE || outstanding)
 			outstanding = kicks_outstanding(vm);
@@ -353,7 +357,7 @@ void km_signals_init(struct km_vm *vm)
 		case SIGTRAP: case SIGSYS: case SIGPIPE:
 			continue; /* km's own faults stay km's; SIGPIPE is raised in the guest */
 		}
-		if (sig == 32 || sig == 33 || sig == SIG_KICK || sig == SIG_WAKE)
+		if (sig == 32 || sig == 33 || sig == SIG_KICK || sig == SIG_WAKE || sig == KM_SIG_TIMER)
 			continue; /* glibc's own, and km's */
 		sigaddset(&routed, sig);
 	}
@@ -362,6 +366,7 @@ void km_signals_init(struct km_vm *vm)
 	sigset_t block = routed;
 	sigaddset(&block, SIG_KICK);
 	sigaddset(&block, SIG_WAKE);
+	sigaddset(&block, KM_SIG_TIMER);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	/*
 	 * Signals km was started with ignored start ignored in the guest, as
@@ -383,6 +388,8 @@ void km_signals_init(struct km_vm *vm)
 	if (pthread_create(&t, &attr, router, vm) != 0)
 		km_die(1, "km: cannot start the signal thread");
 	pthread_attr_destroy(&attr);
+	while (__atomic_load_n(&vm->sig_thread_tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield(); /* timers name it as their target */
 }
 
 /* On each vCPU's host thread before it runs a guest thread: kicks may now reach it. */

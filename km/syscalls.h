@@ -41,6 +41,8 @@
 	X(rt_sigaction) X(rt_sigprocmask) X(rt_sigpending) X(sigaltstack) X(kill) X(tkill)     \
 	X(tgkill) X(rt_sigqueueinfo) X(rt_tgsigqueueinfo) X(rt_sigsuspend) X(pause)             \
 	X(rt_sigtimedwait) X(rt_sigreturn) X(alarm) X(setitimer) X(getitimer)                  \
+	/* sys_timer.c */                                                                      \
+	X(timer_create) X(timer_settime) X(timer_gettime) X(timer_getoverrun) X(timer_delete)  \
 	/* sys_poll.c */                                                                       \
 	X(poll) X(ppoll) X(select) X(pselect6) X(epoll_create) X(epoll_create1) X(epoll_ctl)     \
 	X(epoll_wait) X(epoll_pwait) X(eventfd) X(eventfd2) X(timerfd_create)                  \

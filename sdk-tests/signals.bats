@@ -147,3 +147,10 @@ got SIGTERM, exiting cleanly"
 	finish
 	assert_equal "$status" 129
 }
+
+@test "POSIX timers signal with SI_TIMER or run SIGEV_THREAD callbacks" {
+	same_as_native signals timers
+	assert_success
+	assert_output "SIGEV_SIGNAL timer: 3 expiries, si_code SI_TIMER, value passed: 1
+SIGEV_THREAD timer: 3 callbacks"
+}

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <semaphore.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -312,6 +314,51 @@ static void fpu_case(void)
 	printf("floating-point loop interrupted by FPU-using handlers: results equal: %d\n", same);
 }
 
+static volatile int timer_value_ok;
+
+static void on_timer(int sig, siginfo_t *si, void *uc)
+{
+	on_signal(sig, si, uc);
+	timer_value_ok = si->si_value.sival_int == 7;
+}
+
+static sem_t ticks;
+
+static void on_thread_timer(union sigval v)
+{
+	if (v.sival_int == 9)
+		sem_post(&ticks);
+}
+
+/* timer_create with SIGEV_SIGNAL, then with SIGEV_THREAD (a thread per expiry). */
+static void timers_case(void)
+{
+	handle(SIGRTMIN, on_timer, 0);
+	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN,
+			       .sigev_value.sival_int = 7 };
+	timer_t t;
+	CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == 0, "timer_create");
+	struct itimerspec its = { .it_value = { 0, 20000000 }, .it_interval = { 0, 20000000 } };
+	CHECK(timer_settime(t, 0, &its, NULL) == 0, "timer_settime");
+	while (hits < 3)
+		pause();
+	CHECK(timer_delete(t) == 0, "timer_delete");
+	printf("SIGEV_SIGNAL timer: 3 expiries, si_code %s, value passed: %d\n",
+	       last_code == SI_TIMER ? "SI_TIMER" : "other", timer_value_ok);
+
+	sem_init(&ticks, 0, 0);
+	ev = (struct sigevent){ .sigev_notify = SIGEV_THREAD, .sigev_notify_function = on_thread_timer,
+				.sigev_value.sival_int = 9 };
+	CHECK(timer_create(CLOCK_REALTIME, &ev, &t) == 0, "timer_create SIGEV_THREAD");
+	CHECK(timer_settime(t, 0, &its, NULL) == 0, "timer_settime");
+	for (int i = 0; i < 3; i++)
+		sem_wait(&ticks);
+	struct itimerspec left;
+	CHECK(timer_gettime(t, &left) == 0 && timer_getoverrun(t) >= 0, "gettime, getoverrun");
+	CHECK(timer_delete(t) == 0, "timer_delete");
+	printf("SIGEV_THREAD timer: 3 callbacks\n");
+}
+
 static volatile sig_atomic_t term;
 
 static void on_term(int sig)
@@ -348,7 +395,7 @@ int main(int argc, char **argv)
 		{ "rip", rip_case },	       { "fpe", fpe_case },		{ "altstack", altstack_case },
 		{ "resethand", resethand_case }, { "suspend", suspend_case },	{ "timedwait", timedwait_case },
 		{ "eintr", eintr_case },       { "alarm", alarm_case },		{ "fpu", fpu_case },
-		{ "external", external_case }, { "external-default", external_default_case },
+		{ "timers", timers_case },     { "external", external_case }, { "external-default", external_default_case },
 	};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && strcmp(argv[1], "sigpipe") == 0) {
