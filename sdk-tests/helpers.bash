@@ -49,3 +49,27 @@ same_as_native() {
 			fail
 	fi
 }
+
+# Starts a command in the background with its output in $out, and waits for
+# it to print a line matching READY (default "ready"): start_waiting [-r READY] CMD...
+start_waiting() {
+	local ready=ready
+	if [ "$1" = -r ]; then
+		ready=$2
+		shift 2
+	fi
+	out=$BATS_TEST_TMPDIR/out.$RANDOM
+	"$@" >"$out" 2>&1 3>&- &
+	pid=$!
+	for _ in $(seq 600); do
+		grep -q "$ready" "$out" && return 0
+		sleep 0.1
+	done
+	fail "the program never became ready: $(cat "$out")"
+}
+
+# The exit status of the background program (`run wait` would wait in a subshell).
+finish() {
+	status=0
+	wait "$pid" || status=$?
+}

@@ -95,25 +95,6 @@ write returned -1, EPIPE"
 	assert_output "floating-point loop interrupted by FPU-using handlers: results equal: 1"
 }
 
-# Starts PROGRAM CASE in the background with its output in a file, and waits
-# for it to say "ready".
-start_waiting() {
-	out=$BATS_TEST_TMPDIR/out
-	"$@" >"$out" 2>&1 3>&- &
-	pid=$!
-	for _ in $(seq 600); do
-		grep -q ready "$out" && return 0
-		sleep 0.1
-	done
-	fail "the program never became ready: $(cat "$out")"
-}
-
-# The exit status of the background program (`run wait` would wait in a subshell).
-finish() {
-	status=0
-	wait "$pid" || status=$?
-}
-
 @test "SIGTERM sent to km reaches the program's handler" {
 	start_waiting km "$(prog signals)" external
 	kill -TERM "$pid"
