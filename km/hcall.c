@@ -1,5 +1,6 @@
 /* The hypercall dispatcher: a table indexed by Linux syscall number. */
 #include <linux/kvm.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,6 +21,27 @@ const char *km_syscall_name(uint64_t nr)
 	if (nr < km_syscall_names_count && km_syscall_names[nr])
 		return km_syscall_names[nr];
 	return "?";
+}
+
+#define OUT_IMM8 0xe7 /* outl %eax, $imm8 */
+
+/*
+ * The address after the hypercall at rip. KVM steps over an `out` only when
+ * it re-enters the vCPU with rip unchanged, so a context that resumes
+ * elsewhere first (a new thread, a signal handler's saved context) must
+ * be given the address after it.
+ */
+uint64_t km_after_hypercall(struct km_vm *vm, uint64_t rip)
+{
+	const uint8_t *code;
+
+	if (rip - (KM_SYS_VA + KM_SYS_ENTRY) < KM_PAGE_SIZE - 1)
+		code = km_sys(vm, rip - KM_SYS_VA);
+	else
+		code = km_gva(vm, rip, 2, PROT_NONE);
+	if (code && code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT)
+		return rip + 2;
+	return rip;
 }
 
 /* Calls a handler with SA_RESTART does not make again after a signal, as signal(7) lists. */

@@ -261,11 +261,14 @@ void km_signal_async(struct km_vcpu *vcpu);
 bool km_signal_fault(struct km_vcpu *vcpu, int sig, int code, uint64_t addr, uint64_t *iret,
 		     uint64_t err, uint64_t trapno);
 long km_signal_return(struct km_vcpu *vcpu);
+bool km_on_altstack(const struct km_vcpu *vcpu, uint64_t sp);
 void km_signal_thread_exit(struct km_vcpu *vcpu);
 long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline);
 bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out);
 _Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
 void km_sigmask_set(struct km_vcpu *vcpu, uint64_t mask);
+void km_sigmask_wait_with(struct km_vcpu *vcpu, uint64_t mask);
+void km_sigmask_end_wait(struct km_vcpu *vcpu);
 bool km_sig_ignored(struct km_vm *vm, int sig);
 void km_signal_discard(struct km_vm *vm, int sig);
 bool km_sig_default_ignored(int sig);
@@ -275,10 +278,12 @@ bool km_sig_default_stops(int sig);
 typedef long (*km_hc_fn)(struct km_vcpu *vcpu, const uint64_t *a);
 void km_hcall(struct km_vcpu *vcpu);
 const char *km_syscall_name(uint64_t nr);
+uint64_t km_after_hypercall(struct km_vm *vm, uint64_t rip);
 
 /* fdtab.c: guest fds are host fds below vm->fd_limit. */
 bool km_fd_ok(const struct km_vm *vm, long fd);
 long km_fd_new(struct km_vm *vm, long fd);
+long km_fd_pair_new(struct km_vm *vm, const int fds[2], int *out);
 long km_dirfd_ok(const struct km_vm *vm, long fd);
 
 #endif

@@ -65,7 +65,7 @@ struct sigctx {
 	uint64_t err, trapno, cr2;
 };
 
-static bool on_altstack(const struct km_vcpu *vcpu, uint64_t sp)
+bool km_on_altstack(const struct km_vcpu *vcpu, uint64_t sp)
 {
 	return vcpu->altstack[2] && sp > vcpu->altstack[0] && sp - vcpu->altstack[0] <= vcpu->altstack[2];
 }
@@ -94,7 +94,7 @@ static uint64_t write_frame(struct km_vcpu *vcpu, const struct sigctx *ctx, cons
 	bool xsave = vm->has_xsave;
 
 	if ((act->flags & SA_ONSTACK) && vcpu->altstack[2] && !(vcpu->altstack[1] & SS_DISABLE_FLAG) &&
-	    !on_altstack(vcpu, ctx->regs.rsp))
+	    !km_on_altstack(vcpu, ctx->regs.rsp))
 		sp = vcpu->altstack[0] + vcpu->altstack[2];
 	uint64_t fpstate = KM_ROUND_DOWN(sp - fpu_size - (xsave ? 4 : 0), 64);
 	uint64_t frame = ((fpstate - sizeof(struct rt_sigframe) + 8) & ~15ul) - 8;
@@ -120,7 +120,7 @@ static uint64_t write_frame(struct km_vcpu *vcpu, const struct sigctx *ctx, cons
 	f->uc.ss_flags = (uint32_t)vcpu->altstack[1] & SS_AUTODISARM_FLAG;
 	if (!vcpu->altstack[2] || (vcpu->altstack[1] & SS_DISABLE_FLAG))
 		f->uc.ss_flags = SS_DISABLE_FLAG;
-	else if (on_altstack(vcpu, ctx->regs.rsp))
+	else if (km_on_altstack(vcpu, ctx->regs.rsp))
 		f->uc.ss_flags |= SS_ONSTACK_FLAG;
 	save_regs(&f->uc.mc, &ctx->regs);
 	f->uc.mc.err = ctx->err;
@@ -135,6 +135,22 @@ static uint64_t write_frame(struct km_vcpu *vcpu, const struct sigctx *ctx, cons
 		vcpu->altstack[1] = SS_DISABLE_FLAG;
 	}
 	return frame;
+}
+
+/*
+ * What running sig's handler does to the thread's mask and, with
+ * SA_RESETHAND, to the disposition. Called with sig_lock held.
+ */
+static void take_handler(struct km_vcpu *vcpu, int sig, const struct km_sigaction *act)
+{
+	struct km_vm *vm = vcpu->vm;
+
+	vcpu->sigmask |= act->mask | (act->flags & SA_NODEFER ? 0 : KM_SIG_BIT(sig));
+	vcpu->sigmask &= ~(KM_SIG_BIT(SIGKILL) | KM_SIG_BIT(SIGSTOP));
+	if (act->flags & SA_RESETHAND) {
+		vm->sigact[sig].handler = (uint64_t)SIG_DFL;
+		vm->sigact[sig].flags &= ~(uint64_t)SA_SIGINFO;
+	}
 }
 
 /*
@@ -163,12 +179,7 @@ static bool next_for_handler(struct km_vcpu *vcpu, siginfo_t *info, struct km_si
 		}
 		*saved_mask = vcpu->restore_sigmask ? vcpu->saved_sigmask : vcpu->sigmask;
 		vcpu->restore_sigmask = false;
-		vcpu->sigmask |= act->mask | (act->flags & SA_NODEFER ? 0 : KM_SIG_BIT(sig));
-		vcpu->sigmask &= ~(KM_SIG_BIT(SIGKILL) | KM_SIG_BIT(SIGSTOP));
-		if (act->flags & SA_RESETHAND) {
-			vm->sigact[sig].handler = (uint64_t)SIG_DFL;
-			vm->sigact[sig].flags &= ~(uint64_t)SA_SIGINFO;
-		}
+		take_handler(vcpu, sig, act);
 		pthread_mutex_unlock(&vm->sig_lock);
 		return true;
 	}
@@ -203,12 +214,6 @@ static void enter_handler(struct km_vcpu *vcpu, const struct km_sigaction *act, 
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }
 
-static uint64_t after_out(struct km_vm *vm, uint64_t rip)
-{
-	const uint8_t *code = km_gva(vm, rip, 2, PROT_NONE);
-	return code && code[0] == 0xe7 && code[1] == KM_HCALL_PORT ? rip + 2 : rip;
-}
-
 /*
  * Runs the handler of a pending signal, if any. After a hypercall
  * (after_hcall), the context resumes after it, or, when the call was
@@ -238,7 +243,7 @@ void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uin
 		if (restart && (act.flags & SA_RESTART))
 			ctx.regs.rax = nr;
 		else
-			ctx.regs.rip = after_out(vcpu->vm, r->rip);
+			ctx.regs.rip = km_after_hypercall(vcpu->vm, r->rip);
 	}
 	if (!(act.flags & SA_RESTORER_FLAG))
 		km_guest_killed(vcpu->vm, SIGSEGV, "a signal handler without a restorer");
@@ -282,12 +287,7 @@ bool km_signal_fault(struct km_vcpu *vcpu, int sig, int code, uint64_t addr, uin
 		return false;
 	}
 	saved_mask = vcpu->sigmask;
-	vcpu->sigmask |= act.mask | (act.flags & SA_NODEFER ? 0 : KM_SIG_BIT(sig));
-	vcpu->sigmask &= ~(KM_SIG_BIT(SIGKILL) | KM_SIG_BIT(SIGSTOP));
-	if (act.flags & SA_RESETHAND) {
-		vm->sigact[sig].handler = (uint64_t)SIG_DFL;
-		vm->sigact[sig].flags &= ~(uint64_t)SA_SIGINFO;
-	}
+	take_handler(vcpu, sig, &act);
 	pthread_mutex_unlock(&vm->sig_lock);
 
 	struct sigctx ctx = { .regs = *r, .err = err, .trapno = trapno };
@@ -333,7 +333,7 @@ long km_signal_return(struct km_vcpu *vcpu)
 			km_guest_killed(vm, SIGSEGV, "rt_sigreturn with bad FPU state in its frame");
 	}
 	/* As Linux, the alternate stack is restored only from off it. */
-	if (!on_altstack(vcpu, r->rsp)) {
+	if (!km_on_altstack(vcpu, r->rsp)) {
 		vcpu->altstack[0] = uc->ss_sp;
 		vcpu->altstack[1] = uc->ss_flags & (SS_DISABLE_FLAG | SS_AUTODISARM_FLAG);
 		vcpu->altstack[2] = uc->ss_size;

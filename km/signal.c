@@ -283,6 +283,23 @@ void km_sigmask_set(struct km_vcpu *vcpu, uint64_t mask)
 }
 
 /*
+ * sigsuspend's mask change: mask replaces the thread's until a signal is
+ * delivered (its frame saves the old one) or km_sigmask_end_wait.
+ */
+void km_sigmask_wait_with(struct km_vcpu *vcpu, uint64_t mask)
+{
+	vcpu->saved_sigmask = vcpu->sigmask;
+	vcpu->restore_sigmask = true;
+	km_sigmask_set(vcpu, mask);
+}
+
+void km_sigmask_end_wait(struct km_vcpu *vcpu)
+{
+	km_sigmask_set(vcpu, vcpu->saved_sigmask);
+	vcpu->restore_sigmask = false;
+}
+
+/*
  * Sleeps until a signal is posted to this thread or the process, or until
  * the CLOCK_MONOTONIC deadline (NULL: none). 0, or -EAGAIN on timeout.
  */
@@ -302,7 +319,7 @@ long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline)
 	return rc;
 }
 
-static bool kicks_outstanding(struct km_vm *vm)
+static bool repeat_kicks(struct km_vm *vm)
 {
 	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
 	bool any = false;
@@ -334,7 +351,7 @@ static void *router(void *arg)
 		else if (sig > 0 && sig != SIG_WAKE)
 			km_signal_post(vm, NULL, &info, false);
 		if (sig < 0 || sig == SIG_WAKE || outstanding)
-			outstanding = kicks_outstanding(vm);
+			outstanding = repeat_kicks(vm);
 	}
 	return NULL;
 }

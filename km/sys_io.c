@@ -161,14 +161,7 @@ static long make_pipe(struct km_vcpu *vcpu, uint64_t gva, int flags)
 		return -EFAULT;
 	if (pipe2(fds, flags) != 0)
 		return -errno;
-	if (!km_fd_ok(vcpu->vm, fds[0]) || !km_fd_ok(vcpu->vm, fds[1])) {
-		close(fds[0]);
-		close(fds[1]);
-		return -EMFILE;
-	}
-	out[0] = fds[0];
-	out[1] = fds[1];
-	return 0;
+	return km_fd_pair_new(vcpu->vm, fds, out);
 }
 
 KM_SYSCALL(pipe) { return make_pipe(vcpu, a[0], 0); }

@@ -44,16 +44,7 @@ KM_SYSCALL(socketpair)
 	if (sv == NULL)
 		return -EFAULT;
 	long rc = km_host(socketpair((int)a[0], (int)a[1], (int)a[2], pair));
-	if (rc < 0)
-		return rc;
-	if (!km_fd_ok(vcpu->vm, pair[0]) || !km_fd_ok(vcpu->vm, pair[1])) {
-		close(pair[0]);
-		close(pair[1]);
-		return -EMFILE;
-	}
-	sv[0] = pair[0];
-	sv[1] = pair[1];
-	return 0;
+	return rc < 0 ? rc : km_fd_pair_new(vcpu->vm, pair, sv);
 }
 
 KM_SYSCALL(bind)
@@ -150,6 +141,16 @@ static long host_msghdr(struct km_vcpu *vcpu, uint64_t gva, bool to_guest, struc
 	return km_host_iov(vcpu, (uint64_t)(*g)->msg_iov, (*g)->msg_iovlen, to_guest, &h->msg_iov);
 }
 
+/* The fds an SCM_RIGHTS message carries, or none for any other control message. */
+static int *rights_fds(struct cmsghdr *c, size_t *n)
+{
+	*n = 0;
+	if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		return NULL;
+	*n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	return (int *)CMSG_DATA(c);
+}
+
 KM_SYSCALL(sendmsg)
 {
 	struct msghdr *g, h;
@@ -158,15 +159,13 @@ KM_SYSCALL(sendmsg)
 	if (rc < 0)
 		return rc;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int *fds = (int *)CMSG_DATA(c);
-			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < n; i++)
-				if (!km_fd_ok(vcpu->vm, fds[i])) {
-					free(h.msg_iov);
-					return -EBADF;
-				}
-		}
+		size_t n;
+		int *fds = rights_fds(c, &n);
+		for (size_t i = 0; i < n; i++)
+			if (!km_fd_ok(vcpu->vm, fds[i])) {
+				free(h.msg_iov);
+				return -EBADF;
+			}
 	}
 	rc = km_host(sendmsg((int)a[0], &h, (int)a[2]));
 	free(h.msg_iov);
@@ -177,10 +176,8 @@ KM_SYSCALL(sendmsg)
 static void check_received_fds(struct km_vcpu *vcpu, struct msghdr *h)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int *fds = (int *)CMSG_DATA(c);
-		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		size_t n;
+		int *fds = rights_fds(c, &n);
 		for (size_t i = 0; i < n; i++)
 			if (!km_fd_ok(vcpu->vm, fds[i])) {
 				close(fds[i]);

@@ -31,9 +31,7 @@ static long temp_mask(struct km_vcpu *vcpu, uint64_t gva, bool *applied)
 	const uint64_t *mask = KM_IN(vcpu, gva, SIGSET_SIZE);
 	if (mask == NULL)
 		return -EFAULT;
-	vcpu->saved_sigmask = vcpu->sigmask;
-	vcpu->restore_sigmask = true;
-	km_sigmask_set(vcpu, *mask);
+	km_sigmask_wait_with(vcpu, *mask);
 	*applied = true;
 	return km_signal_deliverable(vcpu) ? -EINTR : 0;
 }
@@ -41,10 +39,8 @@ static long temp_mask(struct km_vcpu *vcpu, uint64_t gva, bool *applied)
 static long end_mask(struct km_vcpu *vcpu, bool applied, long rc)
 {
 	/* Kept only for a signal about to be delivered; a bare kick repeats the call. */
-	if (applied && (rc != -EINTR || !km_signal_deliverable(vcpu))) {
-		km_sigmask_set(vcpu, vcpu->saved_sigmask);
-		vcpu->restore_sigmask = false;
-	}
+	if (applied && (rc != -EINTR || !km_signal_deliverable(vcpu)))
+		km_sigmask_end_wait(vcpu);
 	return rc;
 }
 

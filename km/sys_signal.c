@@ -95,9 +95,7 @@ KM_SYSCALL(sigaltstack)
 {
 	const uint64_t *ss = NULL;
 	uint64_t *old = NULL;
-	uint64_t sp = vcpu->run->s.regs.regs.rsp;
-	bool on = vcpu->altstack[2] && sp > vcpu->altstack[0] &&
-		  sp - vcpu->altstack[0] <= vcpu->altstack[2];
+	bool on = km_on_altstack(vcpu, vcpu->run->s.regs.regs.rsp);
 
 	if (a[0] && (ss = KM_IN(vcpu, a[0], sizeof(vcpu->altstack))) == NULL)
 		return -EFAULT;
@@ -213,9 +211,7 @@ KM_SYSCALL(rt_tgsigqueueinfo)
 /* sigsuspend and pause: wait with a mask until a handler has run; always EINTR. */
 static long suspend(struct km_vcpu *vcpu, uint64_t mask)
 {
-	vcpu->saved_sigmask = vcpu->sigmask;
-	vcpu->restore_sigmask = true;
-	km_sigmask_set(vcpu, mask);
+	km_sigmask_wait_with(vcpu, mask);
 	while (!km_signal_deliverable(vcpu))
 		km_signal_wait(vcpu, NULL);
 	return -EINTR;

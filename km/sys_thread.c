@@ -9,32 +9,12 @@
 
 #include "syscalls.h"
 
-#define OUT_IMM8 0xe7 /* outl %eax, $imm8 */
-
 /* Flags a thread-creating clone may carry; km shares all of these anyway. */
 #define THREAD_FLAGS                                                                      \
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | \
 	 CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |   \
 	 CLONE_DETACHED | CLONE_IO | CLONE_PTRACE | CLONE_UNTRACED)
 #define THREAD_NEEDS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
-
-/*
- * Where the new thread resumes: after the parent's hypercall. KVM moves rip
- * past an `out` only when it re-enters the vCPU that made it, so a new vCPU
- * must be given the address after it.
- */
-static uint64_t after_hypercall(struct km_vm *vm, uint64_t rip)
-{
-	const uint8_t *code;
-
-	if (rip - (KM_SYS_VA + KM_SYS_ENTRY) < KM_PAGE_SIZE - 1)
-		code = km_sys(vm, rip - KM_SYS_VA);
-	else
-		code = km_gva(vm, rip, 2, PROT_NONE);
-	if (code && code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT)
-		return rip + 2;
-	return rip;
-}
 
 static long thread_flags_check(uint64_t flags)
 {
@@ -74,7 +54,8 @@ KM_SYSCALL(clone)
 		return -EAGAIN;
 	struct km_thread_start *st = &child->start;
 	st->regs = vcpu->run->s.regs.regs;
-	st->regs.rip = after_hypercall(vm, st->regs.rip);
+	/* A new vCPU has no pending `out` for KVM to step over: start it past the parent's. */
+	st->regs.rip = km_after_hypercall(vm, st->regs.rip);
 	st->regs.rax = 0;
 	if (a[1])
 		st->regs.rsp = a[1];

@@ -248,10 +248,8 @@ static void init_sregs(struct km_vcpu *vcpu)
 		km_die(1, "km: KVM_SET_SREGS failed: %s", strerror(errno));
 
 	if (s.cr4 & CR4_OSXSAVE) {
-		const struct kvm_cpuid_entry2 *xs = NULL;
 		struct kvm_xcrs xcrs = { .nr_xcrs = 1 };
 		xcrs.xcrs[0].value = km_x86_xcr0(vm);
-		(void)xs;
 		if (ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs) < 0)
 			km_die(1, "km: KVM_SET_XCRS failed: %s", strerror(errno));
 	}

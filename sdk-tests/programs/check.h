@@ -17,4 +17,23 @@
 	} while (0)
 
 #define OK(...) (printf("ok: " __VA_ARGS__), printf("\n"))
+
+/* Programs with several cases: argv[1] names the one to run. */
+struct test_case {
+	const char *name;
+	void (*run)(void);
+};
+
+static inline int run_case(int argc, char **argv, const struct test_case *cases, size_t n)
+{
+	for (size_t i = 0; argc > 1 && i < n; i++) {
+		if (strcmp(argv[1], cases[i].name) == 0) {
+			cases[i].run();
+			return 0;
+		}
+	}
+	fprintf(stderr, "usage: %s CASE\n", argv[0]);
+	return 2;
+}
+#define RUN_CASE(argc, argv, cases) run_case(argc, argv, cases, sizeof(cases) / sizeof(cases[0]))
 #endif

@@ -311,21 +311,11 @@ static void server_case(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*run)(void);
-	} cases[] = {
+	static const struct test_case cases[] = {
 		{ "tcp", tcp_case },	   { "udp", udp_case },		{ "scm-rights", scm_rights_case },
 		{ "epoll", epoll_case },   { "select", select_case },	{ "resolve", resolve_case },
 		{ "ppoll", ppoll_case },   { "server", server_case },
 	};
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (size_t i = 0; argc > 1 && i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(argv[1], cases[i].name) == 0) {
-			cases[i].run();
-			return 0;
-		}
-	}
-	fprintf(stderr, "usage: net CASE\n");
-	return 2;
+	return RUN_CASE(argc, argv, cases);
 }

@@ -271,6 +271,9 @@ static void sigpipe_case(int ignore)
 	printf("write returned %zd, %s\n", n, errno == EPIPE ? "EPIPE" : "?");
 }
 
+static void sigpipe_default_case(void) { sigpipe_case(0); }
+static void sigpipe_ignored_case(void) { sigpipe_case(1); }
+
 static void alarm_case(void)
 {
 	handle(SIGALRM, on_signal, 0);
@@ -387,31 +390,14 @@ static void external_default_case(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*run)(void);
-	} cases[] = {
+	static const struct test_case cases[] = {
 		{ "raise", raise_case },       { "mask", mask_case },		{ "segv", segv_case },
 		{ "rip", rip_case },	       { "fpe", fpe_case },		{ "altstack", altstack_case },
 		{ "resethand", resethand_case }, { "suspend", suspend_case },	{ "timedwait", timedwait_case },
 		{ "eintr", eintr_case },       { "alarm", alarm_case },		{ "fpu", fpu_case },
 		{ "timers", timers_case },     { "external", external_case }, { "external-default", external_default_case },
+		{ "sigpipe", sigpipe_default_case }, { "sigpipe-ignored", sigpipe_ignored_case },
 	};
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 1 && strcmp(argv[1], "sigpipe") == 0) {
-		sigpipe_case(0);
-		return 0;
-	}
-	if (argc > 1 && strcmp(argv[1], "sigpipe-ignored") == 0) {
-		sigpipe_case(1);
-		return 0;
-	}
-	for (size_t i = 0; argc > 1 && i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(argv[1], cases[i].name) == 0) {
-			cases[i].run();
-			return 0;
-		}
-	}
-	fprintf(stderr, "usage: signals CASE\n");
-	return 2;
+	return RUN_CASE(argc, argv, cases);
 }

@@ -422,22 +422,12 @@ static void tlb_case(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*run)(void);
-	} cases[] = {
+	static const struct test_case cases[] = {
 		{ "mutex", mutex_case },     { "condvar", condvar_case }, { "sync", sync_case },
 		{ "many", many_case },	     { "detached", detached_case }, { "timeout", timeout_case },
 		{ "exit", exit_case },	     { "main-exits", main_exits_case },
 		{ "robust", robust_case },   { "pi", pi_case },		  { "futex", futex_case },
 		{ "tlb", tlb_case },
 	};
-	for (size_t i = 0; argc > 1 && i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(argv[1], cases[i].name) == 0) {
-			cases[i].run();
-			return 0;
-		}
-	}
-	fprintf(stderr, "usage: threads CASE\n");
-	return 2;
+	return RUN_CASE(argc, argv, cases);
 }
