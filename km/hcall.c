@@ -63,7 +63,7 @@ static void maybe_sigpipe(struct km_vcpu *vcpu, uint64_t nr, const uint64_t *a)
 {
 	switch (nr) {
 	case __NR_sendto: case __NR_sendmsg: case __NR_sendmmsg:
-		if ((nr == __NR_sendto ? a[3] : a[2]) & MSG_NOSIGNAL)
+		if ((nr == __NR_sendmsg ? a[2] : a[3]) & MSG_NOSIGNAL)
 			return;
 		break;
 	case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev:
@@ -106,6 +106,7 @@ void km_hcall(struct km_vcpu *vcpu)
 		km_log("km: %s(0x%lx, 0x%lx, 0x%lx, 0x%lx) = %ld", km_syscall_name(nr),
 		       (unsigned long)a[0], (unsigned long)a[1], (unsigned long)a[2],
 		       (unsigned long)a[3], ret);
+	r = &vcpu->run->s.regs.regs; /* a fork's child has a new vCPU */
 	r->rax = (uint64_t)ret;
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	if (ret == -EPIPE)

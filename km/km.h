@@ -39,6 +39,7 @@
 #define KM_STACK_GAP (1ul << 20) /* kept free below the stack */
 #define KM_DEFAULT_MEM_LIMIT (4ul << 30)
 #define KM_IMAGE_BASE_PIE 0x400000ul /* load bias of a static-PIE program */
+#define KM_FD_RESERVE 32 /* fds at the top of the open-files limit kept for km */
 
 /* Supervisor area, offsets from guest-physical 0 (and from KM_SYS_VA). */
 #define KM_SYS_IDT 0x2000ul
@@ -118,8 +119,12 @@ struct km_vm {
 	struct km_sigpend sig_pending;
 	int sig_queued; /* queued entries, against RLIMIT_SIGPENDING */
 	pid_t sig_thread_tid;
+	uint64_t start_sigmask; /* the first thread's, as km was started (exec keeps masks) */
 	int fd_limit; /* guest fds are below it; km's own fds are above */
 	char *exe_path;
+	const char *km_argv0, *log_path; /* to exec km again for the guest */
+	/* Where the initial stack keeps them, for /proc/self. */
+	uint64_t arg_start, arg_end, env_start, env_end, auxv_start, auxv_end;
 
 	/* Threads: every vCPU ever created, live or parked for reuse. */
 	pthread_mutex_t thread_lock;
@@ -178,13 +183,21 @@ void km_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void km_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void km_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int km_fd_move_high(int fd);
+int km_fd_replace(int fd, int old);
 _Noreturn void km_die_by_signal(int sig);
 
 /* kvm.c: the host backend. */
 void km_kvm_open(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
+void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor);
 int km_vcpu_run(struct km_vcpu *vcpu);
+
+/* clock.c: the guest's vDSO and the clock page it computes time from. */
+void km_vdso_init(struct km_vm *vm);
+void km_clock_vcpu(struct km_vcpu *vcpu);
+void km_clock_start(struct km_vcpu *vcpu);
+void km_clock_tick(void);
 
 /* x86.c: descriptor tables, control registers and MSRs for a vCPU. */
 void km_x86_init_sys_area(struct km_vm *vm);
@@ -205,6 +218,21 @@ struct km_vcpu *km_thread_claim(struct km_vm *vm);
 void km_thread_launch(struct km_vcpu *vcpu);
 void km_thread_exit(struct km_vcpu *vcpu, int code);
 
+/* fork.c and exec.c: new processes are new kms. */
+struct km_fork_args {
+	uint64_t flags, stack, ptid, ctid, tls;
+};
+long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args);
+struct km_exec_args {
+	const char *path; /* as the guest named it */
+	char **argv, **envp;
+};
+long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *args);
+
+/* procfs.c: /proc/self answered for the guest. */
+const char *km_proc_self_file(const char *path);
+long km_proc_open(struct km_vm *vm, const char *file, int flags);
+
 /* stub.S: guest code km copies into the supervisor area. */
 extern const uint8_t km_stub_start[], km_stub_end[];
 extern const uint8_t km_stub_vectors[]; /* 32 entries, KM_STUB_VEC_SIZE apart */
@@ -216,10 +244,11 @@ void km_mem_init(struct km_vm *vm, uint64_t mem_limit);
 bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa);
 void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
-void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, bool exec);
+void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot);
 void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 void *km_sys(struct km_vm *vm, uint64_t off);
 int km_gstr(struct km_vm *vm, uint64_t gva, const char **out);
+int km_gstr_max(struct km_vm *vm, uint64_t gva, uint64_t max, const char **out);
 int km_pte_prot(struct km_vm *vm, uint64_t gva);
 
 /* vma.c: the guest's address space: mmap, munmap, mprotect, brk. */
@@ -236,6 +265,7 @@ const struct km_vma *km_vma_find(const struct km_vm *vm, uint64_t gva);
 struct km_image {
 	uint64_t entry, phdr, phnum, phent, bias;
 	bool pie;
+	const char *execfn; /* the path it was run by (AT_EXECFN) */
 };
 void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img);
 uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, char **argv,
@@ -249,6 +279,9 @@ _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
 /* sys_timer.c: a guest POSIX timer fired (its host timer signalled the router). */
 #define KM_SIG_TIMER (SIGRTMIN + 28) /* 62 */
 void km_timer_fired(struct km_vm *vm, const siginfo_t *host);
+void km_timers_hold(void);
+void km_timers_release(void);
+void km_timers_after_fork(void);
 
 /* signal.c: posting, kicking and delivering signals; the host-signal routing thread. */
 void km_signals_init(struct km_vm *vm);
@@ -266,6 +299,9 @@ void km_signal_thread_exit(struct km_vcpu *vcpu);
 long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline);
 bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out);
 _Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
+void km_signals_after_fork(struct km_vcpu *vcpu);
+void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved);
+void km_signals_exec_failed(const sigset_t *saved);
 void km_sigmask_set(struct km_vcpu *vcpu, uint64_t mask);
 void km_sigmask_wait_with(struct km_vcpu *vcpu, uint64_t mask);
 void km_sigmask_end_wait(struct km_vcpu *vcpu);
@@ -273,6 +309,13 @@ bool km_sig_ignored(struct km_vm *vm, int sig);
 void km_signal_discard(struct km_vm *vm, int sig);
 bool km_sig_default_ignored(int sig);
 bool km_sig_default_stops(int sig);
+
+/* signalfd.c: signalfds are km's, over host pipes. */
+void km_signalfd_update(struct km_vm *vm);
+bool km_signalfd_read(struct km_vcpu *vcpu, int fd, uint64_t buf, uint64_t len, long *ret);
+void km_signalfd_hold(void);
+void km_signalfd_release(void);
+void km_signalfd_after_fork(void);
 
 /* hcall.c: the dispatcher, a table indexed by syscall number. */
 typedef long (*km_hc_fn)(struct km_vcpu *vcpu, const uint64_t *a);

@@ -1,8 +1,9 @@
 # km, the monitor: a host program on /dev/kvm and libelf.
 KM_SRCS := $(wildcard km/*.c)
-KM_OBJS := $(patsubst km/%.c,$(BUILD)/km/%.o,$(KM_SRCS)) $(BUILD)/km/stub.o $(BUILD)/km/syscall_names.o
+KM_OBJS := $(patsubst km/%.c,$(BUILD)/km/%.o,$(KM_SRCS)) $(BUILD)/km/stub.o $(BUILD)/km/syscall_names.o \
+	$(BUILD)/km/vdso_image.o
 KM_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DKM_VERSION='"$(VERSION)"' \
-	-I$(TOP)/km -I$(TOP)/libkrt/include -MMD -MP
+	-I$(TOP)/km -I$(TOP)/km/vdso -I$(TOP)/libkrt/include -MMD -MP
 UNISTD_64 := /usr/include/x86_64-linux-gnu/asm/unistd_64.h
 
 SDK_PARTS += $(PREFIX)/bin/km
@@ -26,6 +27,23 @@ $(BUILD)/km/syscall_names.c: $(UNISTD_64) km/km.mk | $(DEPS_STAMP)
 
 $(BUILD)/km/syscall_names.o: $(BUILD)/km/syscall_names.c
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The guest's vDSO: position-independent, one segment, no relocations (checked),
+# embedded in km, which copies it into every guest.
+VDSO_CFLAGS := -O2 -fPIC -fno-stack-protector -fno-builtin -ffreestanding $(WARN) \
+	-I$(TOP)/libkrt/include -I$(TOP)/km/vdso
+VDSO_LDFLAGS := -nostdlib -shared -Wl,-T,km/vdso/vdso.lds -Wl,--version-script=km/vdso/vdso.map \
+	-Wl,-soname=linux-vdso.so.1 -Wl,--hash-style=both -Wl,--no-undefined \
+	-Wl,-z,max-page-size=4096 -Wl,--build-id=none
+
+$(BUILD)/km/vdso.so: km/vdso/vdso.c km/vdso/vvar.h km/vdso/vdso.lds km/vdso/vdso.map \
+		libkrt/include/kontain/hcall_abi.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(VDSO_CFLAGS) $(VDSO_LDFLAGS) -o $@ km/vdso/vdso.c
+	@if readelf -rW $@ | grep -q R_X86_64; then echo "vdso.so has relocations" >&2; rm -f $@; exit 1; fi
+
+$(BUILD)/km/vdso_image.o: km/vdso_image.S $(BUILD)/km/vdso.so
+	$(CC) -DKM_VDSO_PATH='"$(BUILD)/km/vdso.so"' -c -o $@ $<
 
 $(PREFIX)/bin/km: $(KM_OBJS)
 	@mkdir -p $(@D)

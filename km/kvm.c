@@ -70,6 +70,22 @@ void km_kvm_map_memory(struct km_vm *vm)
 		       (unsigned long)(vm->phys_size >> 20), strerror(errno));
 }
 
+/* A KVM vCPU with this id for vcpu, its kvm_run mapped. */
+static void attach_vcpu(struct km_vcpu *vcpu)
+{
+	struct km_vm *vm = vcpu->vm;
+	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, vcpu->id);
+	if (fd < 0)
+		km_die(1, "km: KVM_CREATE_VCPU failed: %s", strerror(errno));
+	vcpu->fd = vcpu->fd > 0 ? km_fd_replace(fd, vcpu->fd) : km_fd_move_high(fd);
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED)
+		km_die(1, "km: cannot map the vCPU state: %s", strerror(errno));
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
+		km_die(1, "km: KVM_SET_CPUID2 failed: %s", strerror(errno));
+	km_clock_vcpu(vcpu);
+}
+
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id)
 {
 	struct km_vcpu *vcpu = calloc(1, sizeof(*vcpu));
@@ -77,16 +93,35 @@ struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id)
 		km_die(1, "km: out of memory");
 	vcpu->vm = vm;
 	vcpu->id = id;
-	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
-	if (fd < 0)
-		km_die(1, "km: KVM_CREATE_VCPU failed: %s", strerror(errno));
-	vcpu->fd = km_fd_move_high(fd);
-	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
-	if (vcpu->run == MAP_FAILED)
-		km_die(1, "km: cannot map the vCPU state: %s", strerror(errno));
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
-		km_die(1, "km: KVM_SET_CPUID2 failed: %s", strerror(errno));
+	attach_vcpu(vcpu);
 	return vcpu;
+}
+
+/*
+ * In a forked km: a VM fd belongs to the process that made it, so the child
+ * makes a new VM over its copy-on-write copy of guest memory and gives the
+ * forking thread's vcpu a new KVM vCPU 0 in it. Every other vCPU stays
+ * behind with the parent. The new fds take the old ones' numbers.
+ */
+void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
+{
+	for (int i = 0; i < vm->nvcpu; i++) {
+		struct km_vcpu *v = vm->vcpus[i];
+		munmap(v->run, vm->run_size);
+		if (v != survivor) {
+			close(v->fd);
+			free(v);
+		}
+	}
+	int fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (fd < 0)
+		km_die(1, "km: KVM_CREATE_VM failed in the forked child: %s", strerror(errno));
+	vm->vm_fd = km_fd_replace(fd, vm->vm_fd);
+	km_kvm_map_memory(vm);
+	survivor->id = 0;
+	attach_vcpu(survivor);
+	vm->vcpus[0] = survivor;
+	vm->nvcpu = 1;
 }
 
 /* Registers travel in kvm_run (sync regs): no GET/SET_REGS on the hot path. */

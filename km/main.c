@@ -14,7 +14,6 @@
 #define KM_VERSION "unknown"
 #endif
 
-#define KM_FD_RESERVE 32 /* fds at the top of the range kept for km */
 #define MIN_MEM_LIMIT (32ul << 20)
 #define MAX_MEM_LIMIT (1ul << 45)
 
@@ -29,6 +28,7 @@ static void usage(FILE *out)
 		"  -m, --mem-limit=SIZE  guest memory limit, e.g. 512M or 8G (default %luG)\n"
 		"  -v, --verbose         log every hypercall to stderr (or --log-to)\n"
 		"      --log-to=FILE     write the -v log to FILE\n"
+		"      --argv0=NAME      give the program NAME as argv[0] (as exec -a does)\n"
 		"  -h, --help            show this help\n"
 		"      --version         show km's version\n"
 		"\n"
@@ -82,12 +82,13 @@ int main(int argc, char **argv)
 		{ "mem-limit", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-to", required_argument, NULL, 'L' },
+		{ "argv0", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	uint64_t mem_limit = KM_DEFAULT_MEM_LIMIT;
-	const char *log_path = NULL;
+	const char *log_path = NULL, *argv0 = NULL;
 	int c;
 
 	opterr = 0;
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
 		case 'm': mem_limit = parse_size(optarg); break;
 		case 'v': km_verbose = 1; break;
 		case 'L': log_path = optarg; km_verbose = 1; break;
+		case 'A': argv0 = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("km %s\n", KM_VERSION); return 0;
 		default:
@@ -116,11 +118,16 @@ int main(int argc, char **argv)
 	struct km_image img;
 	vm.fd_limit = guest_fd_limit();
 	vm.exe_path = absolute_path(argv[optind]);
+	vm.km_argv0 = argv[0];
+	vm.log_path = log_path;
 	if (log_path)
 		km_log_open(log_path);
 
 	km_mem_init(&vm, mem_limit);
 	km_elf_load(&vm, argv[optind], &img);
+	img.execfn = argv[optind];
+	if (argv0)
+		argv[optind] = (char *)argv0;
 	km_kvm_open(&vm);
 	km_threads_init(&vm);
 	uint64_t sp = km_stack_init(&vm, &img, argc - optind, argv + optind, environ);

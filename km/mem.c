@@ -96,10 +96,8 @@ static uint64_t pte_bits(int prot, bool user)
 	return bits;
 }
 
-void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, bool exec)
+void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot)
 {
-	int prot = exec ? PROT_READ | PROT_EXEC : PROT_READ | PROT_WRITE;
-
 	*pte_slot(vm, KM_SYS_VA + off, true) = off | pte_bits(prot, user);
 }
 
@@ -202,7 +200,13 @@ void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 /* Checks a NUL-terminated guest string of at most PATH_MAX bytes. */
 int km_gstr(struct km_vm *vm, uint64_t gva, const char **out)
 {
-	for (uint64_t at = gva; at - gva < PATH_MAX;) {
+	return km_gstr_max(vm, gva, PATH_MAX, out);
+}
+
+/* A guest string of at most max bytes with its NUL: 0, -EFAULT or -ENAMETOOLONG. */
+int km_gstr_max(struct km_vm *vm, uint64_t gva, uint64_t max, const char **out)
+{
+	for (uint64_t at = gva; at - gva < max;) {
 		uint64_t chunk = KM_PAGE_SIZE - (at & (KM_PAGE_SIZE - 1));
 		const char *p = km_gva(vm, at, chunk, PROT_READ);
 		if (p == NULL)

@@ -23,10 +23,10 @@ static void port_io(struct km_vcpu *vcpu)
 void km_run(struct km_vcpu *vcpu)
 {
 	struct km_vm *vm = vcpu->vm;
-	struct kvm_run *run = vcpu->run;
 	char why[128];
 
 	while (vcpu->state == KM_VCPU_RUNNING && !vm->exiting) {
+		struct kvm_run *run = vcpu->run; /* a fork's child gets a new one */
 		int rc = km_vcpu_run(vcpu);
 		if (rc == -EINTR) {
 			run->immediate_exit = 0;

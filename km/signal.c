@@ -251,6 +251,7 @@ long km_signal_post(struct km_vm *vm, struct km_vcpu *target, const siginfo_t *i
 	enqueue(vm, q, info);
 	struct km_vcpu *to = target ? (blocked ? NULL : target) : pick_thread(vm, bit);
 	pthread_mutex_unlock(&vm->sig_lock);
+	km_signalfd_update(vm);
 	if (to)
 		wake(vm, to);
 	wake_waiters(vm);
@@ -343,9 +344,10 @@ static void *router(void *arg)
 	sigaddset(&wait_for, KM_SIG_TIMER);
 	__atomic_store_n(&vm->sig_thread_tid, gettid(), __ATOMIC_RELEASE);
 	for (;;) {
-		const struct timespec tick = { 0, REKICK_NS };
+		const struct timespec rekick = { 0, REKICK_NS }, second = { 1, 0 };
 		siginfo_t info;
-		int sig = sigtimedwait(&wait_for, &info, outstanding ? &tick : NULL);
+		int sig = sigtimedwait(&wait_for, &info, outstanding ? &rekick : &second);
+		km_clock_tick();
 		if (sig == KM_SIG_TIMER)
 			km_timer_fired(vm, &info);
 		else if (sig > 0 && sig != SIG_WAKE)
@@ -356,6 +358,22 @@ static void *router(void *arg)
 	return NULL;
 }
 
+static void start_router(struct km_vm *vm)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+
+	vm->sig_thread_tid = 0;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, router, vm) != 0)
+		km_die(1, "km: cannot start the signal thread");
+	pthread_attr_destroy(&attr);
+	while (__atomic_load_n(&vm->sig_thread_tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield(); /* timers name it as their target */
+}
+
 /*
  * Before any other thread exists: the kick handler, SIGPIPE ignored (km
  * raises the guest's own), every routed signal blocked in every km thread
@@ -364,8 +382,6 @@ static void *router(void *arg)
 void km_signals_init(struct km_vm *vm)
 {
 	struct sigaction kick = { .sa_handler = on_kick };
-	pthread_t t;
-	pthread_attr_t attr;
 
 	sigemptyset(&routed);
 	for (int sig = 1; sig <= KM_NSIG; sig++) {
@@ -379,17 +395,22 @@ void km_signals_init(struct km_vm *vm)
 		sigaddset(&routed, sig);
 	}
 	sigaction(SIG_KICK, &kick, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t block = routed;
+	if (signal(SIGPIPE, SIG_IGN) == SIG_IGN)
+		vm->sigact[SIGPIPE].handler = (uint64_t)SIG_IGN;
+	sigset_t block = routed, start;
 	sigaddset(&block, SIG_KICK);
 	sigaddset(&block, SIG_WAKE);
 	sigaddset(&block, KM_SIG_TIMER);
-	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	pthread_sigmask(SIG_BLOCK, &block, &start);
 	/*
-	 * Signals km was started with ignored start ignored in the guest, as
-	 * across exec; on the host they return to default, blocked, so that
-	 * the router still receives them if the guest takes them up.
+	 * What exec keeps, read from the state km was started in: the mask
+	 * becomes the first thread's, and signals ignored start ignored in the
+	 * guest; on the host they return to default, blocked, so that the
+	 * router still receives them if the guest takes them up.
 	 */
+	for (int sig = 1; sig <= KM_NSIG; sig++)
+		if (sigismember(&routed, sig) == 1 && sigismember(&start, sig) == 1)
+			vm->start_sigmask |= KM_SIG_BIT(sig);
 	for (int sig = 1; sig <= KM_NSIG; sig++) {
 		struct sigaction old;
 		if (sigismember(&routed, sig) == 1 && sigaction(sig, NULL, &old) == 0 &&
@@ -399,14 +420,7 @@ void km_signals_init(struct km_vm *vm)
 		}
 	}
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 << 10);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, router, vm) != 0)
-		km_die(1, "km: cannot start the signal thread");
-	pthread_attr_destroy(&attr);
-	while (__atomic_load_n(&vm->sig_thread_tid, __ATOMIC_ACQUIRE) == 0)
-		sched_yield(); /* timers name it as their target */
+	start_router(vm);
 }
 
 /* On each vCPU's host thread before it runs a guest thread: kicks may now reach it. */
@@ -420,4 +434,56 @@ void km_signals_vcpu_thread(struct km_vcpu *vcpu)
 	sigemptyset(&kick);
 	sigaddset(&kick, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+}
+
+/*
+ * In a forked km, on the one thread it has: nothing is pending in a new
+ * process, and the routing thread stayed with the parent.
+ */
+void km_signals_after_fork(struct km_vcpu *vcpu)
+{
+	struct km_vm *vm = vcpu->vm;
+	siginfo_t scratch;
+
+	while (dequeue(vm, &vcpu->sig_pending, ~0ull, &scratch))
+		;
+	while (dequeue(vm, &vm->sig_pending, ~0ull, &scratch))
+		;
+	vcpu->kick_pending = 0;
+	km_signals_vcpu_thread(vcpu);
+	start_router(vm);
+}
+
+/*
+ * Before km execs itself for the guest: what exec keeps is handed over in
+ * the host's own state, where the new km reads it back (km_signals_init).
+ * Ignored signals stay ignored, handled ones return to default, and the
+ * calling thread's mask of routed signals is kept; km's own stay blocked.
+ */
+void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved)
+{
+	struct km_vm *vm = vcpu->vm;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	for (int sig = 1; sig <= KM_NSIG; sig++)
+		if (sigismember(&routed, sig) == 1 && (vcpu->sigmask & KM_SIG_BIT(sig)))
+			sigaddset(&mask, sig);
+	sigaddset(&mask, SIG_KICK);
+	sigaddset(&mask, SIG_WAKE);
+	sigaddset(&mask, KM_SIG_TIMER);
+	pthread_sigmask(SIG_SETMASK, &mask, saved);
+	for (int sig = 1; sig <= KM_NSIG; sig++)
+		if (sigismember(&routed, sig) == 1 || sig == SIGPIPE)
+			signal(sig, vm->sigact[sig].handler == (uint64_t)SIG_IGN ? SIG_IGN : SIG_DFL);
+}
+
+/* The exec failed: back to km's own dispositions and this thread's mask. */
+void km_signals_exec_failed(const sigset_t *saved)
+{
+	for (int sig = 1; sig <= KM_NSIG; sig++)
+		if (sigismember(&routed, sig) == 1)
+			signal(sig, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }

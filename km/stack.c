@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "km.h"
+#include "vvar.h"
 
 #define AUXV_MAX 24
 
@@ -50,11 +51,14 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 	if (argp == NULL || envq == NULL)
 		km_die(1, "km: out of memory");
 
-	uint64_t execfn = push_string(&b, argv[0]);
+	uint64_t execfn = push_string(&b, img->execfn);
+	vm->env_end = b.sp;
 	for (int i = envc - 1; i >= 0; i--)
 		envq[i] = push_string(&b, envp[i]);
+	vm->env_start = vm->arg_end = b.sp;
 	for (int i = argc - 1; i >= 0; i--)
 		argp[i] = push_string(&b, argv[i]);
+	vm->arg_start = b.sp;
 	uint64_t platform = push_string(&b, "x86_64");
 	if (getrandom(random, sizeof(random), 0) != sizeof(random))
 		km_die(1, "km: getrandom failed");
@@ -80,13 +84,15 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 	AUX(AT_RANDOM, at_random);
 	AUX(AT_PLATFORM, platform);
 	AUX(AT_EXECFN, execfn);
+	AUX(AT_SYSINFO_EHDR, KM_SYS_VA + KM_SYS_VDSO);
 	AUX(AT_NULL, 0);
 #undef AUX
 
 	/* argc, argv[], NULL, envp[], NULL, auxv: rsp must end 16-byte aligned. */
 	size_t words = 1 + (size_t)argc + 1 + (size_t)envc + 1 + (size_t)(a - auxv);
 	b.sp = KM_ROUND_DOWN(b.sp - words * 8, 16) + words * 8;
-	push_bytes(&b, auxv, (size_t)(a - auxv) * 8);
+	vm->auxv_end = b.sp;
+	vm->auxv_start = push_bytes(&b, auxv, (size_t)(a - auxv) * 8);
 	uint64_t zero = 0;
 	push_bytes(&b, &zero, 8);
 	push_bytes(&b, envq, (size_t)envc * 8);

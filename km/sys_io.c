@@ -18,7 +18,10 @@
 
 KM_SYSCALL(read)
 {
+	long ret;
 	FD_OR_EBADF(a[0]);
+	if (km_signalfd_read(vcpu, (int)a[0], a[1], a[2], &ret))
+		return ret;
 	void *buf = KM_OUT(vcpu, a[1], a[2]);
 	return buf ? km_host(read((int)a[0], buf, a[2])) : -EFAULT;
 }

@@ -3,10 +3,12 @@
  * and lets the host kernel do the networking. Blocking calls block only the
  * calling vCPU's thread.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "syscalls.h"
@@ -151,11 +153,10 @@ static int *rights_fds(struct cmsghdr *c, size_t *n)
 	return (int *)CMSG_DATA(c);
 }
 
-KM_SYSCALL(sendmsg)
+static long send_one(struct km_vcpu *vcpu, int fd, uint64_t msg, int flags)
 {
 	struct msghdr *g, h;
-	FD_OR_EBADF(a[0]);
-	long rc = host_msghdr(vcpu, a[1], false, &g, &h);
+	long rc = host_msghdr(vcpu, msg, false, &g, &h);
 	if (rc < 0)
 		return rc;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
@@ -167,9 +168,15 @@ KM_SYSCALL(sendmsg)
 				return -EBADF;
 			}
 	}
-	rc = km_host(sendmsg((int)a[0], &h, (int)a[2]));
+	rc = km_host(sendmsg(fd, &h, flags));
 	free(h.msg_iov);
 	return rc;
+}
+
+KM_SYSCALL(sendmsg)
+{
+	FD_OR_EBADF(a[0]);
+	return send_one(vcpu, (int)a[0], a[1], (int)a[2]);
 }
 
 /* Received fds land in the host's table like any other; one above the guest's range is refused. */
@@ -187,14 +194,13 @@ static void check_received_fds(struct km_vcpu *vcpu, struct msghdr *h)
 	}
 }
 
-KM_SYSCALL(recvmsg)
+static long recv_one(struct km_vcpu *vcpu, int fd, uint64_t msg, int flags)
 {
 	struct msghdr *g, h;
-	FD_OR_EBADF(a[0]);
-	long rc = host_msghdr(vcpu, a[1], true, &g, &h);
+	long rc = host_msghdr(vcpu, msg, true, &g, &h);
 	if (rc < 0)
 		return rc;
-	rc = km_host(recvmsg((int)a[0], &h, (int)a[2]));
+	rc = km_host(recvmsg(fd, &h, flags));
 	if (rc >= 0) {
 		check_received_fds(vcpu, &h);
 		g->msg_namelen = h.msg_namelen;
@@ -203,6 +209,75 @@ KM_SYSCALL(recvmsg)
 	}
 	free(h.msg_iov);
 	return rc;
+}
+
+KM_SYSCALL(recvmsg)
+{
+	FD_OR_EBADF(a[0]);
+	return recv_one(vcpu, (int)a[0], a[1], (int)a[2]);
+}
+
+/* struct mmsghdr: a msghdr, then the byte count the call fills in. */
+#define MMSG_SIZE sizeof(struct mmsghdr)
+#define MMSG_LEN offsetof(struct mmsghdr, msg_len)
+#define MMSG_MAX 1024 /* UIO_MAXIOV, Linux's cap on vlen */
+
+static bool put_len(struct km_vcpu *vcpu, uint64_t msg, long len)
+{
+	unsigned *out = KM_OUT(vcpu, msg + MMSG_LEN, sizeof(*out));
+	if (out)
+		*out = (unsigned)len;
+	return out != NULL;
+}
+
+/* One message at a time; an error after the first ends the batch with its count, as Linux. */
+KM_SYSCALL(sendmmsg)
+{
+	unsigned n = (unsigned)a[2] < MMSG_MAX ? (unsigned)a[2] : MMSG_MAX, i;
+	FD_OR_EBADF(a[0]);
+	for (i = 0; i < n; i++) {
+		uint64_t msg = a[1] + i * MMSG_SIZE;
+		long rc = send_one(vcpu, (int)a[0], msg, (int)a[3]);
+		if (rc < 0)
+			return i ? (long)i : rc;
+		if (!put_len(vcpu, msg, rc))
+			return i ? (long)i : -EFAULT;
+	}
+	return i;
+}
+
+/* MSG_WAITFORONE: only the first waits; the timeout is checked after each message, as Linux. */
+KM_SYSCALL(recvmmsg)
+{
+	unsigned n = (unsigned)a[2] < MMSG_MAX ? (unsigned)a[2] : MMSG_MAX, i;
+	int flags = (int)a[3] & ~MSG_WAITFORONE;
+	struct timespec deadline = { 0 }, now;
+	FD_OR_EBADF(a[0]);
+	if (a[4]) {
+		const struct timespec *t = KM_IN(vcpu, a[4], sizeof(*t));
+		if (t == NULL)
+			return -EFAULT;
+		if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)
+			return -EINVAL;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += t->tv_sec + (deadline.tv_nsec + t->tv_nsec) / 1000000000;
+		deadline.tv_nsec = (deadline.tv_nsec + t->tv_nsec) % 1000000000;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t msg = a[1] + i * MMSG_SIZE;
+		long rc = recv_one(vcpu, (int)a[0], msg, flags);
+		if (rc < 0)
+			return i ? (long)i : rc;
+		if (!put_len(vcpu, msg, rc))
+			return i ? (long)i : -EFAULT;
+		if (a[3] & MSG_WAITFORONE)
+			flags |= MSG_DONTWAIT;
+		if (a[4] && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
+		    (now.tv_sec > deadline.tv_sec ||
+		     (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)))
+			return i + 1;
+	}
+	return i;
 }
 
 KM_SYSCALL(setsockopt)

@@ -30,6 +30,12 @@ static long open_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, long flags,
 {
 	DIRFD_OR_EBADF(dirfd);
 	PATH_ARG(p, path);
+	const char *self = km_proc_self_file(p);
+	if (self) {
+		long rc = km_proc_open(vcpu->vm, self, (int)flags);
+		if (rc != 1)
+			return km_fd_new(vcpu->vm, rc);
+	}
 	return km_fd_new(vcpu->vm, km_host(syscall(SYS_openat, dirfd, p, flags, mode)));
 }
 
@@ -76,6 +82,9 @@ static long stat_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_t bu
 		if (rc < 0)
 			return rc;
 	}
+	const char *self = km_proc_self_file(p);
+	if (self && strcmp(self, "exe") == 0)
+		p = vcpu->vm->exe_path;
 	return km_host(syscall(SYS_newfstatat, dirfd, p, out, flags));
 }
 
@@ -106,7 +115,8 @@ static long readlink_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_
 	char *out = KM_OUT(vcpu, buf, size);
 	if (out == NULL)
 		return -EFAULT;
-	if (strcmp(p, "/proc/self/exe") == 0) {
+	const char *self = km_proc_self_file(p);
+	if (self && strcmp(self, "exe") == 0) {
 		size_t n = strlen(vcpu->vm->exe_path);
 		n = n < size ? n : size;
 		memcpy(out, vcpu->vm->exe_path, n);

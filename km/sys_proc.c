@@ -192,6 +192,3 @@ KM_SYSCALL(prctl)
 		return -EINVAL;
 	}
 }
-
-/* No child can exist until fork arrives, so there is never one to wait for. */
-KM_SYSCALL(wait4) { return -ECHILD; }

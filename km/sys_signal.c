@@ -263,6 +263,7 @@ KM_SYSCALL(rt_sigtimedwait)
 		bool got = km_sig_dequeue(vcpu, want, &info);
 		pthread_mutex_unlock(&vm->sig_lock);
 		if (got) {
+			km_signalfd_update(vm);
 			if (out)
 				*out = info;
 			return info.si_signo;

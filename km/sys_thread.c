@@ -35,12 +35,8 @@ KM_SYSCALL(clone)
 	uint64_t flags = a[0];
 	uint32_t *ptid = NULL, *ctid = NULL;
 
-	if (!(flags & CLONE_THREAD)) {
-		if (km_verbose)
-			km_log("km: clone of a new process (flags 0x%lx) is not supported yet: "
-			       "returning ENOSYS", (unsigned long)flags);
-		return -ENOSYS;
-	}
+	if (!(flags & CLONE_THREAD))
+		return km_clone_process(vcpu, a);
 	long rc = thread_flags_check(flags);
 	if (rc < 0)
 		return rc;

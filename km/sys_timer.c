@@ -5,6 +5,7 @@
  * process or, with SIGEV_THREAD_ID (musl's SIGEV_THREAD), for one thread.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,4 +153,15 @@ KM_SYSCALL(timer_delete)
 	}
 	pthread_mutex_unlock(&timers_lock);
 	return rc;
+}
+
+/* Around a fork: no timer is half made while the address space is copied. */
+void km_timers_hold(void) { pthread_mutex_lock(&timers_lock); }
+void km_timers_release(void) { pthread_mutex_unlock(&timers_lock); }
+
+/* A forked child has none of its parent's timers, as the host has none of km's. */
+void km_timers_after_fork(void)
+{
+	memset(timers, 0, sizeof(timers));
+	pthread_mutex_init(&timers_lock, NULL);
 }

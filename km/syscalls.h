@@ -33,7 +33,9 @@
 	X(getpid) X(getppid) X(getuid) X(geteuid) X(getgid) X(getegid) X(getresuid)            \
 	X(getresgid) X(getgroups) X(getpgrp) X(getpgid) X(getsid) X(setpgid) X(setsid)         \
 	X(uname) X(getrlimit) X(setrlimit) X(prlimit64) X(getrusage) X(sysinfo) X(getrandom)   \
-	X(arch_prctl) X(sched_yield) X(sched_getaffinity) X(prctl) X(getcpu) X(wait4)          \
+	X(arch_prctl) X(sched_yield) X(sched_getaffinity) X(prctl) X(getcpu)                   \
+	/* sys_process.c */                                                                    \
+	X(fork) X(vfork) X(execve) X(execveat) X(wait4) X(waitid)                              \
 	/* sys_thread.c */                                                                     \
 	X(clone) X(exit) X(exit_group) X(gettid) X(set_tid_address) X(set_robust_list)         \
 	X(get_robust_list) X(futex)                                                            \
@@ -47,10 +49,12 @@
 	X(poll) X(ppoll) X(select) X(pselect6) X(epoll_create) X(epoll_create1) X(epoll_ctl)     \
 	X(epoll_wait) X(epoll_pwait) X(eventfd) X(eventfd2) X(timerfd_create)                  \
 	X(timerfd_settime) X(timerfd_gettime)                                                  \
+	/* signalfd.c */                                                                       \
+	X(signalfd) X(signalfd4)                                                               \
 	/* sys_net.c */                                                                        \
 	X(socket) X(socketpair) X(bind) X(connect) X(listen) X(accept) X(accept4)              \
 	X(getsockname) X(getpeername) X(sendto) X(recvfrom) X(sendmsg) X(recvmsg)              \
-	X(setsockopt) X(getsockopt) X(shutdown)
+	X(setsockopt) X(getsockopt) X(shutdown) X(sendmmsg) X(recvmmsg)
 
 #define KM_SYSCALL(name) \
 	long km_sys_##name(struct km_vcpu *vcpu __attribute__((unused)), \
@@ -59,6 +63,8 @@
 #define KM_DECLARE(name) KM_SYSCALL(name);
 KM_SYSCALLS(KM_DECLARE)
 #undef KM_DECLARE
+
+long km_clone_process(struct km_vcpu *vcpu, const uint64_t *a);
 
 struct iovec;
 long km_host_iov(struct km_vcpu *vcpu, uint64_t gva, uint64_t cnt, bool to_guest,

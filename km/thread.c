@@ -224,9 +224,11 @@ _Noreturn void km_thread_main(struct km_vm *vm, uint64_t entry, uint64_t sp)
 {
 	struct km_vcpu *vcpu = new_vcpu(vm);
 
+	km_clock_start(vcpu);
 	vcpu->tid = getpid();
 	vcpu->state = KM_VCPU_RUNNING;
 	vcpu->altstack[1] = SS_DISABLE;
+	vcpu->sigmask = vm->start_sigmask;
 	km_signals_vcpu_thread(vcpu);
 	vm->live = 1;
 	vcpu->start = (struct km_thread_start){

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "km.h"
 
@@ -128,7 +129,7 @@ static void init_vcpu_page(struct km_vm *vm, int id)
 		tss->iomap[port / 8] &= (uint8_t)~(1u << (port % 8));
 
 	pthread_rwlock_wrlock(&vm->mm_lock);
-	km_map_sys_page(vm, page, false, false);
+	km_map_sys_page(vm, page, false, PROT_READ | PROT_WRITE);
 	pthread_rwlock_unlock(&vm->mm_lock);
 }
 
@@ -161,9 +162,10 @@ void km_x86_init_sys_area(struct km_vm *vm)
 	memcpy(km_sys(vm, KM_SYS_ENTRY), km_entry_start, entry);
 	init_idt(vm);
 
-	km_map_sys_page(vm, KM_SYS_IDT, false, false);
-	km_map_sys_page(vm, KM_SYS_STUB, false, true);
-	km_map_sys_page(vm, KM_SYS_ENTRY, true, true);
+	km_map_sys_page(vm, KM_SYS_IDT, false, PROT_READ | PROT_WRITE);
+	km_map_sys_page(vm, KM_SYS_STUB, false, PROT_READ | PROT_EXEC);
+	km_map_sys_page(vm, KM_SYS_ENTRY, true, PROT_READ | PROT_EXEC);
+	km_vdso_init(vm);
 }
 
 static void set_msrs(struct km_vcpu *vcpu, const uint32_t *idx, const uint64_t *val, int n)

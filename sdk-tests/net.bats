@@ -60,3 +60,15 @@ pselect with nothing: 0"
 	assert_success
 	assert_output "8 clients served, 3920 bytes echoed"
 }
+
+@test "signalfd: readiness in epoll, queued siginfo, blocking and non-blocking reads" {
+	same_as_native net signalfd
+	assert_success
+	assert_output "ok: signalfd: EAGAIN when empty, epoll readiness, 2 signals with their siginfo, a blocking read"
+}
+
+@test "sendmmsg and recvmmsg move a batch of datagrams" {
+	same_as_native net mmsg
+	assert_success
+	assert_output "received 3: one two three"
+}

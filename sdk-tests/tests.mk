@@ -22,10 +22,10 @@ $(TEST_DIR)/raw_syscall: sdk-tests/programs/raw_syscall.S
 	$(CC) -nostdlib -static -o $@ $<
 
 # Native builds of the programs whose suites compare km with Linux itself.
-NATIVE_C := threads signals net http_server
+NATIVE_C := threads signals net http_server process vdso
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
-DEPS_PACKAGES += musl-tools wrk
+DEPS_PACKAGES += musl-tools wrk busybox-static
 
 $(addprefix $(TEST_DIR)/native/,$(NATIVE_C)): $(TEST_DIR)/native/%: sdk-tests/programs/%.c \
 		sdk-tests/programs/check.h | $(DEPS_STAMP)

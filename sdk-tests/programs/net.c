@@ -18,9 +18,11 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/select.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -309,12 +311,86 @@ static void server_case(void)
 	printf("%d clients served, %ld bytes echoed\n", served, bytes);
 }
 
+/* A blocked signal read from a signalfd: through epoll, blocking read, nonblocking read. */
+static void signalfd_case(void)
+{
+	sigset_t mask;
+	struct signalfd_siginfo si[4];
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGRTMIN + 1);
+	CHECK(sigprocmask(SIG_BLOCK, &mask, NULL) == 0, "sigprocmask");
+	int fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	CHECK(fd >= 0, "signalfd");
+	CHECK(read(fd, si, sizeof(si)) < 0 && errno == EAGAIN, "a read with nothing pending");
+
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0, "epoll_ctl");
+	CHECK(epoll_wait(ep, &ev, 1, 0) == 0, "ready with nothing pending");
+	union sigval v = { .sival_int = 42 };
+	CHECK(sigqueue(getpid(), SIGRTMIN + 1, v) == 0, "sigqueue");
+	CHECK(kill(getpid(), SIGUSR1) == 0, "kill");
+	CHECK(epoll_wait(ep, &ev, 1, 1000) == 1 && ev.data.fd == fd, "epoll_wait");
+	ssize_t n = read(fd, si, sizeof(si));
+	CHECK(n == 2 * (ssize_t)sizeof(si[0]), "read %zd bytes", n);
+	CHECK(si[0].ssi_signo == SIGUSR1 && si[0].ssi_pid == (uint32_t)getpid(), "first %u", si[0].ssi_signo);
+	CHECK(si[1].ssi_signo == (uint32_t)SIGRTMIN + 1 && si[1].ssi_int == 42 &&
+		      si[1].ssi_code == SI_QUEUE, "second %u", si[1].ssi_signo);
+	CHECK(epoll_wait(ep, &ev, 1, 0) == 0, "still ready after the read");
+
+	int blocking = signalfd(-1, &mask, 0);
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child == 0) {
+		usleep(50000);
+		kill(parent, SIGUSR1);
+		_exit(0);
+	}
+	n = read(blocking, si, sizeof(si));
+	CHECK(n == (ssize_t)sizeof(si[0]) && si[0].ssi_signo == SIGUSR1, "blocking read %zd", n);
+	waitpid(child, NULL, 0);
+	OK("signalfd: EAGAIN when empty, epoll readiness, 2 signals with their siginfo, a blocking read");
+}
+
+/* Batches of datagrams: sendmmsg, then recvmmsg with MSG_WAITFORONE. */
+static void mmsg_case(void)
+{
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0, "socketpair");
+	char out[3][8] = { "one", "two", "three" }, in[4][8];
+	struct iovec oiov[3], iiov[4];
+	struct mmsghdr om[3], im[4];
+	memset(om, 0, sizeof(om));
+	memset(im, 0, sizeof(im));
+	for (int i = 0; i < 3; i++) {
+		oiov[i] = (struct iovec){ out[i], strlen(out[i]) };
+		om[i].msg_hdr.msg_iov = &oiov[i];
+		om[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (int i = 0; i < 4; i++) {
+		iiov[i] = (struct iovec){ in[i], sizeof(in[i]) };
+		im[i].msg_hdr.msg_iov = &iiov[i];
+		im[i].msg_hdr.msg_iovlen = 1;
+	}
+	CHECK(sendmmsg(sv[0], om, 3, 0) == 3, "sendmmsg");
+	CHECK(om[2].msg_len == 5, "msg_len %u", om[2].msg_len);
+	int n = recvmmsg(sv[1], im, 4, MSG_WAITFORONE, NULL);
+	CHECK(n == 3, "recvmmsg %d", n);
+	printf("received %d:", n);
+	for (int i = 0; i < n; i++)
+		printf(" %.*s", (int)im[i].msg_len, in[i]);
+	printf("\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
 		{ "tcp", tcp_case },	   { "udp", udp_case },		{ "scm-rights", scm_rights_case },
 		{ "epoll", epoll_case },   { "select", select_case },	{ "resolve", resolve_case },
-		{ "ppoll", ppoll_case },   { "server", server_case },
+		{ "ppoll", ppoll_case },   { "server", server_case },	{ "signalfd", signalfd_case },
+		{ "mmsg", mmsg_case },
 	};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return RUN_CASE(argc, argv, cases);

@@ -1,0 +1,184 @@
+/*
+ * execve for the guest: km execs itself on the new program, so the new
+ * image gets a new VM while the host kernel keeps what exec keeps (pid,
+ * fds without FD_CLOEXEC, cwd, limits, alarm). km first checks that it can
+ * run the program, so that a bad one fails the guest's execve with Linux's
+ * errno instead of ending the process after the exec.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "km.h"
+
+#define SCRIPT_LINE 256 /* what Linux reads of a "#!" line */
+#define KM_OPTIONS 6	/* the most km options exec passes on, with "--" */
+
+struct program {
+	int fd;
+	char line[SCRIPT_LINE + 1];
+	char *interp, *interp_arg; /* a script's, inside line */
+};
+
+/* Linux's permission checks, for the errno the guest expects. */
+static long open_program(const char *path, struct program *p)
+{
+	struct stat st;
+
+	if (access(path, X_OK) != 0)
+		return -errno;
+	p->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (p->fd < 0)
+		return -errno;
+	if (fstat(p->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(p->fd);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* "#!interp [arg]": the optional argument is the rest of the line, trimmed. */
+static bool parse_script(struct program *p)
+{
+	ssize_t n = pread(p->fd, p->line, SCRIPT_LINE, 0);
+	if (n < 2 || p->line[0] != '#' || p->line[1] != '!')
+		return false;
+	p->line[n] = '\0';
+	char *end = strchr(p->line, '\n');
+	if (end)
+		*end = '\0';
+	char *s = p->line + 2;
+	s += strspn(s, " \t");
+	p->interp = s;
+	s += strcspn(s, " \t");
+	if (*s) {
+		*s++ = '\0';
+		s += strspn(s, " \t");
+	}
+	for (char *t = s + strlen(s); t > s && (t[-1] == ' ' || t[-1] == '\t');)
+		*--t = '\0';
+	p->interp_arg = *s ? s : NULL;
+	return true;
+}
+
+/* A static x86-64 ELF, which km can load; a dynamic one is a km limit, so it says so. */
+static long check_elf(int fd, const char *path)
+{
+	GElf_Ehdr eh;
+	size_t n = 0;
+	long rc = -ENOEXEC;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOEXEC;
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && elf_kind(e) == ELF_K_ELF && gelf_getclass(e) == ELFCLASS64 &&
+	    gelf_getehdr(e, &eh) && eh.e_machine == EM_X86_64 &&
+	    (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) && elf_getphdrnum(e, &n) == 0) {
+		rc = 0;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Phdr ph;
+			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP) {
+				km_err("km: cannot exec '%s' in the guest: it is dynamically linked, "
+				       "and km runs static programs", path);
+				rc = -ENOEXEC;
+			}
+		}
+	}
+	if (e)
+		elf_end(e);
+	return rc;
+}
+
+static long check_interpreter(const char *interp)
+{
+	struct program p;
+	long rc = open_program(interp, &p);
+	if (rc < 0)
+		return rc;
+	rc = parse_script(&p) ? -ENOEXEC : check_elf(p.fd, interp); /* no nested scripts */
+	close(p.fd);
+	return rc;
+}
+
+static size_t count(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+/*
+ * km [km's options] --argv0=ARGV0 -- PROGRAM ARGS... for an ELF; for a
+ * script, Linux's "interp [arg] script args...", the guest's argv[0] dropped.
+ */
+static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const struct program *p,
+			 char *opts)
+{
+	size_t argc = count(x->argv);
+	char **av = calloc(argc + KM_OPTIONS + 4, sizeof(*av));
+	size_t n = 0;
+
+	if (av == NULL)
+		return NULL;
+	av[n++] = (char *)vm->km_argv0;
+	char *o = opts;
+	av[n++] = o;
+	o += sprintf(o, "--mem-limit=%lu", (unsigned long)vm->mem_limit) + 1;
+	if (km_verbose) {
+		av[n++] = o;
+		o += (vm->log_path ? sprintf(o, "--log-to=%s", vm->log_path) : sprintf(o, "-v")) + 1;
+	}
+	if (p->interp == NULL && argc > 0) {
+		av[n++] = o;
+		sprintf(o, "--argv0=%s", x->argv[0]);
+	}
+	av[n++] = "--";
+	if (p->interp) {
+		av[n++] = p->interp;
+		if (p->interp_arg)
+			av[n++] = p->interp_arg;
+	}
+	av[n++] = (char *)x->path;
+	for (size_t i = 1; i < argc; i++)
+		av[n++] = x->argv[i];
+	av[n] = NULL;
+	return av;
+}
+
+long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *x)
+{
+	struct km_vm *vm = vcpu->vm;
+	struct program p = { .fd = -1 };
+
+	long rc = open_program(x->path, &p);
+	if (rc < 0)
+		return rc;
+	rc = parse_script(&p) ? check_interpreter(p.interp) : check_elf(p.fd, x->path);
+	close(p.fd);
+	if (rc < 0)
+		return rc;
+
+	size_t opt_len = 64 + (vm->log_path ? strlen(vm->log_path) : 0) +
+			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 3 * 16;
+	char *opts = malloc(opt_len);
+	char **av = opts ? km_command(vm, x, &p, opts) : NULL;
+	if (av == NULL) {
+		free(opts);
+		return -ENOMEM;
+	}
+	sigset_t saved;
+	km_signals_before_exec(vcpu, &saved);
+	execve("/proc/self/exe", av, x->envp);
+	rc = -errno;
+	km_signals_exec_failed(&saved);
+	free(av);
+	free(opts);
+	return rc == -ENOENT ? -ENOEXEC : rc; /* no /proc: not the guest's fault, but no exec */
+}

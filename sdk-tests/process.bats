@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# Processes: km forks and execs itself for the guest; each case is checked against the same
+# source built natively with musl-gcc.
+
+setup() {
+	load helpers
+	need_kvm
+}
+
+@test "fork gives the child its own copy of memory and the parent the child's status" {
+	same_as_native process fork
+	assert_success
+	assert_output "ok: child saw 'ba 2', exited 7; parent still has a 1"
+}
+
+@test "fork from a process with busy threads, 20 times; each child runs a thread" {
+	same_as_native process fork-threads
+	assert_success
+	assert_output "ok: 20 forks from a process with 3 busy threads, each child ran a thread"
+}
+
+@test "exit, SIGTERM and SIGSEGV statuses through waitid, waitpid and SIGCHLD" {
+	same_as_native process statuses
+	assert_success
+	assert_output "ok: exit 3 by waitid after SIGCHLD, SIGTERM and SIGSEGV deaths by waitpid, then ECHILD"
+}
+
+@test "vfork waits for the child's exit or exec" {
+	same_as_native process vfork
+	assert_success
+	assert_output "vfork child exited 5; exec'd child printed: from vfork"
+}
+
+@test "posix_spawn with file actions, and ENOENT for a missing program" {
+	same_as_native process spawn
+	assert_success
+	assert_output "spawned child printed: spawned child
+a missing program: ENOENT"
+}
+
+@test "exec keeps the pid, plain fds, ignored signals and the mask; argv[0] is the caller's" {
+	same_as_native process exec
+	assert_success
+	assert_output "ok: same pid, argv[0] another-name, fd 5 open, fd 6 closed, SIGUSR1 blocked, SIGUSR2 ignored, SIGHUP default"
+}
+
+@test "a #! script runs its interpreter; bad programs fail execve with Linux's errors" {
+	same_as_native process scripts
+	assert_success
+	assert_output "the interpreter got its argument, the script's path and the script's args; execve errors ENOEXEC, EACCES, ENOENT, EACCES"
+}
+
+@test "process groups and sessions" {
+	same_as_native process groups
+	assert_success
+	assert_output "ok: setpgid and setsid in children; getpgrp and getsid agree"
+}
+
+@test "exec of a dynamically linked program fails with one line and ENOEXEC" {
+	run --separate-stderr km "$(prog process)" exec-dynamic /bin/true
+	assert_success
+	assert_output "execve /bin/true: ENOEXEC"
+	[ "$stderr" = "km: cannot exec '/bin/true' in the guest: it is dynamically linked, and km runs static programs" ]
+}
+
+# system() and popen() run /bin/sh. km runs static programs, so here /bin/sh is Debian's
+# static busybox, bound over it in a mount namespace, as a runenv image would ship one.
+@test "system and popen through a static /bin/sh" {
+	[ -x /bin/busybox ] || fail "busybox-static is not installed"
+	with_static_sh() { unshare -m sh -c 'mount --bind /bin/busybox /bin/sh && exec "$@"' sh "$@"; }
+	run --separate-stderr with_static_sh "$(native process)" shell
+	native_status=$status native_output=$output
+	run --separate-stderr with_static_sh km "$(prog process)" shell
+	[ "$status" = "$native_status" ] && [ "$output" = "$native_output" ] ||
+		fail "native ($native_status): $native_output; km ($status): $output; stderr: $stderr"
+	assert_success
+	assert_output "from system
+system exited 4; popen read: from popen"
+}
+
+@test "/proc/self exe, cmdline, environ, auxv and maps describe the program, not km" {
+	same_as_native process proc-self an argument "and another"
+	assert_success
+	assert_output "ok: /proc/self: exe, cmdline, environ, auxv and maps describe this program"
+}
