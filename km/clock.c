@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -20,6 +21,8 @@
 #define NSEC 1000000000ll
 #define MAX_SLEW_NS (NSEC / 2000) /* per second: 500 ppm, as NTP allows */
 #define MAX_GAP_NS (NSEC / 10)	  /* further behind than this: step forward */
+#define MAX_RATE_CHANGE 100	  /* a rate more than 1% off the last is a bad sample */
+#define SAMPLE_TRIES 5
 
 extern const uint8_t km_vdso_start[], km_vdso_end[];
 
@@ -53,12 +56,24 @@ static int64_t offset_of(clockid_t clk)
 	return t - (before + (after - before) / 2);
 }
 
+/*
+ * The best of a few tries: a try the scheduler interrupted between its two
+ * rdtscs would tie the clocks together wrongly by half the interruption.
+ */
 static void take_sample(struct sample *s)
 {
-	uint64_t before = rdtsc_host();
-	s->mono = ns_of(CLOCK_MONOTONIC);
-	uint64_t after = rdtsc_host();
-	s->tsc = before + (after - before) / 2;
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < SAMPLE_TRIES; i++) {
+		uint64_t before = rdtsc_host();
+		int64_t mono = ns_of(CLOCK_MONOTONIC);
+		uint64_t after = rdtsc_host();
+		if (after - before < best) {
+			best = after - before;
+			s->tsc = before + (after - before) / 2;
+			s->mono = mono;
+		}
+	}
 	s->real = s->mono + offset_of(CLOCK_REALTIME);
 	int64_t boot = offset_of(CLOCK_BOOTTIME);
 	s->boot = s->mono + (boot > 0 ? boot : 0); /* never behind monotonic */
@@ -98,17 +113,23 @@ void km_vdso_init(struct km_vm *vm)
 	page->mode = KM_VVAR_HCALL;
 }
 
-/* Guest TSC = host TSC on this vCPU; false if KVM cannot (the clock page then says so). */
-void km_clock_vcpu(struct km_vcpu *vcpu)
+/* KVM_SET_DEVICE_ATTR or KVM_GET_DEVICE_ATTR of the vCPU's TSC offset. */
+static int tsc_offset(struct km_vcpu *vcpu, unsigned long request, uint64_t *offset)
 {
-	uint64_t offset = 0;
 	struct kvm_device_attr attr = {
 		.group = KVM_VCPU_TSC_CTRL,
 		.attr = KVM_VCPU_TSC_OFFSET,
-		.addr = (uint64_t)&offset,
+		.addr = (uint64_t)offset,
 	};
+	return ioctl(vcpu->fd, request, &attr);
+}
 
-	if (ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &attr) != 0 && page &&
+/* Guest TSC = host TSC on this vCPU; if KVM cannot, the clock page says so. */
+void km_clock_vcpu(struct km_vcpu *vcpu)
+{
+	uint64_t zero = 0;
+
+	if (tsc_offset(vcpu, KVM_SET_DEVICE_ATTR, &zero) != 0 && page &&
 	    page->mode != KM_VVAR_HCALL) {
 		__atomic_store_n(&page->mode, KM_VVAR_HCALL, __ATOMIC_RELEASE);
 		if (km_verbose)
@@ -138,15 +159,9 @@ static bool host_trusts_tsc(void)
 void km_clock_start(struct km_vcpu *vcpu)
 {
 	uint64_t offset = 1;
-	struct kvm_device_attr attr = {
-		.group = KVM_VCPU_TSC_CTRL,
-		.attr = KVM_VCPU_TSC_OFFSET,
-		.addr = (uint64_t)&offset,
-	};
-
 	long khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 	bool trusted = host_trusts_tsc();
-	bool follows = ioctl(vcpu->fd, KVM_GET_DEVICE_ATTR, &attr) == 0 && offset == 0;
+	bool follows = tsc_offset(vcpu, KVM_GET_DEVICE_ATTR, &offset) == 0 && offset == 0;
 	if (khz <= 0 || !trusted || !follows) {
 		page->mode = KM_VVAR_HCALL;
 		if (km_verbose)
@@ -178,7 +193,11 @@ void km_clock_tick(void)
 		__atomic_store_n(&page->mode, KM_VVAR_HCALL, __ATOMIC_RELEASE);
 		return;
 	}
-	rate = (uint64_t)(((unsigned __int128)(s.tsc - last.tsc) * NSEC) / (uint64_t)(s.mono - last.mono));
+	uint64_t measured = (uint64_t)(((unsigned __int128)(s.tsc - last.tsc) * NSEC) /
+				       (uint64_t)(s.mono - last.mono));
+	uint64_t change = measured > rate ? measured - rate : rate - measured;
+	if (change < rate / MAX_RATE_CHANGE)
+		rate = measured;
 	uint64_t guest = page->mono_base +
 			 (uint64_t)(((unsigned __int128)(s.tsc - page->tsc_base) * page->mult) >> 32);
 	int64_t gap = s.mono - (int64_t)guest;

@@ -164,6 +164,23 @@ static void statuses(void)
 	OK("exit 3 by waitid after SIGCHLD, SIGTERM and SIGSEGV deaths by waitpid, then ECHILD");
 }
 
+/* What path prints when a vfork or fork child execs it with args; it must exit 0. */
+static void exec_captured(bool by_vfork, const char *path, char **args, char *out, size_t size)
+{
+	int p[2];
+
+	CHECK(pipe(p) == 0, "pipe");
+	pid_t pid = by_vfork ? vfork() : fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execve(path, args, environ);
+		_exit(127);
+	}
+	close(p[1]);
+	read_all(p[0], out, size);
+	expect_exit(pid, 0);
+}
+
 /* vfork's parent waits for the child's exec or exit. */
 static void vfork_exec(void)
 {
@@ -172,19 +189,9 @@ static void vfork_exec(void)
 		_exit(5);
 	expect_exit(pid, 5);
 
-	int p[2];
-	CHECK(pipe(p) == 0, "pipe");
-	pid = vfork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		char *args[] = { (char *)self, "print-args", "from", "vfork", NULL };
-		execve(self, args, environ);
-		_exit(127);
-	}
-	close(p[1]);
+	char *args[] = { (char *)self, "print-args", "from", "vfork", NULL };
 	char got[128];
-	read_all(p[0], got, sizeof(got));
-	expect_exit(pid, 0);
+	exec_captured(true, self, args, got, sizeof(got));
 	printf("vfork child exited 5; exec'd child printed: %s", got);
 }
 
@@ -267,24 +274,14 @@ static void write_file(const char *path, const char *text, mode_t mode)
 static void scripts_and_errors(void)
 {
 	char dir[] = "/tmp/process.XXXXXX", script[64], text[64], line[4200];
-	int p[2];
 
 	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 	snprintf(script, sizeof(script), "%s/script", dir);
 	snprintf(line, sizeof(line), "#!%s  print-args \t\nthis line is not read\n", self);
 	write_file(script, line, 0755);
-	CHECK(pipe(p) == 0, "pipe");
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		char *args[] = { "ignored", "three", NULL };
-		execve(script, args, environ);
-		_exit(127);
-	}
-	close(p[1]);
+	char *script_args[] = { "ignored", "three", NULL };
 	char got[4096];
-	read_all(p[0], got, sizeof(got));
-	expect_exit(pid, 0);
+	exec_captured(false, script, script_args, got, sizeof(got));
 	snprintf(line, sizeof(line), "%s three\n", script);
 	CHECK(strcmp(got, line) == 0, "the script's interpreter printed '%s'", got);
 	printf("the interpreter got its argument, the script's path and the script's args");
