@@ -177,7 +177,7 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *x)
 	km_signals_before_exec(vcpu, &saved);
 	execve("/proc/self/exe", av, x->envp);
 	rc = -errno;
-	km_signals_exec_failed(&saved);
+	km_signals_exec_failed(vm, &saved);
 	free(av);
 	free(opts);
 	return rc == -ENOENT ? -ENOEXEC : rc; /* no /proc: not the guest's fault, but no exec */

@@ -420,7 +420,32 @@ void km_signals_init(struct km_vm *vm)
 		}
 	}
 
+	km_signals_sigchld(vm);
 	start_router(vm);
+}
+
+static void no_op(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The guest's children are km's, so reaping them is the host's business:
+ * SIGCHLD ignored, or SA_NOCLDWAIT, goes onto km's own SIGCHLD. Otherwise it
+ * stays at default, blocked, for the router.
+ */
+void km_signals_sigchld(struct km_vm *vm)
+{
+	const struct km_sigaction *g = &vm->sigact[SIGCHLD];
+	struct sigaction host = { .sa_handler = SIG_DFL };
+
+	if (g->handler == (uint64_t)SIG_IGN) {
+		host.sa_handler = SIG_IGN;
+	} else if (g->flags & SA_NOCLDWAIT) {
+		host.sa_handler = no_op;
+		host.sa_flags = SA_NOCLDWAIT;
+	}
+	sigaction(SIGCHLD, &host, NULL);
 }
 
 /* On each vCPU's host thread before it runs a guest thread: kicks may now reach it. */
@@ -479,11 +504,12 @@ void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved)
 }
 
 /* The exec failed: back to km's own dispositions and this thread's mask. */
-void km_signals_exec_failed(const sigset_t *saved)
+void km_signals_exec_failed(struct km_vm *vm, const sigset_t *saved)
 {
 	for (int sig = 1; sig <= KM_NSIG; sig++)
 		if (sigismember(&routed, sig) == 1)
 			signal(sig, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
+	km_signals_sigchld(vm);
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }

@@ -47,6 +47,8 @@ KM_SYSCALL(rt_sigaction)
 			km_signal_discard(vm, sig);
 	}
 	pthread_mutex_unlock(&vm->sig_lock);
+	if (act && sig == SIGCHLD)
+		km_signals_sigchld(vm);
 	if (old)
 		*old = prev;
 	return 0;

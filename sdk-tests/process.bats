@@ -83,3 +83,9 @@ system exited 4; popen read: from popen"
 	assert_success
 	assert_output "ok: /proc/self: exe, cmdline, environ, auxv and maps describe this program"
 }
+
+@test "SIGCHLD ignored or SA_NOCLDWAIT leaves no child to wait for" {
+	same_as_native process no-zombies
+	assert_success
+	assert_output "ok: no zombies with SIGCHLD ignored or SA_NOCLDWAIT (whose handler still runs); waitpid again once SIGCHLD is default"
+}

@@ -181,6 +181,36 @@ static void exec_captured(bool by_vfork, const char *path, char **args, char *ou
 	expect_exit(pid, 0);
 }
 
+/* SIGCHLD ignored, or SA_NOCLDWAIT, reaps children: wait finds none. */
+static void no_zombies(void)
+{
+	signal(SIGCHLD, SIG_IGN);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(1);
+	CHECK(wait(NULL) < 0 && errno == ECHILD, "a child of an ignored SIGCHLD was left");
+
+	struct sigaction sa = { .sa_handler = on_chld, .sa_flags = SA_NOCLDWAIT };
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigaction(SIGCHLD, &sa, NULL);
+	chld_seen = 0;
+	if ((pid = fork()) == 0)
+		_exit(2);
+	while (!chld_seen)
+		sigsuspend(&old);
+	CHECK(wait(NULL) < 0 && errno == ECHILD, "a child under SA_NOCLDWAIT was left");
+
+	signal(SIGCHLD, SIG_DFL);
+	if ((pid = fork()) == 0)
+		_exit(3);
+	expect_exit(pid, 3);
+	OK("no zombies with SIGCHLD ignored or SA_NOCLDWAIT (whose handler still runs); "
+	   "waitpid again once SIGCHLD is default");
+}
+
 /* vfork's parent waits for the child's exec or exit. */
 static void vfork_exec(void)
 {
@@ -413,6 +443,7 @@ int main(int argc, char **argv)
 		{ "spawn", spawn },	     { "exec", exec_keeps },
 		{ "scripts", scripts_and_errors }, { "groups", groups },
 		{ "shell", shell },	     { "proc-self", proc_self },
+		{ "no-zombies", no_zombies },
 	};
 
 	self = argv[0];
