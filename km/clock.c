@@ -111,6 +111,13 @@ void km_vdso_init(struct km_vm *vm)
 	km_map_sys_page(vm, KM_SYS_VVAR, true, PROT_READ);
 	page = km_sys(vm, KM_SYS_VVAR);
 	page->mode = KM_VVAR_HCALL;
+	page->pid = getpid();
+}
+
+/* A forked child's pid, for its vDSO's getpid. */
+void km_vdso_after_fork(void)
+{
+	__atomic_store_n(&page->pid, getpid(), __ATOMIC_RELEASE);
 }
 
 /* KVM_SET_DEVICE_ATTR or KVM_GET_DEVICE_ATTR of the vCPU's TSC offset. */

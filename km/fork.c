@@ -56,6 +56,7 @@ static void become_child(struct km_vcpu *vcpu, const struct fork_point *at,
 	km_signalfd_after_fork();
 
 	km_kvm_rebuild_after_fork(vm, vcpu);
+	km_vdso_after_fork();
 	vcpu->tid = getpid();
 	vcpu->state = KM_VCPU_RUNNING;
 	vm->live = 1;

@@ -195,6 +195,7 @@ int km_vcpu_run(struct km_vcpu *vcpu);
 
 /* clock.c: the guest's vDSO and the clock page it computes time from. */
 void km_vdso_init(struct km_vm *vm);
+void km_vdso_after_fork(void);
 void km_clock_vcpu(struct km_vcpu *vcpu);
 void km_clock_start(struct km_vcpu *vcpu);
 void km_clock_tick(void);

@@ -89,3 +89,14 @@ system exited 4; popen read: from popen"
 	assert_success
 	assert_output "ok: no zombies with SIGCHLD ignored or SA_NOCLDWAIT (whose handler still runs); waitpid again once SIGCHLD is default"
 }
+
+@test "getpid does not exit, in the parent or in a forked child" {
+	run km --log-to="$BATS_TEST_TMPDIR/log" "$(prog process)" fork
+	assert_success
+	assert_output "ok: child saw 'ba 2', exited 7; parent still has a 1"
+	run grep -c '^km: getpid(' "$BATS_TEST_TMPDIR/log"
+	assert_output 0
+	# The child's km logs to the same file: its fork returned 0.
+	run grep -c '^km: fork(.*) = 0$' "$BATS_TEST_TMPDIR/log"
+	assert_output 1
+}

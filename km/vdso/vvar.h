@@ -6,7 +6,7 @@
  *   realtime  = monotonic + real_offset,  boottime = monotonic + boot_offset
  *
  * km rewrites it under a sequence count (odd while it writes), so a reader
- * retries when the count changed or is odd.
+ * retries when the count changed or is odd. The pid is outside that.
  */
 #ifndef KM_VVAR_H
 #define KM_VVAR_H
@@ -30,6 +30,7 @@ struct km_vvar {
 	uint64_t mult;
 	uint64_t real_offset;
 	uint64_t boot_offset;
+	int32_t pid; /* the process's, set by km at start and in a forked child */
 };
 
 #endif
