@@ -115,12 +115,18 @@ one_line_status_2() {
 
 # Runs km on hello.km as the user nobody, in a mount namespace whose /dev is
 # an empty tmpfs that the shell command $1 fills: the host's own /dev/kvm,
-# whatever its mode, is never touched.
+# whatever its mode, is never touched. Both are copied where nobody can
+# reach them: the checkout may be in a directory only root may enter.
 km_with_private_dev() {
 	[ "$(id -u)" = 0 ] || skip "needs root to give km a private /dev"
+	local dir
+	dir=$(mktemp -d)
+	chmod 755 "$dir"
+	install -m 755 "$(command -v km)" "$(prog hello)" "$dir/"
 	run unshare -m sh -c 'mount -t tmpfs -o mode=755 tmpfs /dev && eval "$1" && shift &&
 		exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"' \
-		sh "$1" km "$(prog hello)"
+		sh "$1" "$dir/km" "$dir/hello.km"
+	rm -rf "$dir"
 }
 
 @test "without /dev/kvm km says so" {
