@@ -17,7 +17,8 @@ deb=
 for d in "${debs[@]}"; do [[ -e $d ]] && deb=$d; done
 if [[ -z $deb ]]; then
 	(cd "$(dirname "$out")" && apt-get download -q "$pkg")
-	deb=$(ls "$(dirname "$out")/$pkg"_*.deb | tail -n1)
+	debs=("$(dirname "$out")/$pkg"_*.deb)
+	deb=${debs[-1]}
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
