@@ -2,6 +2,7 @@
 #   make            build the SDK into build/opt/kontain
 #   make demo       build it, then build and run hello.km
 #   make test       build it, then run sdk-tests
+#   make bench      build it, then print the bench table (BENCH_QUICK=1: fewer repetitions)
 SHELL := /bin/bash
 TOP := $(abspath .)
 BUILD := $(TOP)/build
@@ -23,6 +24,7 @@ include toolchain/toolchain.mk
 include km/km.mk
 include sdk-tests/tests.mk
 include mk/packages.mk
+include bench/bench.mk
 
 sdk: $(SDK_PARTS)
 

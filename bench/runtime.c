@@ -1,14 +1,15 @@
 /*
  * runtime N PROGRAM [ARGS...]: start PROGRAM N times, one after another, with
  * its output discarded, and print the median and minimum start-to-exit time
- * in microseconds. Timing from a C parent keeps the shell's own fork and
- * exec out of the figure.
+ * in microseconds and the median peak RSS in KiB. Timing from a C parent keeps
+ * the shell's own fork and exec out of the figure.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,9 +34,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: runtime N PROGRAM [ARGS...]\n");
 		return 2;
 	}
-	double *t = calloc((size_t)n, sizeof(*t));
+	double *t = calloc((size_t)n, sizeof(*t)), *rss = calloc((size_t)n, sizeof(*rss));
 	int devnull = open("/dev/null", O_WRONLY);
-	if (t == NULL || devnull < 0) {
+	if (t == NULL || rss == NULL || devnull < 0) {
 		fprintf(stderr, "runtime: %s\n", strerror(errno));
 		return 1;
 	}
@@ -48,17 +49,20 @@ int main(int argc, char **argv)
 			_exit(127);
 		}
 		int status;
-		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		struct rusage ru;
+		if (pid < 0 || wait4(pid, &status, 0, &ru) != pid) {
 			fprintf(stderr, "runtime: cannot run %s: %s\n", argv[2], strerror(errno));
 			return 1;
 		}
 		t[i] = now_us() - start;
+		rss[i] = (double)ru.ru_maxrss;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
 			fprintf(stderr, "runtime: %s failed (status 0x%x)\n", argv[2], status);
 			return 1;
 		}
 	}
 	qsort(t, (size_t)n, sizeof(*t), by_value);
-	printf("%.0f %.0f\n", t[n / 2], t[0]);
+	qsort(rss, (size_t)n, sizeof(*rss), by_value);
+	printf("%.0f %.0f %.0f\n", t[n / 2], t[0], rss[n / 2]);
 	return 0;
 }

@@ -104,6 +104,13 @@ struct km_vm {
 	uint64_t mem_limit;
 	uint64_t pt_next; /* next free page-table page (guest-physical) */
 	uint64_t pml4;
+	/*
+	 * KVM memory slots cover guest-physical [0, slot_lo) and [slot_hi,
+	 * phys_size), grown as the windows' use reaches need_lo and need_hi.
+	 */
+	uint64_t need_lo, need_hi, slot_lo, slot_hi;
+	int nslots, max_slots;
+	bool slots_live;
 
 	struct km_vma *vmas; /* sorted by start, never overlapping */
 	size_t nvma, vma_cap;
@@ -189,6 +196,7 @@ _Noreturn void km_die_by_signal(int sig);
 /* kvm.c: the host backend. */
 void km_kvm_open(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);
+void km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
 void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor);
 int km_vcpu_run(struct km_vcpu *vcpu);

@@ -56,18 +56,63 @@ void km_kvm_open(struct km_vm *vm)
 		km_die(1, "km: KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
 }
 
-void km_kvm_map_memory(struct km_vm *vm)
+/*
+ * Guest memory is given to KVM as it comes into use, in slots that double
+ * from each end of the pool, rather than as one slot for all of it: KVM
+ * sizes a slot's metadata by the slot (write-tracking arrays; rmaps too with
+ * shadow paging, as on PVM), which for a 4 GiB pool is 2-10 MiB of kernel
+ * memory allocated and zeroed at every start. See docs/performance.md.
+ */
+#define KM_SLOT_MIN (16ul << 20)
+#define KM_SLOT_ALIGN (2ul << 20)
+
+static void add_slot(struct km_vm *vm, uint64_t gpa, uint64_t size)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = vm->phys_size,
-		.userspace_addr = (uint64_t)vm->mem,
+		.slot = (uint32_t)vm->nslots,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)vm->mem + gpa,
 	};
 
+	if (vm->nslots >= vm->max_slots)
+		km_die(1, "km: out of KVM memory slots (%d)", vm->max_slots);
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		km_die(1, "km: cannot give %lu MiB of memory to the VM: %s",
-		       (unsigned long)(vm->phys_size >> 20), strerror(errno));
+		km_die(1, "km: cannot give %lu MiB of memory to the VM: %s", (unsigned long)(size >> 20),
+		       strerror(errno));
+	vm->nslots++;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* Adds slots until need_lo and need_hi are covered; mm_lock held or single threaded. */
+void km_kvm_cover(struct km_vm *vm)
+{
+	if (!vm->slots_live)
+		return;
+	if (vm->need_lo > vm->slot_lo && vm->slot_lo < vm->slot_hi) {
+		uint64_t end = max_u64(vm->need_lo, vm->slot_lo + max_u64(vm->slot_lo, KM_SLOT_MIN));
+		end = min_u64(KM_ROUND_UP(end, KM_SLOT_ALIGN), vm->slot_hi);
+		add_slot(vm, vm->slot_lo, end - vm->slot_lo);
+		vm->slot_lo = end;
+	}
+	if (vm->need_hi < vm->slot_hi && vm->slot_lo < vm->slot_hi) {
+		uint64_t step = max_u64(vm->phys_size - vm->slot_hi, KM_SLOT_MIN);
+		uint64_t start = min_u64(vm->need_hi, vm->slot_hi > step ? vm->slot_hi - step : 0);
+		start = max_u64(KM_ROUND_DOWN(start, KM_SLOT_ALIGN), vm->slot_lo);
+		add_slot(vm, start, vm->slot_hi - start);
+		vm->slot_hi = start;
+	}
+}
+
+void km_kvm_map_memory(struct km_vm *vm)
+{
+	int n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+
+	vm->max_slots = n > 0 ? n : 32;
+	vm->slots_live = true;
+	km_kvm_cover(vm);
 }
 
 /* A KVM vCPU with this id for vcpu, its kvm_run mapped. */

@@ -48,6 +48,8 @@ void km_mem_init(struct km_vm *vm, uint64_t mem_limit)
 		km_die(1, "km: cannot set up guest memory: %s", strerror(errno));
 	vm->pt_next = KM_SYS_PT_POOL;
 	vm->pml4 = alloc_pt_page(vm);
+	vm->need_lo = vm->sys_size;
+	vm->need_hi = vm->slot_hi = vm->phys_size;
 }
 
 void *km_sys(struct km_vm *vm, uint64_t off)
@@ -128,6 +130,14 @@ void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 	if (!km_gva_to_gpa(vm, gva, &gpa))
 		km_die(1, "km: internal: mapping 0x%lx outside guest memory", (unsigned long)gva);
 	uint64_t bits = pte_bits(prot, true);
+	if (bits) {
+		/* What the guest may now touch must be in a KVM memory slot. */
+		if (gva < vm->mem_limit && gpa + len > vm->need_lo)
+			vm->need_lo = gpa + len;
+		else if (gva >= vm->mem_limit && gpa < vm->need_hi)
+			vm->need_hi = gpa;
+		km_kvm_cover(vm);
+	}
 	for (uint64_t off = 0; off < len; off += KM_PAGE_SIZE) {
 		uint64_t *pte = pte_slot(vm, gva + off, true);
 		uint64_t old = *pte;
