@@ -162,6 +162,10 @@ void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
 	if (fd < 0)
 		km_die(1, "km: KVM_CREATE_VM failed in the forked child: %s", strerror(errno));
 	vm->vm_fd = km_fd_replace(fd, vm->vm_fd);
+	/* The new VM has no slots: cover again what the parent's covered, in at most two. */
+	vm->nslots = 0;
+	vm->slot_lo = 0;
+	vm->slot_hi = vm->phys_size;
 	km_kvm_map_memory(vm);
 	survivor->id = 0;
 	attach_vcpu(survivor);

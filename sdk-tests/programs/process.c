@@ -43,11 +43,12 @@ static void read_all(int fd, char *buf, size_t size)
 static void fork_basic(void)
 {
 	static volatile int shared_value = 1;
-	char *heap = malloc(1 << 20);
+	enum { BIG = 48 << 20 }; /* past the first memory slot km gives KVM */
+	char *heap = malloc(BIG);
 	int p[2];
 	pid_t parent = getpid();
 
-	memset(heap, 'a', 1 << 20);
+	memset(heap, 'a', BIG);
 	CHECK(pipe(p) == 0, "pipe");
 	pid_t pid = fork();
 	CHECK(pid >= 0, "fork");
@@ -57,7 +58,11 @@ static void fork_basic(void)
 		CHECK(getpid() != parent, "child pid is the parent's");
 		heap[0] = 'b';
 		shared_value = 2;
-		snprintf(report, sizeof(report), "%c%c %d", heap[0], heap[(1 << 20) - 1], shared_value);
+		char *more = malloc(BIG);
+		CHECK(more != NULL, "malloc in the child");
+		memset(more, 'c', BIG);
+		CHECK(more[BIG - 1] == 'c' && heap[BIG - 1] == 'a', "the child's memory");
+		snprintf(report, sizeof(report), "%c%c %d", heap[0], heap[BIG - 1], shared_value);
 		CHECK(write(p[1], report, strlen(report)) > 0, "write");
 		_exit(7);
 	}
