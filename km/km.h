@@ -310,6 +310,7 @@ bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out);
 _Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
 void km_signals_after_fork(struct km_vcpu *vcpu);
 void km_signals_sigchld(struct km_vm *vm);
+pid_t km_router_tid(struct km_vm *vm);
 void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved);
 void km_signals_exec_failed(struct km_vm *vm, const sigset_t *saved);
 void km_sigmask_set(struct km_vcpu *vcpu, uint64_t mask);

@@ -110,8 +110,9 @@ static void wake(struct km_vm *vm, struct km_vcpu *v)
 		return;
 	__atomic_store_n(&v->kick_pending, 1, __ATOMIC_RELEASE);
 	syscall(SYS_tgkill, getpid(), v->tid, SIG_KICK);
-	if (vm->sig_thread_tid)
-		syscall(SYS_tgkill, getpid(), vm->sig_thread_tid, SIG_WAKE);
+	pid_t router = __atomic_load_n(&vm->sig_thread_tid, __ATOMIC_ACQUIRE);
+	if (router) /* else it has yet to start, and will repeat kicks first thing */
+		syscall(SYS_tgkill, getpid(), router, SIG_WAKE);
 }
 
 /* A thread to take a process-directed signal: the caller if it can, else any that can. */
@@ -343,6 +344,7 @@ static void *router(void *arg)
 	sigaddset(&wait_for, SIG_WAKE);
 	sigaddset(&wait_for, KM_SIG_TIMER);
 	__atomic_store_n(&vm->sig_thread_tid, gettid(), __ATOMIC_RELEASE);
+	outstanding = repeat_kicks(vm); /* kicks made before it started had no one to wake it */
 	for (;;) {
 		const struct timespec rekick = { 0, REKICK_NS }, second = { 1, 0 };
 		siginfo_t info;
@@ -370,8 +372,15 @@ static void start_router(struct km_vm *vm)
 	if (pthread_create(&t, &attr, router, vm) != 0)
 		km_die(1, "km: cannot start the signal thread");
 	pthread_attr_destroy(&attr);
-	while (__atomic_load_n(&vm->sig_thread_tid, __ATOMIC_ACQUIRE) == 0)
-		sched_yield(); /* timers name it as their target */
+}
+
+/* The routing thread's tid, which POSIX timers name as their target; waits for it to start. */
+pid_t km_router_tid(struct km_vm *vm)
+{
+	pid_t tid;
+	while ((tid = __atomic_load_n(&vm->sig_thread_tid, __ATOMIC_ACQUIRE)) == 0)
+		sched_yield();
+	return tid;
 }
 
 /*

@@ -75,7 +75,7 @@ KM_SYSCALL(timer_create)
 		host.sigev_notify = SIGEV_THREAD_ID_LINUX;
 		host.sigev_signo = KM_SIG_TIMER;
 		host.sigev_value.sival_int = (int)(t - timers);
-		host._sigev_un._tid = vcpu->vm->sig_thread_tid;
+		host._sigev_un._tid = km_router_tid(vcpu->vm);
 	}
 	int id;
 	long rc = km_host(syscall(SYS_timer_create, (clockid_t)a[0], &host, &id));
