@@ -48,7 +48,7 @@ $(BENCH_DIR)/native/%: bench/%.c bench/measure.h | $(BENCH_DEPS_STAMP)
 	musl-gcc -static -O2 $(WARN) -o $@ $<
 
 # Static: a dynamic loader is work a monitor can avoid.
-$(BENCH_DIR)/floor: bench/floor.c bench/floor_user.c bench/floor.h | $(DEPS_STAMP)
+$(BENCH_DIR)/floor: bench/floor.c bench/floor_user.c bench/floor.h bench/measure.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -static -o $@ bench/floor.c bench/floor_user.c
 

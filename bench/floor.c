@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "floor.h"
+#include "measure.h"
 
 #define PORT 0xE8
 #define MEM_SIZE (2ul << 20)
@@ -90,19 +91,6 @@ static void enter_real_mode(struct floor_vm *f)
 		die("KVM_SET_REGS");
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static int pio(int n, int rounds, int real)
 {
 	struct floor_vm f;
@@ -125,8 +113,7 @@ static int pio(int n, int rounds, int real)
 			run_to_io_exit(&f);
 		t[r] = (now_ns() - start) / n;
 	}
-	qsort(t, (size_t)rounds, sizeof(*t), by_value);
-	printf("%.0f\n", t[rounds / 2]);
+	printf("%.0f\n", median(t, rounds));
 	return 0;
 }
 
