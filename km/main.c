@@ -119,9 +119,10 @@ int main(int argc, char **argv)
 	vm.fd_limit = guest_fd_limit();
 	vm.exe_path = absolute_path(argv[optind]);
 	vm.km_argv0 = argv[0];
-	vm.log_path = log_path;
-	if (log_path)
+	if (log_path) {
 		km_log_open(log_path);
+		vm.log_path = absolute_path(log_path); /* an exec'd km may start in another cwd */
+	}
 
 	km_mem_init(&vm, mem_limit);
 	km_elf_load(&vm, argv[optind], &img);

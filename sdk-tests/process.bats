@@ -100,3 +100,15 @@ system exited 4; popen read: from popen"
 	run grep -c '^km: fork(.*) = 0$' "$BATS_TEST_TMPDIR/log"
 	assert_output 1
 }
+
+@test "km -v logs to the same file across an exec from another directory" {
+	cd "$BATS_TEST_TMPDIR"
+	run km --log-to=trace.log "$(prog process)" chdir-exec
+	assert_success
+	assert_output "after chdir"
+	run grep -c '^km: chdir(' trace.log
+	assert_output 1
+	run grep -c '^km: exit_group(' trace.log
+	assert_output 1
+	[ ! -e /trace.log ]
+}

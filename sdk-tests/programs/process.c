@@ -465,6 +465,12 @@ int main(int argc, char **argv)
 		printf("execve %s: %s\n", argv[2], errno == ENOEXEC ? "ENOEXEC" : strerror(errno));
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "chdir-exec") == 0) {
+		char *args[] = { (char *)self, "print-args", "after", "chdir", NULL };
+		CHECK(self[0] == '/' && chdir("/") == 0, "chdir");
+		execve(self, args, environ);
+		CHECK(0, "execve");
+	}
 	if (argc > 1 && strcmp(argv[1], "after-exec") == 0) {
 		after_exec(argc, argv);
 		return 0;
