@@ -16,16 +16,7 @@ BENCH_DEPS_STAMP := $(BUILD)/stamps/bench-deps
 BENCH_SRC_DIR := $(TOP)/bench
 
 $(BENCH_DEPS_STAMP): bench/bench.mk | $(DEPS_STAMP)
-	@missing=$$(for p in $(BENCH_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "bench: installing" $$missing; \
-		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q -o DPkg::Lock::Timeout=600 \
-			--no-install-recommends $$missing; \
-	fi
-	@mkdir -p $(@D) && touch $@
+	$(call install-missing,bench,$(BENCH_PACKAGES))
 
 $(BENCH_DIR)/hello.km: sdk-tests/programs/hello.c $(SDK_PARTS)
 	@mkdir -p $(@D)
