@@ -7,7 +7,7 @@ BENCH_DIR := $(BUILD)/bench
 BENCH_GUESTS := hello exits hash smallio touch
 BENCH_KM := $(addprefix $(BENCH_DIR)/,$(addsuffix .km,$(BENCH_GUESTS)) hello_cxx.km)
 BENCH_NATIVE := $(addprefix $(BENCH_DIR)/native/,$(BENCH_GUESTS))
-BENCH_HOST := $(BENCH_DIR)/runtime $(BENCH_DIR)/floor $(BENCH_DIR)/km-static
+BENCH_HOST := $(BENCH_DIR)/runtime $(BENCH_DIR)/floor
 BENCH_PEERS := $(BENCH_DIR)/bundle/config.json $(BENCH_DIR)/hello-initramfs.cpio.gz \
 	$(BENCH_DIR)/vmlinuz
 # What the peers and the profile need; installed by `make bench` only, not by the build or tests.
@@ -42,12 +42,6 @@ $(BENCH_DIR)/native/%: bench/%.c bench/measure.h | $(BENCH_DEPS_STAMP)
 $(BENCH_DIR)/floor: bench/floor.c bench/floor_user.c bench/floor.h bench/measure.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -static -o $@ bench/floor.c bench/floor_user.c
-
-# km's own objects linked statically, for the bench only: it tells km's work
-# apart from the dynamic loader's (libelf, libz, libc) in start-to-exit.
-$(BENCH_DIR)/km-static: $(KM_OBJS) | $(BENCH_DEPS_STAMP)
-	@mkdir -p $(@D)
-	$(CC) -static -pthread -o $@ $^ -lelf -lz
 
 $(BENCH_DIR)/runtime: bench/runtime.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)

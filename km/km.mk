@@ -1,4 +1,5 @@
-# km, the monitor: a host program on /dev/kvm and libelf.
+# km, the monitor: a host program on /dev/kvm and libelf, linked static-PIE
+# (docs/architecture.md, "km is one static binary").
 KM_SRCS := $(wildcard km/*.c)
 KM_OBJS := $(patsubst km/%.c,$(BUILD)/km/%.o,$(KM_SRCS)) $(BUILD)/km/stub.o $(BUILD)/km/syscall_names.o \
 	$(BUILD)/km/vdso_image.o
@@ -47,7 +48,7 @@ $(BUILD)/km/vdso_image.o: km/vdso_image.S $(BUILD)/km/vdso.so
 
 $(PREFIX)/bin/km: $(KM_OBJS)
 	@mkdir -p $(@D)
-	$(CC) -pthread -o $@ $^ -lelf
+	$(CC) -static-pie -pthread -o $@ $^ -lelf -lz
 
 .PHONY: km
 km: $(PREFIX)/bin/km

@@ -1,7 +1,7 @@
 #!/bin/bash
-# Build the .deb from the staged tree with dpkg's own tools: dpkg-shlibdeps
-# finds km's library dependencies, dpkg-gencontrol writes the control file
-# (version from VERSION, Installed-Size), dpkg-deb packs it as root:root.
+# Build the .deb from the staged tree with dpkg's own tools: dpkg-gencontrol
+# writes the control file (version from VERSION, Installed-Size, Built-Using
+# for the libraries linked into km), dpkg-deb packs it as root:root.
 #   build-deb.sh STAGE VERSION OUT.deb
 set -euo pipefail
 umask 022
@@ -28,7 +28,13 @@ gzip -9n -c "$here/changelog" >"$root/usr/share/doc/kontain/changelog.gz"
 install -m 644 "$here/deb/lintian-overrides" "$root/usr/share/lintian/overrides/kontain"
 
 cd "$work"
-dpkg-shlibdeps -Tdebian/substvars debian/kontain/opt/kontain/bin/km
+# km is static: it needs no library at run time, and carries these sources' code.
+if readelf -dW debian/kontain/opt/kontain/bin/km | grep -q '(NEEDED)'; then
+	echo "build-deb.sh: km needs shared libraries; it must be linked static" >&2
+	exit 1
+fi
+echo "km:Built-Using=$(dpkg-query -W -f='${source:Package} (= ${source:Version}), ' \
+	libc6-dev libelf-dev zlib1g-dev | sed 's/, $//')" >debian/substvars
 dpkg-gencontrol -pkontain -v"$version" -Pdebian/kontain -Tdebian/substvars
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |
 	xargs -0 md5sum) >"$root/DEBIAN/md5sums"

@@ -24,6 +24,12 @@ rpm_changelog() {
 	}' "$here/changelog"
 }
 
+# "bundled(glibc) = 2.36, ...": the libraries statically linked into km.
+bundled() {
+	dpkg-query -W -f='${source:Package} ${source:Upstream-Version}\n' libc6-dev libelf-dev zlib1g-dev |
+		awk '{ sub(/elfutils/, "libelf", $1); printf "%sbundled(%s) = %s", sep, $1, $2; sep = ", " }'
+}
+
 rm -rf "$work"
 mkdir -p "$work"
 { cat "$here/rpm/kontain.spec"; rpm_changelog; } >"$work/kontain.spec"
@@ -31,4 +37,5 @@ SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l "$here/changelog" -STimestamp) \
 	rpmbuild -bb --quiet --target x86_64 \
 	--define "_topdir $work" --define "_rpmdir $(dirname "$out")" \
 	--define "_build_name_fmt $(basename "$out")" \
-	--define "version $version" --define "stage $stage" "$work/kontain.spec"
+	--define "version $version" --define "stage $stage" \
+	--define "bundled $(bundled)" "$work/kontain.spec"

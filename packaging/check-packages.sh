@@ -38,9 +38,10 @@ lint_deb "$deb" || fail "lintian reports errors in $deb"
 echo "== rpmlint $(basename "$rpm")"
 rpmlint -c "$here/rpm/rpmlint.toml" "$rpm" || fail "rpmlint reports errors in $rpm"
 
-# What a user's rpm must pull in; the rest (libc, libelf) rpmbuild finds in km.
+# What a user's rpm must pull in; km is static, so no shared library.
 requires=$(rpm -qpR "$rpm")
-for need in gcc gcc-c++ binutils 'libelf.so.1()(64bit)'; do
+for need in gcc gcc-c++ binutils; do
 	grep -qxF -e "$need" -e "$need >= 12" <<<"$requires" || fail "$rpm does not require $need"
 done
+! grep -F '.so' <<<"$requires" || fail "$rpm requires shared libraries: km must be static"
 exit $status

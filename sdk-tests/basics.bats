@@ -12,6 +12,19 @@ setup() {
 	assert_output "Hello, world!"
 }
 
+@test "km needs no library: it runs hello in a root holding only km, hello and /dev/kvm" {
+	[ "$(id -u)" = 0 ] || skip "needs root for chroot"
+	local root=$BATS_TEST_TMPDIR/root
+	mkdir -p "$root/dev"
+	cp "$(command -v km)" "$(prog hello)" "$root/"
+	mknod -m 666 "$root/dev/kvm" c $((0x$(stat -c %t /dev/kvm))) $((0x$(stat -c %T /dev/kvm)))
+	run readelf -dW "$root/km"
+	refute_output --partial "(NEEDED)"
+	run chroot "$root" /km /hello.km
+	assert_success
+	assert_output "Hello, world!"
+}
+
 @test "arguments reach the program" {
 	run km "$(prog hello)" kontain
 	assert_success
