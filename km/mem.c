@@ -86,6 +86,13 @@ static uint64_t *pte_slot(struct km_vm *vm, uint64_t gva, bool create)
 	return (uint64_t *)(vm->mem + table) + (gva >> 12 & 511);
 }
 
+/* Bytes of [gva, gva+len) that one leaf table maps: up to the next 2 MiB boundary. */
+static uint64_t leaf_table_span(uint64_t gva, uint64_t len)
+{
+	uint64_t to_boundary = (1ull << 21) - (gva & ((1ull << 21) - 1));
+	return len < to_boundary ? len : to_boundary;
+}
+
 static uint64_t pte_bits(int prot, bool user)
 {
 	if (prot == PROT_NONE)
@@ -127,6 +134,7 @@ void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 
 	if (len == 0)
 		return;
+	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
 	if (!km_gva_to_gpa(vm, gva, &gpa))
 		km_die(1, "km: internal: mapping 0x%lx outside guest memory", (unsigned long)gva);
 	uint64_t bits = pte_bits(prot, true);
@@ -138,12 +146,16 @@ void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 			vm->need_hi = gpa;
 		km_kvm_cover(vm);
 	}
-	for (uint64_t off = 0; off < len; off += KM_PAGE_SIZE) {
-		uint64_t *pte = pte_slot(vm, gva + off, true);
-		uint64_t old = *pte;
-		if ((old & PTE_P) && ((old & ~bits) & (PTE_P | PTE_W) || (~old & bits & PTE_NX)))
-			restricts = true;
-		*pte = bits ? (gpa + off) | bits : 0;
+	/* One walk per leaf table; PROT_NONE needs no table where there is none. */
+	for (uint64_t off = 0, span; off < len; off += span) {
+		span = leaf_table_span(gva + off, len - off);
+		uint64_t *pte = pte_slot(vm, gva + off, bits != 0);
+		for (uint64_t i = 0; pte && i < span / KM_PAGE_SIZE; i++) {
+			uint64_t old = pte[i];
+			if ((old & PTE_P) && ((old & ~bits) & (PTE_P | PTE_W) || (~old & bits & PTE_NX)))
+				restricts = true;
+			pte[i] = bits ? (gpa + off + i * KM_PAGE_SIZE) | bits : 0;
+		}
 	}
 	/* Taking rights away goes through km's mapping so KVM flushes its TLBs. */
 	if (restricts && host_prot(prot) != PROT_NONE)
@@ -159,10 +171,12 @@ void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len)
 
 	if (len == 0 || !km_gva_to_gpa(vm, gva, &gpa))
 		return;
-	for (uint64_t off = 0; off < len; off += KM_PAGE_SIZE) {
+	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
+	for (uint64_t off = 0, span; off < len; off += span) {
+		span = leaf_table_span(gva + off, len - off);
 		uint64_t *pte = pte_slot(vm, gva + off, false);
 		if (pte)
-			*pte = 0;
+			memset(pte, 0, span / KM_PAGE_SIZE * sizeof(*pte));
 	}
 	if (mmap(vm->mem + gpa, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
 		 -1, 0) == MAP_FAILED)

@@ -12,6 +12,7 @@ setup() {
 	assert_line "ok: small mallocs"
 	assert_line "ok: malloc of 1.5 GiB, sparsely touched"
 	assert_line "ok: mmap munmap mprotect MAP_FIXED"
+	assert_line "ok: reservations and ranges across page-table boundaries"
 	assert_line "ok: mremap"
 	assert_line "ok: brk"
 	assert_line "ok: ENOMEM beyond the limit"
@@ -28,6 +29,13 @@ setup() {
 	assert_failure 139
 	assert_line "wrote before mprotect: 1"
 	assert_line --regexp "^km: .*fault.km: killed by SIGSEGV: write of address 0x[0-9a-f]+ \(not permitted\) at rip 0x[0-9a-f]+$"
+}
+
+@test "PROT_NONE across a 2 MiB boundary takes every page away, and only those" {
+	run km "$(prog fault)" none-across
+	assert_failure 139
+	assert_line "before the range: 0, after it: 1"
+	assert_line --regexp "^km: .*fault.km: killed by SIGSEGV: read of address 0x[0-9a-f]+fff \(not permitted\) at rip 0x[0-9a-f]+$"
 }
 
 @test "a NULL dereference is SIGSEGV naming address 0x0" {

@@ -48,6 +48,32 @@ int main(void)
 	CHECK(mprotect(m, 4096, PROT_READ) != 0 && errno == ENOMEM, "mprotect of unmapped memory");
 	OK("mmap munmap mprotect MAP_FIXED");
 
+	/* A PROT_NONE reservation, committed, then cut and protected across 2 MiB boundaries. */
+	const size_t pg = 4096, span = 6 * MiB + 3 * pg;
+	char *res = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(res != MAP_FAILED, "reserve %zu bytes", span);
+	CHECK(mprotect(res, span, PROT_READ | PROT_WRITE) == 0, "commit the reservation");
+	for (size_t off = 0; off < span; off += pg)
+		res[off] = (char)((off / pg) | 1);
+	char *edge = (char *)(((uintptr_t)res + 4 * pg + 2 * MiB - 1) & ~(2 * MiB - 1));
+	char *hole = edge - 2 * pg;
+	size_t hole_len = 2 * MiB + 5 * pg; /* crosses two boundaries */
+	CHECK(munmap(hole, hole_len) == 0, "munmap across boundaries");
+	CHECK(mmap(hole, hole_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		   -1, 0) == hole, "MAP_FIXED over the cut");
+	for (size_t off = 0; off < hole_len; off += pg)
+		CHECK(hole[off] == 0, "fresh page at +%zu of the cut", off);
+	CHECK(hole[-(long)pg] == (char)(((size_t)(hole - res) / pg - 1) | 1) &&
+		      hole[hole_len] == (char)(((size_t)(hole + hole_len - res) / pg) | 1),
+	      "the pages around the cut keep their contents");
+	memset(hole, 5, hole_len);
+	CHECK(mprotect(edge - pg, 2 * MiB + 2 * pg, PROT_NONE) == 0 &&
+		      mprotect(edge - pg, 2 * MiB + 2 * pg, PROT_READ) == 0,
+	      "PROT_NONE, then PROT_READ, across boundaries");
+	CHECK(edge[-1] == 5 && edge[0] == 5 && edge[2 * MiB] == 5, "contents survive");
+	CHECK(munmap(res, span) == 0, "munmap the reservation");
+	OK("reservations and ranges across page-table boundaries");
+
 	char *r = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(r != MAP_FAILED, "mmap for mremap");
 	strcpy(r, "moved");
