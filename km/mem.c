@@ -157,8 +157,11 @@ void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 			pte[i] = bits ? (gpa + off + i * KM_PAGE_SIZE) | bits : 0;
 		}
 	}
-	/* Taking rights away goes through km's mapping so KVM flushes its TLBs. */
-	if (restricts && host_prot(prot) != PROT_NONE)
+	/*
+	 * Taking rights away goes through km's mapping so KVM flushes its TLBs;
+	 * before the first vCPU (loading the program) there is nothing to flush.
+	 */
+	if (restricts && vm->nvcpu > 0 && host_prot(prot) != PROT_NONE)
 		mprotect(vm->mem + gpa, len, PROT_NONE);
 	if (mprotect(vm->mem + gpa, len, host_prot(prot)) != 0)
 		km_die(1, "km: cannot change guest memory rights: %s", strerror(errno));
