@@ -251,6 +251,7 @@ extern const uint8_t km_entry_start[], km_entry_end[];
 /* mem.c: guest memory, page tables and the checks on guest pointers. */
 void km_mem_init(struct km_vm *vm, uint64_t mem_limit);
 bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa);
+void km_mem_no_huge_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
 void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
 void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot);

@@ -46,10 +46,24 @@ void km_mem_init(struct km_vm *vm, uint64_t mem_limit)
 		       (unsigned long)(vm->phys_size >> 20), strerror(errno));
 	if (mprotect(vm->mem, vm->sys_size, PROT_READ | PROT_WRITE) != 0)
 		km_die(1, "km: cannot set up guest memory: %s", strerror(errno));
+	/* km touches the system area a page here and there: no 2 MiB host pages. */
+	madvise(vm->mem, vm->sys_size, MADV_NOHUGEPAGE);
 	vm->pt_next = KM_SYS_PT_POOL;
 	vm->pml4 = alloc_pt_page(vm);
 	vm->need_lo = vm->sys_size;
 	vm->need_hi = vm->slot_hi = vm->phys_size;
+}
+
+/*
+ * Linux grows a stack a page at a time, where km reserves it whole: a 2 MiB
+ * host page behind it would count up to 2 MiB the program never touched.
+ */
+void km_mem_no_huge_pages(struct km_vm *vm, uint64_t gva, uint64_t len)
+{
+	uint64_t gpa;
+
+	if (km_gva_to_gpa(vm, gva, &gpa))
+		madvise(vm->mem + gpa, len, MADV_NOHUGEPAGE);
 }
 
 void *km_sys(struct km_vm *vm, uint64_t off)

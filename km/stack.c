@@ -42,6 +42,7 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 	if (km_mmap(vm, KM_TOP - KM_STACK_SIZE, KM_STACK_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, KM_VMA_STACK) < 0)
 		km_die(2, "km: the memory limit is too small for the stack");
+	km_mem_no_huge_pages(vm, KM_TOP - KM_STACK_SIZE, KM_STACK_SIZE);
 	vm->mmap_top = KM_TOP - KM_STACK_SIZE - KM_STACK_GAP;
 
 	while (envp[envc])

@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# make bench BENCH_QUICK=1 prints the whole table: every row, each with its
+# figure, ratio and target. The figures themselves are not judged here (they
+# belong to the bench, docs/performance.md); a peer that cannot run must still
+# have its row, saying why.
+# Runs on the host (sdk-tests/run): the bench starts the nested VM itself.
+
+setup_file() {
+	REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	if [ "$(id -u)" != 0 ]; then
+		echo "# BENCH TEST SKIPPED: the bench needs root (its peers: crun, runsc)" >&3
+		skip "BENCH TEST SKIPPED: needs root"
+	fi
+	export TABLE=$REPO/build/bench/table.md
+	mkdir -p "$(dirname "$TABLE")"
+	make -s -C "$REPO" bench BENCH_QUICK=1 >"$TABLE.out" 2>"$TABLE.err"
+	echo $? >"$TABLE.status"
+	grep '^|' "$TABLE.out" >"$TABLE" || true
+}
+
+setup() {
+	load helpers
+}
+
+# One row of the table: "| measure | subject | figure | ratio name | ratio | target | met |".
+assert_row() { # REGEX
+	run grep -cE "$1" "$TABLE"
+	[ "$output" = 1 ] || fail "expected one row matching: $1
+table:
+$(cat "$TABLE")
+stderr:
+$(tail -n 20 "$TABLE.err")"
+}
+
+num='[0-9]+(\.[0-9]+)?'
+nz='([1-9][0-9]*(\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)' # a failed run shows as 0
+met='(yes|\*\*no\*\*)'
+
+@test "make bench BENCH_QUICK=1 succeeds and says where and how it ran" {
+	[ "$(cat "$TABLE.status")" = 0 ] || fail "make bench failed: $(tail -n 20 "$TABLE.err")"
+	assert_row '^\| measure \| subject \| median \| ratio \| value \| target \| met \|$'
+	assert_row "^\| where \| .+ \| quick \(BENCH_QUICK=1\), [0-9]+ s \|"
+}
+
+@test "start-to-exit: km, native and the floor have figures; every peer has a row" {
+	assert_row "^\| start-to-exit, hello world \| \*\*km hello\.km\*\* \| $nz ms \|"
+	assert_row "^\|  \| native static hello \(musl\) \| $nz ms \| km / this \| $nz \|"
+	assert_row "^\|  \| floor: .+ \| $nz ms \| km / this \| $nz \| ≤ 1\.3 \| $met \|$"
+	for peer in 'qemu -accel kvm' 'qemu -accel tcg' 'crun run' 'gVisor runsc do, --platform=ptrace' \
+		'gVisor runsc do, --platform=kvm'; do
+		assert_row "^\|  \| $peer.* \| ($nz ms( in its one checked run; .+)? \| this / km \| $nz|not run here: .+ \| this / km \| ) \| ≥ 10 \| ($met|n/a) \|$"
+	done
+}
+
+@test "exits: the hypercall against the bare PIO exit; clock_gettime and getpid against native" {
+	assert_row "^\| exit round trip \| \*\*km no-op hypercall\*\* .+ \| $nz µs \|"
+	assert_row "^\|  \| floor: bare PIO exit, CPL 3 .+ \| $nz µs \| km / this \| $nz \| ≤ 1\.1 \| $met \|$"
+	assert_row "^\| calls that need not exit \| km clock_gettime\(MONOTONIC\) \| $nz µs \| km / native \| $nz \| ≤ 2 \| $met \|$"
+	assert_row "^\|  \| km getpid \| $nz µs \| km / native \| $nz \|"
+}
+
+@test "footprint and throughput rows have their figures and ratios" {
+	assert_row "^\| footprint \| km peak RSS running hello \| $nz KiB \| km − native \([0-9]+ KiB\) \| -?[0-9]+ KiB \| < 2 MiB \| $met \|$"
+	assert_row "^\|  \| km peak RSS touching 256 MiB \| $nz MiB \| km − native \($num MiB\) \| -?[0-9]+ KiB \| < 2 MiB \| $met \|$"
+	assert_row "^\|  \| hello\.km / native static hello \| [0-9]+ KiB / [0-9]+ KiB \|"
+	assert_row "^\|  \| C\+\+ hello\.km \(iostream\) \| [0-9]+ KiB \|"
+	assert_row "^\|  \| installed SDK .+ \| [0-9]+ MiB \|"
+	assert_row "^\| throughput \| CPU-bound: .+, km \| $nz ms \| km / native \| $nz \| ≤ 1\.03 \| $met \|$"
+	assert_row "^\|  \| syscall-heavy: .+, km \| $nz µs \| km / native \| $nz \|"
+}
