@@ -1,11 +1,15 @@
 /*
  * runtime N PROGRAM [ARGS...]: start PROGRAM N times, one after another, with
  * its output discarded, and print the median and minimum start-to-exit time
- * in microseconds and the median peak RSS in KiB. Timing from a C parent keeps
- * the shell's own fork and exec out of the figure.
+ * in microseconds, the median peak RSS in KiB and the number of runs that
+ * hung. Timing from a C parent keeps the shell's own fork and exec out of the
+ * figure. With RUNTIME_LIMIT=SECONDS a run still going after that long is
+ * killed (its process group) and counted as hung, not timed; all hung fails.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,27 @@ static double now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Waits for pid until the deadline (µs, 0: none); false when it had to be killed. */
+static bool wait_until(pid_t pid, double deadline, int *status, struct rusage *ru)
+{
+	while (deadline > 0 && wait4(pid, status, WNOHANG, ru) == 0) {
+		double left = deadline - now_us();
+		if (left <= 0) {
+			kill(-pid, SIGKILL);
+			wait4(pid, status, 0, ru);
+			return false;
+		}
+		sigset_t chld;
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		struct timespec ts = { (time_t)(left / 1e6), (long)((left - (double)(time_t)(left / 1e6) * 1e6) * 1e3) };
+		sigtimedwait(&chld, NULL, &ts);
+	}
+	if (deadline > 0)
+		return true; /* reaped by WNOHANG above */
+	return wait4(pid, status, 0, ru) == pid;
 }
 
 static int by_value(const void *a, const void *b)
@@ -40,29 +65,48 @@ int main(int argc, char **argv)
 		fprintf(stderr, "runtime: %s\n", strerror(errno));
 		return 1;
 	}
+	const char *limit_env = getenv("RUNTIME_LIMIT");
+	double limit = limit_env ? atof(limit_env) * 1e6 : 0;
+	if (limit > 0) { /* SIGCHLD wakes sigtimedwait; the default action would drop it */
+		sigset_t chld;
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+	}
+	int done = 0, hung = 0;
 	for (int i = 0; i < n; i++) {
 		double start = now_us();
 		pid_t pid = fork();
 		if (pid == 0) {
+			if (limit > 0)
+				setpgid(0, 0); /* so that a hung run is killed with its children */
 			dup2(devnull, 1);
 			execvp(argv[2], argv + 2);
 			_exit(127);
 		}
 		int status;
 		struct rusage ru;
-		if (pid < 0 || wait4(pid, &status, 0, &ru) != pid) {
+		if (pid < 0) {
 			fprintf(stderr, "runtime: cannot run %s: %s\n", argv[2], strerror(errno));
 			return 1;
 		}
-		t[i] = now_us() - start;
-		rss[i] = (double)ru.ru_maxrss;
+		if (!wait_until(pid, limit > 0 ? start + limit : 0, &status, &ru)) {
+			hung++;
+			continue;
+		}
+		t[done] = now_us() - start;
+		rss[done++] = (double)ru.ru_maxrss;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
 			fprintf(stderr, "runtime: %s failed (status 0x%x)\n", argv[2], status);
 			return 1;
 		}
 	}
-	qsort(t, (size_t)n, sizeof(*t), by_value);
-	qsort(rss, (size_t)n, sizeof(*rss), by_value);
-	printf("%.0f %.0f %.0f\n", t[n / 2], t[0], rss[n / 2]);
+	if (done == 0) {
+		fprintf(stderr, "runtime: %s hung in all %d runs\n", argv[2], n);
+		return 1;
+	}
+	qsort(t, (size_t)done, sizeof(*t), by_value);
+	qsort(rss, (size_t)done, sizeof(*rss), by_value);
+	printf("%.0f %.0f %.0f %d\n", t[done / 2], t[0], rss[done / 2], hung);
 	return 0;
 }
