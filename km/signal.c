@@ -383,6 +383,16 @@ pid_t km_router_tid(struct km_vm *vm)
 	return tid;
 }
 
+/* Routed signals pending on this host thread or the process, into the guest's queues. */
+static void take_pending(struct km_vm *vm)
+{
+	const struct timespec now = { 0, 0 };
+	siginfo_t info;
+
+	while (sigtimedwait(&routed, &info, &now) > 0)
+		km_signal_post(vm, NULL, &info, false);
+}
+
 /*
  * Before any other thread exists: the kick handler, SIGPIPE ignored (km
  * raises the guest's own), every routed signal blocked in every km thread
@@ -430,6 +440,7 @@ void km_signals_init(struct km_vm *vm)
 	}
 
 	km_signals_sigchld(vm);
+	take_pending(vm); /* what the exec that started this km kept pending */
 	start_router(vm);
 }
 
@@ -510,6 +521,22 @@ void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved)
 	for (int sig = 1; sig <= KM_NSIG; sig++)
 		if (sigismember(&routed, sig) == 1 || sig == SIGPIPE)
 			signal(sig, vm->sigact[sig].handler == (uint64_t)SIG_IGN ? SIG_IGN : SIG_DFL);
+	/*
+	 * Blocked signals stay pending across exec: this thread's and the
+	 * process's go onto this host thread, blocked there too, and the new km
+	 * takes them back (take_pending). Unblocked ones stay with km, for
+	 * delivery should the exec fail.
+	 */
+	uint64_t keep = 0;
+	for (int sig = 1; sig <= KM_NSIG; sig++)
+		if (sigismember(&mask, sig) == 1 && sigismember(&routed, sig) == 1)
+			keep |= KM_SIG_BIT(sig);
+	siginfo_t info;
+	pthread_mutex_lock(&vm->sig_lock);
+	while (km_sig_dequeue(vcpu, keep, &info))
+		syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), info.si_signo, &info);
+	pthread_mutex_unlock(&vm->sig_lock);
+	km_signalfd_update(vm);
 }
 
 /* The exec failed: back to km's own dispositions and this thread's mask. */
@@ -520,5 +547,6 @@ void km_signals_exec_failed(struct km_vm *vm, const sigset_t *saved)
 			signal(sig, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	km_signals_sigchld(vm);
+	take_pending(vm);
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }

@@ -38,10 +38,10 @@ setup() {
 a missing program: ENOENT"
 }
 
-@test "exec keeps the pid, plain fds, ignored signals and the mask; argv[0] is the caller's" {
+@test "exec keeps the pid, plain fds, ignored signals, the mask and pending signals; argv[0] is the caller's" {
 	same_as_native process exec
 	assert_success
-	assert_output "ok: same pid, argv[0] another-name, fd 5 open, fd 6 closed, SIGUSR1 blocked, SIGUSR2 ignored, SIGHUP default"
+	assert_output "ok: same pid, argv[0] another-name, fd 5 open, fd 6 closed, SIGUSR1 blocked, SIGUSR2 ignored, SIGHUP default, SIGUSR1 and SIGRTMIN+1 (7, 8) still pending"
 }
 
 @test "a #! script runs its interpreter; bad programs fail execve with Linux's errors" {

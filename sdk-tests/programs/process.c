@@ -260,7 +260,7 @@ static void spawn(void)
 	printf("spawned child printed: %sa missing program: ENOENT\n", got);
 }
 
-/* exec keeps the pid, fds without FD_CLOEXEC, ignored signals and the mask. */
+/* exec keeps the pid, fds without FD_CLOEXEC, ignored signals, the mask and blocked pending signals. */
 static void exec_keeps(void)
 {
 	char pid[32];
@@ -273,7 +273,11 @@ static void exec_keeps(void)
 	signal(SIGHUP, on_chld);
 	sigemptyset(&block);
 	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGRTMIN + 1);
 	sigprocmask(SIG_BLOCK, &block, NULL);
+	raise(SIGUSR1);
+	for (int v = 7; v <= 8; v++)
+		CHECK(sigqueue(getpid(), SIGRTMIN + 1, (union sigval){ .sival_int = v }) == 0, "sigqueue");
 	char *args[] = { "another-name", "after-exec", pid, NULL };
 	execve(self, args, environ);
 	CHECK(0, "execve");
@@ -294,8 +298,20 @@ static void after_exec(int argc, char **argv)
 	CHECK(sa.sa_handler == SIG_IGN, "SIGUSR2 no longer ignored");
 	sigaction(SIGHUP, NULL, &sa);
 	CHECK(sa.sa_handler == SIG_DFL, "SIGHUP's handler survived exec");
+	sigset_t pending;
+	siginfo_t info;
+	const struct timespec now = { 0, 0 };
+	sigpending(&pending);
+	CHECK(sigismember(&pending, SIGUSR1) == 1 && sigismember(&pending, SIGRTMIN + 1) == 1,
+	      "the blocked signals raised before exec are no longer pending");
+	CHECK(sigtimedwait(&mask, &info, &now) == SIGUSR1 && info.si_pid == getpid(), "SIGUSR1's info");
+	for (int v = 7; v <= 8; v++)
+		CHECK(sigtimedwait(&mask, &info, &now) == SIGRTMIN + 1 && info.si_value.sival_int == v &&
+			      info.si_code == SI_QUEUE,
+		      "SIGRTMIN+1 with value %d", v);
+	CHECK(sigtimedwait(&mask, &info, &now) < 0 && errno == EAGAIN, "a signal too many");
 	OK("same pid, argv[0] %s, fd 5 open, fd 6 closed, SIGUSR1 blocked, SIGUSR2 ignored, "
-	   "SIGHUP default", argv[0]);
+	   "SIGHUP default, SIGUSR1 and SIGRTMIN+1 (7, 8) still pending", argv[0]);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
