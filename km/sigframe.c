@@ -161,10 +161,12 @@ static bool next_for_handler(struct km_vcpu *vcpu, siginfo_t *info, struct km_si
 			     uint64_t *saved_mask)
 {
 	struct km_vm *vm = vcpu->vm;
+	bool took = false;
 
 	pthread_mutex_lock(&vm->sig_lock);
 	while (km_sig_dequeue(vcpu, ~vcpu->sigmask, info)) {
 		int sig = info->si_signo;
+		took = true;
 		*act = vm->sigact[sig];
 		if (km_sig_ignored(vm, sig))
 			continue;
@@ -181,6 +183,7 @@ static bool next_for_handler(struct km_vcpu *vcpu, siginfo_t *info, struct km_si
 		vcpu->restore_sigmask = false;
 		take_handler(vcpu, sig, act);
 		pthread_mutex_unlock(&vm->sig_lock);
+		km_signalfd_update(vm); /* what a handler takes is no longer pending for a signalfd */
 		return true;
 	}
 	if (vcpu->restore_sigmask) {
@@ -188,6 +191,8 @@ static bool next_for_handler(struct km_vcpu *vcpu, siginfo_t *info, struct km_si
 		vcpu->restore_sigmask = false;
 	}
 	pthread_mutex_unlock(&vm->sig_lock);
+	if (took)
+		km_signalfd_update(vm);
 	return false;
 }
 

@@ -311,6 +311,14 @@ static void server_case(void)
 	printf("%d clients served, %ld bytes echoed\n", served, bytes);
 }
 
+static volatile sig_atomic_t usr2_handled;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	usr2_handled++;
+}
+
 /* A blocked signal read from a signalfd: through epoll, blocking read, nonblocking read. */
 static void signalfd_case(void)
 {
@@ -351,7 +359,22 @@ static void signalfd_case(void)
 	n = read(blocking, si, sizeof(si));
 	CHECK(n == (ssize_t)sizeof(si[0]) && si[0].ssi_signo == SIGUSR1, "blocking read %zd", n);
 	waitpid(child, NULL, 0);
-	OK("signalfd: EAGAIN when empty, epoll readiness, 2 signals with their siginfo, a blocking read");
+
+	/* A signal a handler took is no longer pending, so its signalfd is not ready either. */
+	sigset_t usr2;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	signal(SIGUSR2, on_usr2);
+	CHECK(sigprocmask(SIG_BLOCK, &usr2, NULL) == 0, "block SIGUSR2");
+	int taken = signalfd(-1, &usr2, SFD_NONBLOCK | SFD_CLOEXEC);
+	struct epoll_event ev2 = { .events = EPOLLIN, .data.fd = taken };
+	CHECK(taken >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, taken, &ev2) == 0, "signalfd for SIGUSR2");
+	raise(SIGUSR2);
+	CHECK(epoll_wait(ep, &ev, 1, 0) == 1 && ev.data.fd == taken, "ready while SIGUSR2 is pending");
+	CHECK(sigprocmask(SIG_UNBLOCK, &usr2, NULL) == 0 && usr2_handled == 1, "the handler ran");
+	CHECK(epoll_wait(ep, &ev, 1, 0) == 0, "still ready after the handler took SIGUSR2");
+	OK("signalfd: EAGAIN when empty, epoll readiness, 2 signals with their siginfo, a blocking read, "
+	   "not ready once a handler took the signal");
 }
 
 /* Batches of datagrams: sendmmsg, then recvmmsg with MSG_WAITFORONE. */
