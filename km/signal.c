@@ -509,11 +509,14 @@ void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved)
 {
 	struct km_vm *vm = vcpu->vm;
 	sigset_t mask;
+	uint64_t keep = 0; /* the routed signals this thread blocks */
 
 	sigemptyset(&mask);
 	for (int sig = 1; sig <= KM_NSIG; sig++)
-		if (sigismember(&routed, sig) == 1 && (vcpu->sigmask & KM_SIG_BIT(sig)))
+		if (sigismember(&routed, sig) == 1 && (vcpu->sigmask & KM_SIG_BIT(sig))) {
 			sigaddset(&mask, sig);
+			keep |= KM_SIG_BIT(sig);
+		}
 	sigaddset(&mask, SIG_KICK);
 	sigaddset(&mask, SIG_WAKE);
 	sigaddset(&mask, KM_SIG_TIMER);
@@ -527,10 +530,6 @@ void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved)
 	 * takes them back (take_pending). Unblocked ones stay with km, for
 	 * delivery should the exec fail.
 	 */
-	uint64_t keep = 0;
-	for (int sig = 1; sig <= KM_NSIG; sig++)
-		if (sigismember(&mask, sig) == 1 && sigismember(&routed, sig) == 1)
-			keep |= KM_SIG_BIT(sig);
 	siginfo_t info;
 	pthread_mutex_lock(&vm->sig_lock);
 	while (km_sig_dequeue(vcpu, keep, &info))
