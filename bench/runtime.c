@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,25 +24,29 @@ static double now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-/* Waits for pid until the deadline (µs, 0: none); false when it had to be killed. */
-static bool wait_until(pid_t pid, double deadline, int *status, struct rusage *ru)
+/* SIGCHLD, blocked with a limit so that sigtimedwait wakes when a run ends. */
+static sigset_t chld;
+
+/*
+ * Waits for pid until the deadline (µs, 0: none): 1 when it ended, 0 when it
+ * was still going and had to be killed, -1 when waiting failed.
+ */
+static int wait_until(pid_t pid, double deadline, int *status, struct rusage *ru)
 {
-	while (deadline > 0 && wait4(pid, status, WNOHANG, ru) == 0) {
+	if (deadline == 0)
+		return wait4(pid, status, 0, ru) == pid ? 1 : -1;
+	pid_t w;
+	while ((w = wait4(pid, status, WNOHANG, ru)) == 0) {
 		double left = deadline - now_us();
 		if (left <= 0) {
 			kill(-pid, SIGKILL);
-			wait4(pid, status, 0, ru);
-			return false;
+			return wait4(pid, status, 0, ru) == pid ? 0 : -1;
 		}
-		sigset_t chld;
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
-		struct timespec ts = { (time_t)(left / 1e6), (long)((left - (double)(time_t)(left / 1e6) * 1e6) * 1e3) };
+		long long ns = (long long)(left * 1e3);
+		struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
 		sigtimedwait(&chld, NULL, &ts);
 	}
-	if (deadline > 0)
-		return true; /* reaped by WNOHANG above */
-	return wait4(pid, status, 0, ru) == pid;
+	return w == pid ? 1 : -1;
 }
 
 static int by_value(const void *a, const void *b)
@@ -67,12 +70,10 @@ int main(int argc, char **argv)
 	}
 	const char *limit_env = getenv("RUNTIME_LIMIT");
 	double limit = limit_env ? atof(limit_env) * 1e6 : 0;
-	if (limit > 0) { /* SIGCHLD wakes sigtimedwait; the default action would drop it */
-		sigset_t chld;
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (limit > 0)
 		sigprocmask(SIG_BLOCK, &chld, NULL);
-	}
 	int done = 0, hung = 0;
 	for (int i = 0; i < n; i++) {
 		double start = now_us();
@@ -86,11 +87,12 @@ int main(int argc, char **argv)
 		}
 		int status;
 		struct rusage ru;
-		if (pid < 0) {
+		int ended = pid < 0 ? -1 : wait_until(pid, limit > 0 ? start + limit : 0, &status, &ru);
+		if (ended < 0) {
 			fprintf(stderr, "runtime: cannot run %s: %s\n", argv[2], strerror(errno));
 			return 1;
 		}
-		if (!wait_until(pid, limit > 0 ? start + limit : 0, &status, &ru)) {
+		if (ended == 0) {
 			hung++;
 			continue;
 		}
