@@ -6,6 +6,11 @@ KM_OBJS := $(patsubst km/%.c,$(BUILD)/km/%.o,$(KM_SRCS)) $(BUILD)/km/stub.o $(BU
 KM_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DKM_VERSION='"$(VERSION)"' \
 	-I$(TOP)/km -I$(TOP)/km/vdso -I$(TOP)/libkrt/include -MMD -MP
 UNISTD_64 := /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+# The libraries linked into km, and Debian's packages of them, which the
+# packages name (Built-Using, bundled()) since km carries their code.
+KM_LIBS := -lelf -lz
+KM_LIB_PACKAGES := libc6-dev libelf-dev zlib1g-dev
+DEPS_PACKAGES += $(KM_LIB_PACKAGES)
 
 SDK_PARTS += $(PREFIX)/bin/km
 
@@ -48,7 +53,7 @@ $(BUILD)/km/vdso_image.o: km/vdso_image.S $(BUILD)/km/vdso.so
 
 $(PREFIX)/bin/km: $(KM_OBJS)
 	@mkdir -p $(@D)
-	$(CC) -static-pie -pthread -o $@ $^ -lelf -lz
+	$(CC) -static-pie -pthread -o $@ $^ $(KM_LIBS)
 
 .PHONY: km
 km: $(PREFIX)/bin/km

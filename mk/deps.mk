@@ -1,7 +1,7 @@
 # Debian packages the build and the tests need, installed once when missing.
 # Other fragments may add theirs with `DEPS_PACKAGES += name`; every rule
 # that runs a build tool depends on $(DEPS_STAMP) (order-only).
-DEPS_PACKAGES += gcc g++ make binutils libelf-dev zlib1g-dev linux-libc-dev dpkg-dev \
+DEPS_PACKAGES += gcc g++ make binutils linux-libc-dev dpkg-dev \
 	patch patchutils xz-utils file bats bats-assert bats-support
 DEPS_STAMP := $(BUILD)/stamps/deps
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

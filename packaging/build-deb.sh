@@ -2,12 +2,15 @@
 # Build the .deb from the staged tree with dpkg's own tools: dpkg-gencontrol
 # writes the control file (version from VERSION, Installed-Size, Built-Using
 # for the libraries linked into km), dpkg-deb packs it as root:root.
-#   build-deb.sh STAGE VERSION OUT.deb
+#   build-deb.sh STAGE VERSION OUT.deb LIB-PACKAGE...   (the -dev packages of km's libraries)
 set -euo pipefail
 umask 022
 
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$(realpath "$1") version=$2 out=$(realpath -m "$3")
+shift 3
+lib_packages=("$@")
+((${#lib_packages[@]})) || { echo "build-deb.sh: name the -dev packages of km's libraries" >&2; exit 2; }
 work=$(dirname "$out")/deb
 # dpkg's tools expect the package's tree in debian/PACKAGE.
 root=$work/debian/kontain
@@ -34,7 +37,7 @@ if readelf -dW debian/kontain/opt/kontain/bin/km | grep -q '(NEEDED)'; then
 	exit 1
 fi
 echo "km:Built-Using=$(dpkg-query -W -f='${source:Package} (= ${source:Version}), ' \
-	libc6-dev libelf-dev zlib1g-dev | sed 's/, $//')" >debian/substvars
+	"${lib_packages[@]}" | sed 's/, $//')" >debian/substvars
 dpkg-gencontrol -pkontain -v"$version" -Pdebian/kontain -Tdebian/substvars
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |
 	xargs -0 md5sum) >"$root/DEBIAN/md5sums"

@@ -1,12 +1,15 @@
 #!/bin/bash
 # Build the .rpm from the staged tree with Debian's rpmbuild; its changelog
 # is packaging/changelog, rewritten in rpm's form.
-#   build-rpm.sh STAGE VERSION OUT.rpm
+#   build-rpm.sh STAGE VERSION OUT.rpm LIB-PACKAGE...   (the -dev packages of km's libraries)
 set -euo pipefail
 umask 022
 
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$(realpath "$1") version=$2 out=$(realpath -m "$3")
+shift 3
+lib_packages=("$@")
+((${#lib_packages[@]})) || { echo "build-rpm.sh: name the -dev packages of km's libraries" >&2; exit 2; }
 work=$(dirname "$out")/rpmbuild
 
 # "* Mon Nov 23 2026 Name <mail> - VERSION-1" and "- item" lines per entry
@@ -26,7 +29,7 @@ rpm_changelog() {
 
 # "bundled(glibc) = 2.36, ...": the libraries statically linked into km.
 bundled() {
-	dpkg-query -W -f='${source:Package} ${source:Upstream-Version}\n' libc6-dev libelf-dev zlib1g-dev |
+	dpkg-query -W -f='${source:Package} ${source:Upstream-Version}\n' "${lib_packages[@]}" |
 		awk '{ sub(/elfutils/, "libelf", $1); printf "%sbundled(%s) = %s", sep, $1, $2; sep = ", " }'
 }
 
