@@ -93,9 +93,8 @@ long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args)
 
 	if (at == NULL)
 		return -ENOMEM;
+	km_vcpu_complete_io(vcpu); /* the child's new vCPU starts past the call */
 	at->regs = vcpu->run->s.regs.regs;
-	/* The child's new vCPU has no pending `out` for KVM to step over. */
-	at->regs.rip = km_after_hypercall(vm, at->regs.rip);
 	at->regs.rax = 0;
 	if (args->stack)
 		at->regs.rsp = args->stack;

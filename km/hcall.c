@@ -26,22 +26,20 @@ const char *km_syscall_name(uint64_t nr)
 #define OUT_IMM8 0xe7 /* outl %eax, $imm8 */
 
 /*
- * The address after the hypercall at rip. KVM steps over an `out` only when
- * it re-enters the vCPU with rip unchanged, so a context that resumes
- * elsewhere first (a new thread, a signal handler's saved context) must
- * be given the address after it.
+ * Where the hypercall that ends at rip starts, to make it again (SA_RESTART),
+ * or 0 if the code there is not one (the guest used another form of `out`).
+ * rip is past the call: km_vcpu_complete_io() has run.
  */
-uint64_t km_after_hypercall(struct km_vm *vm, uint64_t rip)
+uint64_t km_hypercall_at(struct km_vm *vm, uint64_t rip)
 {
+	const uint64_t at = rip - 2;
 	const uint8_t *code;
 
-	if (rip - (KM_SYS_VA + KM_SYS_ENTRY) < KM_PAGE_SIZE - 1)
-		code = km_sys(vm, rip - KM_SYS_VA);
+	if (at - (KM_SYS_VA + KM_SYS_ENTRY) < KM_PAGE_SIZE - 1)
+		code = km_sys(vm, at - KM_SYS_VA);
 	else
-		code = km_gva(vm, rip, 2, PROT_NONE);
-	if (code && code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT)
-		return rip + 2;
-	return rip;
+		code = km_gva(vm, at, 2, PROT_NONE);
+	return code && code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT ? at : 0;
 }
 
 /* Calls a handler with SA_RESTART does not make again after a signal, as signal(7) lists. */

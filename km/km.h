@@ -200,6 +200,7 @@ void km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
 void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor);
 int km_vcpu_run(struct km_vcpu *vcpu);
+void km_vcpu_complete_io(struct km_vcpu *vcpu);
 
 /* clock.c: the guest's vDSO and the clock page it computes time from. */
 void km_vdso_init(struct km_vm *vm);
@@ -333,7 +334,7 @@ void km_signalfd_after_fork(void);
 typedef long (*km_hc_fn)(struct km_vcpu *vcpu, const uint64_t *a);
 void km_hcall(struct km_vcpu *vcpu);
 const char *km_syscall_name(uint64_t nr);
-uint64_t km_after_hypercall(struct km_vm *vm, uint64_t rip);
+uint64_t km_hypercall_at(struct km_vm *vm, uint64_t rip);
 
 /* fdtab.c: guest fds are host fds below vm->fd_limit. */
 bool km_fd_ok(const struct km_vm *vm, long fd);

@@ -173,6 +173,27 @@ void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
 	vm->nvcpu = 1;
 }
 
+/*
+ * Finishes the hypercall `out` the vCPU stopped at, so that rip is past it
+ * and nothing is pending, before km moves rip or copies the context (a
+ * signal frame, rt_sigreturn, a new thread or process). KVMs report an `out`
+ * exit differently: hardware KVM (VMX, SVM) stops with rip at the `out` and
+ * steps over it at the next entry, if rip was not moved meanwhile; PVM
+ * emulates a CPL 3 `out` whole before it exits, rip already past it. KVM_RUN
+ * with immediate_exit set completes pending I/O on every KVM, then returns
+ * EINTR before the guest runs: afterwards rip is past the `out` on both.
+ */
+void km_vcpu_complete_io(struct km_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->immediate_exit = 1;
+	int rc = km_vcpu_run(vcpu);
+	run->immediate_exit = 0; /* a kick that came meanwhile is repeated by the router */
+	if (rc != -EINTR)
+		km_die(1, "km: KVM_RUN did not return at once to complete an I/O exit (%d)", rc);
+}
+
 /* Registers travel in kvm_run (sync regs): no GET/SET_REGS on the hot path. */
 int km_vcpu_run(struct km_vcpu *vcpu)
 {

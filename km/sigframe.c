@@ -221,7 +221,7 @@ static void enter_handler(struct km_vcpu *vcpu, const struct km_sigaction *act, 
 
 /*
  * Runs the handler of a pending signal, if any. After a hypercall
- * (after_hcall), the context resumes after it, or, when the call was
+ * (after_hcall), completed first, the context resumes after it, or, when the call was
  * interrupted (restart) and the handler has SA_RESTART, at the call itself
  * with rax = nr so that it is made again. Otherwise (async) the context is
  * wherever the vCPU stopped. Contexts at km's supervisor pages are left
@@ -230,7 +230,6 @@ static void enter_handler(struct km_vcpu *vcpu, const struct km_sigaction *act, 
 void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uint64_t nr)
 {
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
-	struct sigctx ctx = { .regs = *r };
 	struct km_sigaction act;
 	siginfo_t info;
 	uint64_t saved_mask;
@@ -244,11 +243,15 @@ void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uin
 		return;
 	if (!next_for_handler(vcpu, &info, &act, &saved_mask))
 		return;
-	if (after_hcall) {
-		if (restart && (act.flags & SA_RESTART))
-			ctx.regs.rax = nr;
-		else
-			ctx.regs.rip = km_after_hypercall(vcpu->vm, r->rip);
+	if (after_hcall)
+		km_vcpu_complete_io(vcpu);
+	struct sigctx ctx = { .regs = *r };
+	uint64_t call = after_hcall && restart && (act.flags & SA_RESTART)
+				? km_hypercall_at(vcpu->vm, r->rip)
+				: 0;
+	if (call) {
+		ctx.regs.rip = call;
+		ctx.regs.rax = nr;
 	}
 	if (!(act.flags & SA_RESTORER_FLAG))
 		km_guest_killed(vcpu->vm, SIGSEGV, "a signal handler without a restorer");
@@ -315,6 +318,7 @@ long km_signal_return(struct km_vcpu *vcpu)
 {
 	struct km_vm *vm = vcpu->vm;
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	km_vcpu_complete_io(vcpu); /* rip is about to move */
 	const struct ucontext64 *uc = km_gva(vm, r->rsp, sizeof(*uc), PROT_READ);
 
 	if (uc == NULL)

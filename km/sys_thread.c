@@ -49,9 +49,8 @@ KM_SYSCALL(clone)
 	if (child == NULL)
 		return -EAGAIN;
 	struct km_thread_start *st = &child->start;
+	km_vcpu_complete_io(vcpu); /* the child starts past the parent's call */
 	st->regs = vcpu->run->s.regs.regs;
-	/* A new vCPU has no pending `out` for KVM to step over: start it past the parent's. */
-	st->regs.rip = km_after_hypercall(vm, st->regs.rip);
 	st->regs.rax = 0;
 	if (a[1])
 		st->regs.rsp = a[1];

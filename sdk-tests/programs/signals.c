@@ -246,13 +246,16 @@ static void eintr_case(void)
 		pthread_t t;
 		pthread_create(&t, NULL, write_later, NULL);
 		char c;
+		errno = 0;
 		ssize_t n = read(pipe_fds[0], &c, 1);
 		int err = errno;
 		if (n < 0)
 			CHECK(read(pipe_fds[0], &c, 1) == 1, "read after EINTR");
 		pthread_join(t, NULL);
 		printf("%s: read %s\n", restart ? "SA_RESTART" : "no SA_RESTART",
-		       n == 1 ? "restarted and got the byte" : err == EINTR ? "failed with EINTR" : "?");
+		       n == 1 ? "restarted and got the byte"
+		       : n < 0 && err == EINTR ? "failed with EINTR"
+					       : "returned neither the byte nor EINTR");
 		close(pipe_fds[0]);
 		close(pipe_fds[1]);
 	}
