@@ -174,9 +174,12 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *x)
 		return -ENOMEM;
 	}
 	sigset_t saved;
+	struct rlimit raised;
 	km_signals_before_exec(vcpu, &saved);
+	km_fds_before_exec(&raised);
 	execve("/proc/self/exe", av, x->envp);
 	rc = -errno;
+	km_fds_exec_failed(&raised);
 	km_signals_exec_failed(vm, &saved);
 	free(av);
 	free(opts);

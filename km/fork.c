@@ -106,8 +106,14 @@ long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args)
 			free(at);
 			return -errno;
 		}
-		vfork_pipe[0] = km_fd_move_high(vfork_pipe[0]);
-		vfork_pipe[1] = km_fd_move_high(vfork_pipe[1]);
+		vfork_pipe[0] = km_fd_high(vfork_pipe[0]);
+		vfork_pipe[1] = km_fd_high(vfork_pipe[1]);
+		if (vfork_pipe[0] < 0 || vfork_pipe[1] < 0) {
+			close(vfork_pipe[0]);
+			close(vfork_pipe[1]);
+			free(at);
+			return -EAGAIN;
+		}
 	}
 
 	hold_all(vm);

@@ -24,6 +24,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <kontain/hcall_abi.h>
@@ -39,7 +40,6 @@
 #define KM_STACK_GAP (1ul << 20) /* kept free below the stack */
 #define KM_DEFAULT_MEM_LIMIT (4ul << 30)
 #define KM_IMAGE_BASE_PIE 0x400000ul /* load bias of a static-PIE program */
-#define KM_FD_RESERVE 32 /* fds at the top of the open-files limit kept for km */
 
 /* Supervisor area, offsets from guest-physical 0 (and from KM_SYS_VA). */
 #define KM_SYS_IDT 0x2000ul
@@ -189,8 +189,6 @@ void km_log_open(const char *path);
 void km_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void km_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void km_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int km_fd_move_high(int fd);
-int km_fd_replace(int fd, int old);
 _Noreturn void km_die_by_signal(int sig);
 
 /* kvm.c: the host backend. */
@@ -336,7 +334,15 @@ void km_hcall(struct km_vcpu *vcpu);
 const char *km_syscall_name(uint64_t nr);
 uint64_t km_hypercall_at(struct km_vm *vm, uint64_t rip);
 
-/* fdtab.c: guest fds are host fds below vm->fd_limit. */
+/* fdtab.c: guest fds are host fds below vm->fd_limit; km's own are above. */
+void km_fds_init(struct km_vm *vm);
+int km_fd_dup_high(int fd);
+int km_fd_high(int fd);
+int km_fd_move_high(int fd);
+int km_fd_replace(int fd, int old);
+bool km_fd_room(void);
+void km_fds_before_exec(struct rlimit *raised);
+void km_fds_exec_failed(const struct rlimit *raised);
 bool km_fd_ok(const struct km_vm *vm, long fd);
 long km_fd_new(struct km_vm *vm, long fd);
 long km_fd_pair_new(struct km_vm *vm, const int fds[2], int *out);

@@ -115,30 +115,53 @@ void km_kvm_map_memory(struct km_vm *vm)
 	km_kvm_cover(vm);
 }
 
-/* A KVM vCPU with this id for vcpu, its kvm_run mapped. */
-static void attach_vcpu(struct km_vcpu *vcpu)
+/*
+ * A KVM vCPU with this id for vcpu, its kvm_run mapped; false, with errno
+ * and nothing created, when KVM or km's open-files limit has no room for
+ * one more. Its fd number (above the guest's) is taken first, because KVM
+ * cannot take back a vCPU once it exists.
+ */
+static bool attach_vcpu(struct km_vcpu *vcpu)
 {
 	struct km_vm *vm = vcpu->vm;
-	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, vcpu->id);
-	if (fd < 0)
-		km_die(1, "km: KVM_CREATE_VCPU failed: %s", strerror(errno));
-	vcpu->fd = vcpu->fd > 0 ? km_fd_replace(fd, vcpu->fd) : km_fd_move_high(fd);
+	int slot = vcpu->fd > 0 ? vcpu->fd : km_fd_dup_high(vm->kvm_fd);
+	if (slot < 0)
+		return false;
+	int fd;
+	while ((fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, vcpu->id)) < 0 && errno == EMFILE &&
+	       km_fd_room())
+		;
+	if (fd < 0) {
+		int saved = errno;
+		if (slot != vcpu->fd)
+			close(slot);
+		errno = saved;
+		return false;
+	}
+	vcpu->fd = km_fd_replace(fd, slot);
 	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED)
 		km_die(1, "km: cannot map the vCPU state: %s", strerror(errno));
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
 		km_die(1, "km: KVM_SET_CPUID2 failed: %s", strerror(errno));
 	km_clock_vcpu(vcpu);
+	return true;
 }
 
+/* A new vCPU, or NULL (errno set) when KVM or the open-files limit has no room for it. */
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id)
 {
 	struct km_vcpu *vcpu = calloc(1, sizeof(*vcpu));
 	if (vcpu == NULL)
-		km_die(1, "km: out of memory");
+		return NULL;
 	vcpu->vm = vm;
 	vcpu->id = id;
-	attach_vcpu(vcpu);
+	if (!attach_vcpu(vcpu)) {
+		int saved = errno;
+		free(vcpu);
+		errno = saved;
+		return NULL;
+	}
 	return vcpu;
 }
 
@@ -168,7 +191,8 @@ void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
 	vm->slot_hi = vm->phys_size;
 	km_kvm_map_memory(vm);
 	survivor->id = 0;
-	attach_vcpu(survivor);
+	if (!attach_vcpu(survivor))
+		km_die(1, "km: KVM_CREATE_VCPU failed in the forked child: %s", strerror(errno));
 	vm->vcpus[0] = survivor;
 	vm->nvcpu = 1;
 }

@@ -15,37 +15,6 @@
 int km_verbose;
 static FILE *log_file;
 
-/*
- * km's own fds live in the top KM_FD_RESERVE of the fd space, out of the
- * guest's reach; a number km closes is free for its next one.
- */
-int km_fd_move_high(int fd)
-{
-	struct rlimit rl;
-	static int first;
-
-	if (first == 0) {
-		if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > 65536)
-			rl.rlim_cur = 65536;
-		first = (int)rl.rlim_cur - KM_FD_RESERVE;
-	}
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, first);
-	if (high < 0)
-		km_die(1, "km: cannot move descriptor %d out of the guest's range: %s", fd,
-		       errno == EMFILE ? "km's reserved descriptors are all in use" : strerror(errno));
-	close(fd);
-	return high;
-}
-
-/* fd takes km's descriptor number old (which it closes): the number stays km's. */
-int km_fd_replace(int fd, int old)
-{
-	if (dup3(fd, old, O_CLOEXEC) < 0)
-		km_die(1, "km: cannot reuse descriptor %d: %s", old, strerror(errno));
-	close(fd);
-	return old;
-}
-
 void km_log_open(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -61,15 +61,6 @@ static uint64_t parse_size(const char *arg)
 	return size;
 }
 
-static int guest_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > 65536)
-		rl.rlim_cur = 65536;
-	return (int)rl.rlim_cur - KM_FD_RESERVE;
-}
-
 static char *absolute_path(const char *path)
 {
 	char *abs = realpath(path, NULL);
@@ -116,7 +107,7 @@ int main(int argc, char **argv)
 		.sig_lock = PTHREAD_MUTEX_INITIALIZER,
 	};
 	struct km_image img;
-	vm.fd_limit = guest_fd_limit();
+	km_fds_init(&vm);
 	vm.exe_path = absolute_path(argv[optind]);
 	vm.km_argv0 = argv[0];
 	if (log_path) {

@@ -97,19 +97,20 @@ static long create(struct km_vcpu *vcpu, uint64_t mask, int flags)
 	}
 	if (!(flags & SFD_NONBLOCK))
 		fcntl(guest, F_SETFL, fcntl(guest, F_GETFL) & ~O_NONBLOCK);
+	int rd = km_fd_high(p[0]), wr = km_fd_high(p[1]);
 	pthread_mutex_lock(&lock);
 	struct sigfd *s = NULL;
 	for (int i = 0; i < MAX_SIGFDS && !s; i++)
 		if (sigfds[i].ino == 0)
 			s = &sigfds[i];
-	if (s == NULL) {
+	if (s == NULL || rd < 0 || wr < 0) {
 		pthread_mutex_unlock(&lock);
 		close(guest);
-		close(p[0]);
-		close(p[1]);
-		return -ENOMEM;
+		close(rd);
+		close(wr);
+		return s == NULL ? -ENOMEM : -EMFILE;
 	}
-	*s = (struct sigfd){ st.st_ino, km_fd_move_high(p[0]), km_fd_move_high(p[1]), mask, false };
+	*s = (struct sigfd){ st.st_ino, rd, wr, mask, false };
 	if (s - sigfds >= nsigfd)
 		__atomic_store_n(&nsigfd, (int)(s - sigfds) + 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&lock);

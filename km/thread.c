@@ -63,10 +63,13 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+/* A new parked vCPU, or NULL when KVM or the open-files limit has no room for one. */
 static struct km_vcpu *new_vcpu(struct km_vm *vm)
 {
 	struct km_vcpu *vcpu = km_vcpu_create(vm, vm->nvcpu);
 
+	if (vcpu == NULL)
+		return NULL;
 	pthread_cond_init(&vcpu->wake, NULL);
 	vcpu->state = KM_VCPU_PARKED;
 	km_x86_init_vcpu(vcpu);
@@ -107,8 +110,7 @@ struct km_vcpu *km_thread_claim(struct km_vm *vm)
 	for (int i = 1; i < vm->nvcpu && !found; i++)
 		if (vm->vcpus[i]->state == KM_VCPU_PARKED)
 			found = vm->vcpus[i];
-	if (!found && vm->nvcpu < vm->max_vcpus) {
-		found = new_vcpu(vm);
+	if (!found && vm->nvcpu < vm->max_vcpus && (found = new_vcpu(vm)) != NULL) {
 		if (!start_host_thread(found)) {
 			found->state = KM_VCPU_EXITED; /* never used again */
 			found = NULL;
@@ -224,6 +226,8 @@ _Noreturn void km_thread_main(struct km_vm *vm, uint64_t entry, uint64_t sp)
 {
 	struct km_vcpu *vcpu = new_vcpu(vm);
 
+	if (vcpu == NULL)
+		km_die(1, "km: cannot create the VM's first vCPU: %s", strerror(errno));
 	km_clock_start(vcpu);
 	vcpu->tid = getpid();
 	vcpu->state = KM_VCPU_RUNNING;

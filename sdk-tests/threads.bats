@@ -57,6 +57,40 @@ setup() {
 worker outlived main"
 }
 
+@test "30, 100, 500 and 1000 threads alive at once, short-lived ones around them" {
+	for n in 30 100 500 1000; do
+		same_as_native threads concurrent $n
+		assert_success
+		assert_output "$n threads alive at once with $((n / 10 + 100)) short-lived ones around them, $n distinct thread ids"
+	done
+}
+
+@test "1000 threads under a low soft open-files limit; the program still sees its own limit" {
+	run prlimit --nofile=256:8192 km "$(prog threads)" concurrent 1000
+	assert_success
+	assert_output "1000 threads alive at once with 200 short-lived ones around them, 1000 distinct thread ids"
+	[ -x /bin/busybox ] || fail "busybox-static is not installed"
+	run prlimit --nofile=256:8192 km /bin/busybox sh -c 'ulimit -n; exec /bin/busybox sh -c "ulimit -n"'
+	assert_success
+	assert_output "256
+256"
+}
+
+# Natively the same program makes all 2000; under km the VM's vCPUs run out.
+@test "more threads than KVM has vCPUs: pthread_create says EAGAIN, km lives on" {
+	run km "$(prog threads)" limit 2000
+	assert_success
+	assert_line --regexp '^pthread_create failed with EAGAIN after (10[0-9][0-9]|1[1-9][0-9][0-9]) threads$'
+	assert_line "all joined; threads work as before"
+}
+
+@test "an open-files limit that leaves km no room for more vCPUs: EAGAIN, km lives on" {
+	run prlimit --nofile=200:200 km "$(prog threads)" limit 2000
+	assert_success
+	assert_line --regexp '^pthread_create failed with EAGAIN after [2-9][0-9] threads$'
+	assert_line "all joined; threads work as before"
+}
+
 @test "a robust mutex whose owner died says EOWNERDEAD" {
 	same_as_native threads robust
 	assert_success

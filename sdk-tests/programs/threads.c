@@ -182,6 +182,93 @@ static void many_case(void)
 	printf("%d threads created and joined\n", TOTAL);
 }
 
+static long case_count = 100; /* argv[2], for the cases that take a count */
+
+static pthread_barrier_t all_alive;
+
+static void *alive_until_all_are(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&all_alive);
+	return (void *)(long)syscall(SYS_gettid);
+}
+
+static int by_value(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+/* A short-lived thread, created and joined while the long-lived ones wait. */
+static void churn(long *churned)
+{
+	pthread_t t;
+	start(&t, nothing, (void *)*churned);
+	CHECK(join(t) == (void *)*churned, "short-lived thread %ld", *churned);
+	++*churned;
+}
+
+/* case_count threads alive at once, short-lived ones coming and going around them. */
+static void concurrent_case(void)
+{
+	long n = case_count, churned = 0;
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	long *tids = calloc((size_t)n, sizeof(*tids));
+	CHECK(t && tids, "calloc");
+	pthread_barrier_init(&all_alive, NULL, (unsigned)n + 1);
+	for (long i = 0; i < n; i++) {
+		start(&t[i], alive_until_all_are, NULL);
+		if (i % 10 == 9)
+			churn(&churned);
+	}
+	while (churned < n / 10 + 100)
+		churn(&churned);
+	pthread_barrier_wait(&all_alive);
+	for (long i = 0; i < n; i++)
+		tids[i] = (long)join(t[i]);
+	qsort(tids, (size_t)n, sizeof(*tids), by_value);
+	for (long i = 1; i < n; i++)
+		CHECK(tids[i] != tids[i - 1], "thread ids are distinct: %ld twice", tids[i]);
+	printf("%ld threads alive at once with %ld short-lived ones around them, %ld distinct thread ids\n",
+	       n, churned, n);
+}
+
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+
+static void *wait_for_held(void *arg)
+{
+	pthread_mutex_lock(&held);
+	pthread_mutex_unlock(&held);
+	return arg;
+}
+
+/*
+ * Threads until pthread_create fails or case_count are alive; then all end
+ * and the process carries on with threads as before.
+ */
+static void limit_case(void)
+{
+	long n = 0, max = case_count;
+	pthread_t *t = calloc((size_t)max, sizeof(*t));
+	CHECK(t, "calloc");
+	pthread_mutex_lock(&held);
+	int rc = 0;
+	while (n < max && (rc = pthread_create(&t[n], NULL, wait_for_held, (void *)n)) == 0)
+		n++;
+	if (rc)
+		printf("pthread_create failed with %s after %ld threads\n",
+		       rc == EAGAIN ? "EAGAIN" : strerror(rc), n);
+	else
+		printf("%ld threads created\n", n);
+	pthread_mutex_unlock(&held);
+	for (long i = 0; i < n; i++)
+		CHECK(join(t[i]) == (void *)i, "thread %ld", i);
+	pthread_t again;
+	start(&again, nothing, (void *)7);
+	CHECK(join(again) == (void *)7, "a thread after the others ended");
+	printf("all joined; threads work as before\n");
+}
+
 static sem_t sem;
 
 static void *post(void *arg)
@@ -427,7 +514,10 @@ int main(int argc, char **argv)
 		{ "many", many_case },	     { "detached", detached_case }, { "timeout", timeout_case },
 		{ "exit", exit_case },	     { "main-exits", main_exits_case },
 		{ "robust", robust_case },   { "pi", pi_case },		  { "futex", futex_case },
-		{ "tlb", tlb_case },
+		{ "tlb", tlb_case },	     { "concurrent", concurrent_case },
+		{ "limit", limit_case },
 	};
+	if (argc > 2)
+		case_count = atol(argv[2]);
 	return RUN_CASE(argc, argv, cases);
 }
