@@ -30,8 +30,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: exits N R\n");
 		return 2;
 	}
-	printf("noop %.0f\n", time_per_call(noop, n, rounds));
-	printf("getpid %.0f\n", time_per_call(pid, n, rounds));
-	printf("clock_gettime %.0f\n", time_per_call(clock_mono, n, rounds));
+	printf("noop %.3f\n", time_per_call(noop, n, rounds));
+	printf("getpid %.3f\n", time_per_call(pid, n, rounds));
+	printf("clock_gettime %.3f\n", time_per_call(clock_mono, n, rounds));
 	return 0;
 }

@@ -113,7 +113,7 @@ static int pio(int n, int rounds, int real)
 			run_to_io_exit(&f);
 		t[r] = (now_ns() - start) / n;
 	}
-	printf("%.0f\n", median(t, rounds));
+	printf("%.3f\n", median(t, rounds));
 	return 0;
 }
 

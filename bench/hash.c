@@ -36,6 +36,6 @@ int main(int argc, char **argv)
 			h = fnv1a(h, buf, BUF);
 		t[r] = (now_ns() - start) / 1e6;
 	}
-	printf("hash_ms %.1f\nhash %016llx\n", median(t, rounds), (unsigned long long)h);
+	printf("hash_ms %.3f\nhash %016llx\n", median(t, rounds), (unsigned long long)h);
 	return 0;
 }

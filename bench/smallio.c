@@ -25,6 +25,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: smallio N R\n");
 		return 2;
 	}
-	printf("smallio %.0f\n", time_per_call(write_read, n, rounds));
+	printf("smallio %.3f\n", time_per_call(write_read, n, rounds));
 	return 0;
 }
