@@ -55,6 +55,16 @@ km() {
 	assert_line "mmap with a hint past the user space: success"
 }
 
+@test "madvise, msync and mlock of a length that rounds to 0 or wraps answer as Linux does" {
+	same_as_native guest_values advice
+	assert_success
+	assert_line "madvise(a mapping, 0xffffffffffffffff, MADV_DONTNEED): EINVAL"
+	assert_line "msync(a mapping, 0xffffffffffffffff): success"
+	assert_line "msync(a mapping, 0xfffffffffffff000): ENOMEM"
+	assert_line "mlock(a mapping, 0xfffffffffffff000): EINVAL"
+	assert_line "the mapping is intact"
+}
+
 @test "an fd argument is an int: the upper half of its register is ignored" {
 	same_as_native guest_values fd-bits
 	assert_success

@@ -184,6 +184,29 @@ static void mmap_case(void)
 	       outcome(sys_mmap(0xfffffffffffff000ul, 2 * PAGE, PROT_READ, anon)));
 }
 
+/* Advice and locks: a length that rounds to 0, an end that wraps, each call's own answer. */
+static void advice_case(void)
+{
+	static const uint64_t lens[] = { (uint64_t)-1, (uint64_t)-PAGE, (uint64_t)-2 * PAGE + 1 };
+	char *m = map_pages(2, 'a');
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		unsigned long len = (unsigned long)lens[i];
+		printf("madvise(a mapping, 0x%lx, MADV_DONTNEED): %s\n", len,
+		       outcome(syscall(SYS_madvise, m, len, MADV_DONTNEED)));
+		printf("msync(a mapping, 0x%lx): %s\n", len, outcome(syscall(SYS_msync, m, len, MS_SYNC)));
+		printf("mlock(a mapping, 0x%lx): %s\n", len, outcome(syscall(SYS_mlock, m, len)));
+		printf("munlock(a mapping, 0x%lx): %s\n", len, outcome(syscall(SYS_munlock, m, len)));
+	}
+	const uint64_t top = 0xfffffffffffff000ul;
+	printf("madvise(0x%lx, 1 page): %s\n", (unsigned long)top,
+	       outcome(syscall(SYS_madvise, top, PAGE, MADV_DONTNEED)));
+	printf("msync(0x%lx, 1 page): %s\n", (unsigned long)top,
+	       outcome(syscall(SYS_msync, top, PAGE, MS_SYNC)));
+	printf("mlock(0x%lx, 1 page): %s\n", (unsigned long)top, outcome(syscall(SYS_mlock, top, PAGE)));
+	printf("the mapping is %s\n", intact(m, 2, 'a'));
+}
+
 static void fd_bits_case(void)
 {
 	int p[2];
@@ -312,7 +335,8 @@ int main(int argc, char **argv)
 	static const struct test_case cases[] = {
 		{ "brk", brk_case },	       { "mremap", mremap_case },
 		{ "munmap", munmap_case },     { "mprotect", mprotect_case },
-		{ "mmap", mmap_case },	       { "fd-bits", fd_bits_case },
+		{ "mmap", mmap_case },	       { "advice", advice_case },
+		{ "fd-bits", fd_bits_case },
 		{ "fd-limit", fd_limit_case }, { "restart", restart_case },
 		{ "sigpipe", sigpipe_case },
 	};
