@@ -310,9 +310,15 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	if ((flags & MREMAP_FIXED) &&
 	    (new_addr & ~KM_PAGE_MASK || !km_user_range(new_addr, new_len, &dest_end)))
 		return -EINVAL;
-	old_len = KM_ROUND_UP(old_len, KM_PAGE_SIZE);
+	uint64_t old_end;
 	const struct km_vma *v = km_vma_find(vm, old);
-	if (v == NULL || old_len == 0 || old_len > v->end - old)
+	if (v == NULL)
+		return -EFAULT;
+	/* An old length that rounds to 0 (km has no shared duplicates) or leaves user space. */
+	if (KM_ROUND_UP(old_len, KM_PAGE_SIZE) == 0 || !km_user_range(old, old_len, &old_end))
+		return -EINVAL;
+	old_len = old_end - old;
+	if (old_len > v->end - old)
 		return -EFAULT;
 	if (!(flags & MREMAP_FIXED)) {
 		if (new_len <= old_len) {

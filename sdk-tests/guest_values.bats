@@ -29,6 +29,7 @@ km() {
 	assert_line "mremap(2 pages to 0xfffffffffffff000, MAYMOVE): EINVAL, the mapping is intact"
 	assert_line "mremap(2 pages to 0xffffffffffffffff): EINVAL, the mapping is intact"
 	assert_line "mremap(1 page to 0x2000 bytes at 0x7fffffffe000, FIXED): EINVAL, the mapping is intact"
+	assert_line "mremap(old length 0xfffffffffffff000 to 1 page): EINVAL, the mapping is intact"
 	assert_line "an ordinary mremap afterwards keeps the contents: intact"
 }
 

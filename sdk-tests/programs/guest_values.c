@@ -107,6 +107,13 @@ static void mremap_case(void)
 			       rc == (long)m ? " in place" : "", intact(m, 2, 'm'));
 		}
 	}
+	/* Old lengths: 0 (no duplicates of private memory), and ones that leave the user space. */
+	static const uint64_t old_lens[] = { 0, (uint64_t)-1, 0xfffffffffffff000ul, TASK_SIZE };
+	for (size_t i = 0; i < sizeof(old_lens) / sizeof(old_lens[0]); i++) {
+		long rc = sys_mremap(m, old_lens[i], PAGE, MREMAP_MAYMOVE, 0);
+		printf("mremap(old length 0x%lx to 1 page): %s, the mapping is %s\n",
+		       (unsigned long)old_lens[i], outcome(rc), intact(m, 2, 'm'));
+	}
 	/* MREMAP_FIXED: where the new range ends past the user address space. */
 	static const struct { uint64_t to, len; } fixed[] = {
 		{ 0x100000000ul, 0xfffffffffffff000ul },
