@@ -279,9 +279,9 @@ static void restart_case(void)
 	CHECK(pipe(p) == 0, "pipe");
 	pid_t child = fork();
 	if (child == 0) { /* writes after the first signal, exits after the second */
-		usleep(300000);
+		usleep(500000);
 		int ok = write(p[1], "x", 1) == 1;
-		usleep(300000);
+		usleep(500000);
 		_exit(ok ? 0 : 1);
 	}
 	setitimer(ITIMER_REAL, &soon, NULL);
