@@ -141,18 +141,25 @@ void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img)
 	size_t n = read_segments(e, path, size, &segs, &phdr_seg);
 
 	uint64_t lo = UINT64_MAX, hi = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (segs[i].vaddr < lo)
 			lo = segs[i].vaddr;
-		if (segs[i].vaddr + segs[i].memsz > hi)
-			hi = segs[i].vaddr + segs[i].memsz;
-	}
 	lo = KM_ROUND_DOWN(lo, KM_PAGE_SIZE);
-	hi = KM_ROUND_UP(hi, KM_PAGE_SIZE);
 	img->pie = eh.e_type == ET_DYN;
 	img->bias = img->pie ? KM_IMAGE_BASE_PIE - lo : 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t end;
+		/* Its offset in the image first, so that a PIE's bias cannot wrap it around. */
+		if (segs[i].vaddr - lo > KM_TOP ||
+		    !km_user_range(segs[i].vaddr + img->bias, segs[i].memsz, &end))
+			km_die(BAD_PROGRAM, "km: '%s' is not a valid program: its segment at 0x%lx-0x%lx lies "
+					    "outside the user address space (below 0x%lx)", path,
+			       (unsigned long)segs[i].vaddr, (unsigned long)(segs[i].vaddr + segs[i].memsz),
+			       KM_TOP);
+		if (end > hi)
+			hi = end;
+	}
 	lo += img->bias;
-	hi += img->bias;
 	if (hi > vm->mem_limit / 2)
 		km_die(BAD_PROGRAM, "km: '%s' needs its image at 0x%lx-0x%lx, beyond half the memory "
 				    "limit (%lu MiB): raise it with --mem-limit", path,

@@ -123,9 +123,10 @@ void km_fds_exec_failed(const struct rlimit *raised)
 	setrlimit(RLIMIT_NOFILE, raised);
 }
 
+/* The kernel takes an fd as an int: the register's upper half is not part of it. */
 bool km_fd_ok(const struct km_vm *vm, long fd)
 {
-	return fd >= 0 && fd < vm->fd_limit;
+	return (int)fd >= 0 && (int)fd < vm->fd_limit;
 }
 
 long km_dirfd_ok(const struct km_vm *vm, long fd)

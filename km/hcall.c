@@ -8,9 +8,18 @@
 
 #include "syscalls.h"
 
-#define KM_ENTRY(name) [__NR_##name] = km_sys_##name,
-static const km_hc_fn table[] = { KM_SYSCALLS(KM_ENTRY) };
+struct km_hc {
+	km_hc_fn fn;
+	unsigned policy; /* KM_BLOCKS, KM_RESTART...: see syscalls.h */
+};
+
+#define KM_ENTRY(name, p) [__NR_##name] = { km_sys_##name, p },
+static const struct km_hc table[] = { KM_SYSCALLS(KM_ENTRY) };
 #undef KM_ENTRY
+
+#define KM_CHECK(name, p) _Static_assert(KM_POLICY_OK(p), "policy of " #name);
+KM_SYSCALLS(KM_CHECK)
+#undef KM_CHECK
 
 #define TABLE_SIZE (sizeof(table) / sizeof(table[0]))
 
@@ -43,38 +52,32 @@ uint64_t km_hypercall_at(struct km_vm *vm, uint64_t rip)
 	return code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT ? at : 0;
 }
 
-/* Calls a handler with SA_RESTART does not make again after a signal, as signal(7) lists. */
-static bool never_restarted(uint64_t nr)
+/* EPIPE from a call that writes raises SIGPIPE in the writer, unless the call says MSG_NOSIGNAL. */
+static void raise_sigpipe(struct km_vcpu *vcpu, uint64_t nr, const uint64_t *a)
 {
-	switch (nr) {
-	case __NR_poll: case __NR_ppoll: case __NR_select: case __NR_pselect6:
-	case __NR_epoll_wait: case __NR_epoll_pwait: case __NR_epoll_pwait2:
-	case __NR_nanosleep: case __NR_clock_nanosleep: case __NR_rt_sigsuspend:
-	case __NR_rt_sigtimedwait: case __NR_pause:
-		return true;
-	default:
-		return false;
-	}
-}
+	uint64_t flags = nr == __NR_sendto || nr == __NR_sendmmsg ? a[3] : nr == __NR_sendmsg ? a[2] : 0;
 
-/* A write to a pipe or socket with no reader raises SIGPIPE in the writer, unless told not to. */
-static void maybe_sigpipe(struct km_vcpu *vcpu, uint64_t nr, const uint64_t *a)
-{
-	switch (nr) {
-	case __NR_sendto: case __NR_sendmsg: case __NR_sendmmsg:
-		if ((nr == __NR_sendmsg ? a[2] : a[3]) & MSG_NOSIGNAL)
-			return;
-		break;
-	case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev:
-	case __NR_pwritev2: case __NR_splice: case __NR_sendfile:
-		break;
-	default:
+	if (flags & MSG_NOSIGNAL)
 		return;
-	}
 	siginfo_t info = { .si_signo = SIGPIPE, .si_code = SI_USER };
 	info.si_pid = getpid();
 	info.si_uid = getuid();
 	km_signal_post(vcpu->vm, vcpu, &info, false);
+}
+
+/*
+ * Only a call that blocks in the host can have been ended by a kick: its
+ * EINTR makes it again unless a signal is there to take, which then
+ * interrupts it. Any other handler's -EINTR is its result, made once.
+ */
+static long call(struct km_vcpu *vcpu, const struct km_hc *hc, const uint64_t *a)
+{
+	long ret = hc->fn(vcpu, a);
+
+	if (hc->policy & KM_BLOCKS)
+		while (ret == -EINTR && !km_signal_deliverable(vcpu))
+			ret = hc->fn(vcpu, a);
+	return ret;
 }
 
 void km_hcall(struct km_vcpu *vcpu)
@@ -82,19 +85,12 @@ void km_hcall(struct km_vcpu *vcpu)
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
 	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 	uint64_t nr = r->rax;
-	bool interrupted = false;
+	const struct km_hc *hc = nr < TABLE_SIZE && table[nr].fn ? &table[nr] : NULL;
+	unsigned policy = hc ? hc->policy : KM_PLAIN;
 	long ret;
 
-	if (nr < TABLE_SIZE && table[nr]) {
-		/*
-		 * EINTR means a kick: resume the call unless a signal is there to
-		 * take. rt_sigreturn's result is the restored rax, whatever it is.
-		 */
-		bool waits = nr == __NR_rt_sigsuspend || nr == __NR_pause ||
-			     nr == __NR_rt_sigtimedwait || nr == __NR_rt_sigreturn;
-		while ((ret = table[nr](vcpu, a)) == -EINTR && !waits && !km_signal_deliverable(vcpu))
-			;
-		interrupted = ret == -EINTR && !waits && !never_restarted(nr);
+	if (hc) {
+		ret = call(vcpu, hc, a);
 	} else {
 		ret = -ENOSYS;
 		if (km_verbose)
@@ -108,8 +104,12 @@ void km_hcall(struct km_vcpu *vcpu)
 	r = &vcpu->run->s.regs.regs; /* a fork's child has a new vCPU */
 	r->rax = (uint64_t)ret;
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	if (ret == -EPIPE)
-		maybe_sigpipe(vcpu, nr, a);
-	/* After rt_sigreturn the registers are the restored context, not this call's. */
-	km_signal_deliver(vcpu, nr != __NR_rt_sigreturn, interrupted, nr);
+	if (ret == -EPIPE && (policy & KM_SIGPIPE))
+		raise_sigpipe(vcpu, nr, a);
+	/*
+	 * A call interrupted by a signal is made again after a SA_RESTART
+	 * handler if its policy says so (KM_RESTART has KM_BLOCKS). After
+	 * rt_sigreturn the registers are the restored context, not this call's.
+	 */
+	km_signal_deliver(vcpu, !(policy & KM_SIGRETURN), ret == -EINTR && (policy & KM_RESTART), nr);
 }

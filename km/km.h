@@ -266,6 +266,7 @@ int km_copy_out(struct km_vm *vm, uint64_t gva, const void *src, size_t len);
 int km_pte_prot(struct km_vm *vm, uint64_t gva);
 
 /* vma.c: the guest's address space: mmap, munmap, mprotect, brk. */
+bool km_user_range(uint64_t addr, uint64_t len, uint64_t *end);
 long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags, int fd,
 	     uint64_t off, enum km_vma_kind kind);
 long km_munmap(struct km_vm *vm, uint64_t addr, uint64_t len);

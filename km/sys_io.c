@@ -176,7 +176,7 @@ KM_SYSCALL(fcntl)
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		if (!km_fd_ok(vcpu->vm, (long)a[2]))
+		if (a[2] >= (uint64_t)vcpu->vm->fd_limit) /* the lowest fd to give: a long */
 			return -EINVAL;
 		return km_fd_new(vcpu->vm, km_host(fcntl((int)a[0], cmd, (int)a[2])));
 	case F_GETFD:

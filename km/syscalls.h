@@ -1,7 +1,23 @@
 /*
  * The syscalls km serves, one list used twice: to declare the handlers and
  * to build the dispatch table in hcall.c. Each handler lives in the sys_*.c
- * file of its family.
+ * file of its family. Each entry carries the call's policy, which hcall.c
+ * applies around the handler:
+ *
+ *   KM_PLAIN    made once: whatever the handler returns is the result,
+ *               -EINTR (-4) included (brk returns an address, close's EINTR
+ *               must not close again)
+ *   KM_BLOCKS   may block in the host, which a kick ends with EINTR: made
+ *               again unless a handler is to run; then it fails with EINTR
+ *               (signal(7)'s calls that are never restarted)
+ *   KM_RESTART  with KM_BLOCKS: made again after a handler with SA_RESTART
+ *   KM_SIGPIPE  with KM_BLOCKS: EPIPE raises SIGPIPE in the caller, unless
+ *               the call's MSG_NOSIGNAL says not to
+ *   KM_WAITS    waits for a signal itself, kicks included (sigsuspend,
+ *               pause, sigtimedwait): its EINTR is its result, never made
+ *               again nor restarted
+ *   KM_SIGRETURN  the result is the restored context's rax, and the
+ *               registers are that context's, not the call's
  */
 #ifndef KM_SYSCALLS_H
 #define KM_SYSCALLS_H
@@ -11,56 +27,102 @@
 
 #include "km.h"
 
+#define KM_PLAIN 0u
+#define KM_BLOCKS (1u << 0)
+#define KM_RESTART (1u << 1)
+#define KM_SIGPIPE (1u << 2)
+#define KM_WAITS (1u << 3)
+#define KM_SIGRETURN (1u << 4)
+
+/* Shorthands for the table: a blocking call, restarted or not, and one that writes. */
+#define KM_INTR KM_BLOCKS
+#define KM_RESTARTS (KM_BLOCKS | KM_RESTART)
+#define KM_WRITES (KM_BLOCKS | KM_RESTART | KM_SIGPIPE)
+
 #define KM_SYSCALLS(X)                                                                          \
 	/* sys_io.c */                                                                         \
-	X(read) X(write) X(pread64) X(pwrite64) X(readv) X(writev) X(preadv) X(pwritev)        \
-	X(preadv2) X(pwritev2) X(close) X(lseek) X(fsync) X(fdatasync) X(ftruncate)            \
-	X(fstat) X(fstatfs) X(getdents64) X(fchmod) X(fchown) X(fchdir) X(flock) X(fadvise64)  \
-	X(dup) X(dup2) X(dup3) X(pipe) X(pipe2) X(fcntl) X(ioctl) X(fallocate)                 \
+	X(read, KM_RESTARTS) X(write, KM_WRITES) X(pread64, KM_RESTARTS)                       \
+	X(pwrite64, KM_WRITES) X(readv, KM_RESTARTS) X(writev, KM_WRITES)                      \
+	X(preadv, KM_RESTARTS) X(pwritev, KM_WRITES) X(preadv2, KM_RESTARTS)                   \
+	X(pwritev2, KM_WRITES) X(close, KM_PLAIN) X(lseek, KM_PLAIN) X(fsync, KM_PLAIN)        \
+	X(fdatasync, KM_PLAIN) X(ftruncate, KM_PLAIN) X(fstat, KM_PLAIN) X(fstatfs, KM_PLAIN)  \
+	X(getdents64, KM_PLAIN) X(fchmod, KM_PLAIN) X(fchown, KM_PLAIN) X(fchdir, KM_PLAIN)    \
+	X(flock, KM_RESTARTS) X(fadvise64, KM_PLAIN) X(dup, KM_PLAIN) X(dup2, KM_PLAIN)        \
+	X(dup3, KM_PLAIN) X(pipe, KM_PLAIN) X(pipe2, KM_PLAIN)                                 \
+	X(fcntl, KM_RESTARTS) /* F_SETLKW */                                                   \
+	X(ioctl, KM_RESTARTS) /* a terminal's drain */                                         \
+	X(fallocate, KM_PLAIN)                                                                 \
 	/* sys_path.c */                                                                       \
-	X(open) X(openat) X(creat) X(stat) X(lstat) X(newfstatat) X(statx) X(access)           \
-	X(faccessat) X(faccessat2) X(readlink) X(readlinkat) X(rename) X(renameat)              \
-	X(renameat2) X(unlink) X(unlinkat) X(mkdir) X(mkdirat) X(rmdir) X(link) X(linkat)       \
-	X(symlink) X(symlinkat) X(chmod) X(fchmodat) X(chown) X(lchown) X(fchownat)            \
-	X(truncate) X(getcwd) X(chdir) X(umask) X(utimensat) X(statfs) X(mknod) X(mknodat)     \
+	X(open, KM_RESTARTS) X(openat, KM_RESTARTS) X(creat, KM_RESTARTS) /* a FIFO */         \
+	X(stat, KM_PLAIN) X(lstat, KM_PLAIN) X(newfstatat, KM_PLAIN) X(statx, KM_PLAIN)        \
+	X(access, KM_PLAIN) X(faccessat, KM_PLAIN) X(faccessat2, KM_PLAIN)                     \
+	X(readlink, KM_PLAIN) X(readlinkat, KM_PLAIN) X(rename, KM_PLAIN)                      \
+	X(renameat, KM_PLAIN) X(renameat2, KM_PLAIN) X(unlink, KM_PLAIN) X(unlinkat, KM_PLAIN) \
+	X(mkdir, KM_PLAIN) X(mkdirat, KM_PLAIN) X(rmdir, KM_PLAIN) X(link, KM_PLAIN)           \
+	X(linkat, KM_PLAIN) X(symlink, KM_PLAIN) X(symlinkat, KM_PLAIN) X(chmod, KM_PLAIN)     \
+	X(fchmodat, KM_PLAIN) X(chown, KM_PLAIN) X(lchown, KM_PLAIN) X(fchownat, KM_PLAIN)     \
+	X(truncate, KM_PLAIN) X(getcwd, KM_PLAIN) X(chdir, KM_PLAIN) X(umask, KM_PLAIN)        \
+	X(utimensat, KM_PLAIN) X(statfs, KM_PLAIN) X(mknod, KM_PLAIN) X(mknodat, KM_PLAIN)     \
 	/* sys_mem.c */                                                                        \
-	X(brk) X(mmap) X(munmap) X(mprotect) X(mremap) X(madvise) X(msync) X(mlock)            \
-	X(munlock) X(mlockall) X(munlockall)                                                   \
+	X(brk, KM_PLAIN) X(mmap, KM_PLAIN) X(munmap, KM_PLAIN) X(mprotect, KM_PLAIN)           \
+	X(mremap, KM_PLAIN) X(madvise, KM_PLAIN) X(msync, KM_PLAIN) X(mlock, KM_PLAIN)         \
+	X(munlock, KM_PLAIN) X(mlockall, KM_PLAIN) X(munlockall, KM_PLAIN)                     \
 	/* sys_time.c */                                                                       \
-	X(clock_gettime) X(clock_getres) X(gettimeofday) X(time) X(nanosleep)                  \
-	X(clock_nanosleep) X(times)                                                            \
+	X(clock_gettime, KM_PLAIN) X(clock_getres, KM_PLAIN) X(gettimeofday, KM_PLAIN)         \
+	X(time, KM_PLAIN) X(nanosleep, KM_INTR) X(clock_nanosleep, KM_INTR) X(times, KM_PLAIN) \
 	/* sys_proc.c */                                                                       \
-	X(getpid) X(getppid) X(getuid) X(geteuid) X(getgid) X(getegid) X(getresuid)            \
-	X(getresgid) X(getgroups) X(getpgrp) X(getpgid) X(getsid) X(setpgid) X(setsid)         \
-	X(uname) X(getrlimit) X(setrlimit) X(prlimit64) X(getrusage) X(sysinfo) X(getrandom)   \
-	X(arch_prctl) X(sched_yield) X(sched_getaffinity) X(prctl) X(getcpu)                   \
+	X(getpid, KM_PLAIN) X(getppid, KM_PLAIN) X(getuid, KM_PLAIN) X(geteuid, KM_PLAIN)      \
+	X(getgid, KM_PLAIN) X(getegid, KM_PLAIN) X(getresuid, KM_PLAIN) X(getresgid, KM_PLAIN) \
+	X(getgroups, KM_PLAIN) X(getpgrp, KM_PLAIN) X(getpgid, KM_PLAIN) X(getsid, KM_PLAIN)   \
+	X(setpgid, KM_PLAIN) X(setsid, KM_PLAIN) X(uname, KM_PLAIN) X(getrlimit, KM_PLAIN)     \
+	X(setrlimit, KM_PLAIN) X(prlimit64, KM_PLAIN) X(getrusage, KM_PLAIN)                   \
+	X(sysinfo, KM_PLAIN) X(getrandom, KM_RESTARTS) X(arch_prctl, KM_PLAIN)                 \
+	X(sched_yield, KM_PLAIN) X(sched_getaffinity, KM_PLAIN) X(prctl, KM_PLAIN)             \
+	X(getcpu, KM_PLAIN)                                                                    \
 	/* sys_process.c */                                                                    \
-	X(fork) X(vfork) X(execve) X(execveat) X(wait4) X(waitid)                              \
+	X(fork, KM_PLAIN) X(vfork, KM_PLAIN) X(execve, KM_PLAIN) X(execveat, KM_PLAIN)         \
+	X(wait4, KM_RESTARTS) X(waitid, KM_RESTARTS)                                           \
 	/* sys_thread.c */                                                                     \
-	X(clone) X(exit) X(exit_group) X(gettid) X(set_tid_address) X(set_robust_list)         \
-	X(get_robust_list) X(futex)                                                            \
+	X(clone, KM_PLAIN) X(exit, KM_PLAIN) X(exit_group, KM_PLAIN) X(gettid, KM_PLAIN)       \
+	X(set_tid_address, KM_PLAIN) X(set_robust_list, KM_PLAIN)                              \
+	X(get_robust_list, KM_PLAIN) X(futex, KM_RESTARTS)                                     \
 	/* sys_signal.c */                                                                     \
-	X(rt_sigaction) X(rt_sigprocmask) X(rt_sigpending) X(sigaltstack) X(kill) X(tkill)     \
-	X(tgkill) X(rt_sigqueueinfo) X(rt_tgsigqueueinfo) X(rt_sigsuspend) X(pause)             \
-	X(rt_sigtimedwait) X(rt_sigreturn) X(alarm) X(setitimer) X(getitimer)                  \
+	X(rt_sigaction, KM_PLAIN) X(rt_sigprocmask, KM_PLAIN) X(rt_sigpending, KM_PLAIN)       \
+	X(sigaltstack, KM_PLAIN) X(kill, KM_PLAIN) X(tkill, KM_PLAIN) X(tgkill, KM_PLAIN)      \
+	X(rt_sigqueueinfo, KM_PLAIN) X(rt_tgsigqueueinfo, KM_PLAIN)                            \
+	X(rt_sigsuspend, KM_WAITS) X(pause, KM_WAITS) X(rt_sigtimedwait, KM_WAITS)             \
+	X(rt_sigreturn, KM_SIGRETURN) X(alarm, KM_PLAIN) X(setitimer, KM_PLAIN)                \
+	X(getitimer, KM_PLAIN)                                                                 \
 	/* sys_timer.c */                                                                      \
-	X(timer_create) X(timer_settime) X(timer_gettime) X(timer_getoverrun) X(timer_delete)  \
+	X(timer_create, KM_PLAIN) X(timer_settime, KM_PLAIN) X(timer_gettime, KM_PLAIN)        \
+	X(timer_getoverrun, KM_PLAIN) X(timer_delete, KM_PLAIN)                                \
 	/* sys_poll.c */                                                                       \
-	X(poll) X(ppoll) X(select) X(pselect6) X(epoll_create) X(epoll_create1) X(epoll_ctl)     \
-	X(epoll_wait) X(epoll_pwait) X(eventfd) X(eventfd2) X(timerfd_create)                  \
-	X(timerfd_settime) X(timerfd_gettime)                                                  \
+	X(poll, KM_INTR) X(ppoll, KM_INTR) X(select, KM_INTR) X(pselect6, KM_INTR)             \
+	X(epoll_create, KM_PLAIN) X(epoll_create1, KM_PLAIN) X(epoll_ctl, KM_PLAIN)            \
+	X(epoll_wait, KM_INTR) X(epoll_pwait, KM_INTR) X(eventfd, KM_PLAIN)                    \
+	X(eventfd2, KM_PLAIN) X(timerfd_create, KM_PLAIN) X(timerfd_settime, KM_PLAIN)         \
+	X(timerfd_gettime, KM_PLAIN)                                                           \
 	/* signalfd.c */                                                                       \
-	X(signalfd) X(signalfd4)                                                               \
+	X(signalfd, KM_PLAIN) X(signalfd4, KM_PLAIN)                                           \
 	/* sys_net.c */                                                                        \
-	X(socket) X(socketpair) X(bind) X(connect) X(listen) X(accept) X(accept4)              \
-	X(getsockname) X(getpeername) X(sendto) X(recvfrom) X(sendmsg) X(recvmsg)              \
-	X(setsockopt) X(getsockopt) X(shutdown) X(sendmmsg) X(recvmmsg)
+	X(socket, KM_PLAIN) X(socketpair, KM_PLAIN) X(bind, KM_PLAIN)                          \
+	X(connect, KM_RESTARTS) X(listen, KM_PLAIN) X(accept, KM_RESTARTS)                     \
+	X(accept4, KM_RESTARTS) X(getsockname, KM_PLAIN) X(getpeername, KM_PLAIN)              \
+	X(sendto, KM_WRITES) X(recvfrom, KM_RESTARTS) X(sendmsg, KM_WRITES)                    \
+	X(recvmsg, KM_RESTARTS) X(setsockopt, KM_PLAIN) X(getsockopt, KM_PLAIN)                \
+	X(shutdown, KM_PLAIN) X(sendmmsg, KM_WRITES) X(recvmmsg, KM_RESTARTS)
+
+/* What a policy may combine; hcall.c checks every entry when it builds the table. */
+#define KM_POLICY_OK(p)                                                                  \
+	(((p) & ~(KM_BLOCKS | KM_RESTART | KM_SIGPIPE | KM_WAITS | KM_SIGRETURN)) == 0 && \
+	 (((p) & (KM_RESTART | KM_SIGPIPE)) == 0 || ((p) & KM_BLOCKS)) &&                \
+	 (((p) & (KM_WAITS | KM_SIGRETURN)) == 0 || (p) == KM_WAITS || (p) == KM_SIGRETURN))
 
 #define KM_SYSCALL(name) \
 	long km_sys_##name(struct km_vcpu *vcpu __attribute__((unused)), \
 			   const uint64_t *a __attribute__((unused)))
 
-#define KM_DECLARE(name) KM_SYSCALL(name);
+#define KM_DECLARE(name, policy) KM_SYSCALL(name);
 KM_SYSCALLS(KM_DECLARE)
 #undef KM_DECLARE
 

@@ -13,6 +13,20 @@
 
 enum window { WIN_NONE, WIN_LOW, WIN_HIGH };
 
+/*
+ * The one check of a range the guest names: [addr, addr + len) rounded out
+ * to pages lies in the user address space [0, KM_TOP), as Linux's TASK_SIZE,
+ * and its page-rounded end is *end. Nothing here can wrap: addr + len is at
+ * most KM_TOP, which is page aligned.
+ */
+bool km_user_range(uint64_t addr, uint64_t len, uint64_t *end)
+{
+	if (addr > KM_TOP || len > KM_TOP - addr)
+		return false;
+	*end = KM_ROUND_UP(addr + len, KM_PAGE_SIZE);
+	return true;
+}
+
 static enum window window_of(const struct km_vm *vm, uint64_t start, uint64_t end)
 {
 	if (end <= start)
@@ -161,7 +175,7 @@ static uint64_t find_free(const struct km_vm *vm, uint64_t len)
 		uint64_t lo = floor;
 		if (i > 0 && vm->vmas[i - 1].end > floor)
 			lo = vm->vmas[i - 1].end;
-		if (hi >= lo + len && phys_clear(vm, hi - len, hi))
+		if (hi - lo >= len && phys_clear(vm, hi - len, hi))
 			return hi - len;
 		if (i == 0 || vm->vmas[i - 1].end <= floor)
 			return 0;
@@ -196,26 +210,26 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 		return -EINVAL;
 	if (!(flags & (MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE)))
 		return -EINVAL;
-	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
-	if (len == 0 || len > vm->mem_limit)
+	uint64_t start = 0, end;
+	if (!km_user_range(0, len, &len) || len > vm->mem_limit)
 		return -ENOMEM;
 	if (!anon && !km_fd_ok(vm, fd))
 		return -EBADF;
 
-	uint64_t start = 0;
 	if (fixed) {
-		if (window_of(vm, addr, addr + len) == WIN_NONE || !phys_clear(vm, addr, addr + len))
+		if (!km_user_range(addr, len, &end) || window_of(vm, addr, end) == WIN_NONE ||
+		    !phys_clear(vm, addr, end))
 			return -ENOMEM;
-		if (!range_free(vm, addr, addr + len)) {
+		if (!range_free(vm, addr, end)) {
 			if (flags & MAP_FIXED_NOREPLACE)
 				return -EEXIST;
-			unmap_range(vm, addr, addr + len);
+			unmap_range(vm, addr, end);
 		}
 		start = addr;
 	} else {
 		addr &= KM_PAGE_MASK;
-		if (addr && window_of(vm, addr, addr + len) != WIN_NONE &&
-		    range_free(vm, addr, addr + len) && phys_clear(vm, addr, addr + len))
+		if (addr && km_user_range(addr, len, &end) && window_of(vm, addr, end) != WIN_NONE &&
+		    range_free(vm, addr, end) && phys_clear(vm, addr, end))
 			start = addr;
 		else if ((start = find_free(vm, len)) == 0)
 			return -ENOMEM;
@@ -233,9 +247,11 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 
 long km_munmap(struct km_vm *vm, uint64_t addr, uint64_t len)
 {
-	if (addr & ~KM_PAGE_MASK || len == 0 || addr + len < addr)
+	uint64_t end;
+
+	if (addr & ~KM_PAGE_MASK || len == 0 || !km_user_range(addr, len, &end))
 		return -EINVAL;
-	unmap_range(vm, addr, KM_ROUND_UP(addr + len, KM_PAGE_SIZE));
+	unmap_range(vm, addr, end);
 	return 0;
 }
 
@@ -252,13 +268,16 @@ static bool fully_mapped(const struct km_vm *vm, uint64_t start, uint64_t end)
 
 long km_mprotect(struct km_vm *vm, uint64_t addr, uint64_t len, int prot)
 {
-	if (addr & ~KM_PAGE_MASK || prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+	uint64_t end;
+
+	if (addr & ~KM_PAGE_MASK)
 		return -EINVAL;
-	uint64_t end = KM_ROUND_UP(addr + len, KM_PAGE_SIZE);
-	if (end < addr)
-		return -ENOMEM;
-	if (end == addr)
+	if (len == 0)
 		return 0;
+	if (!km_user_range(addr, len, &end))
+		return -ENOMEM; /* not mapped, as Linux says of a range that wraps or leaves user space */
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;
 	if (!fully_mapped(vm, addr, end))
 		return -ENOMEM;
 	vma_split(vm, addr);
@@ -272,17 +291,34 @@ long km_mprotect(struct km_vm *vm, uint64_t addr, uint64_t len, int prot)
 	return 0;
 }
 
-/* Moves or grows a mapping with the host's mremap, so no page is copied. */
+/*
+ * Moves or grows a mapping with the host's mremap, so no page is copied.
+ * The new length and a fixed target are checked as Linux checks them: a
+ * length that rounds to 0 or exceeds the user address space, or a target
+ * range that leaves it, is EINVAL.
+ */
 long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_len, int flags,
 	       uint64_t new_addr)
 {
-	if (old & ~KM_PAGE_MASK || new_len == 0 || flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED) ||
+	uint64_t dest_end = 0;
+
+	if (old & ~KM_PAGE_MASK || flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED) ||
 	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
 		return -EINVAL;
-	old_len = KM_ROUND_UP(old_len, KM_PAGE_SIZE);
-	new_len = KM_ROUND_UP(new_len, KM_PAGE_SIZE);
+	if (new_len == 0 || !km_user_range(0, new_len, &new_len))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED) &&
+	    (new_addr & ~KM_PAGE_MASK || !km_user_range(new_addr, new_len, &dest_end)))
+		return -EINVAL;
+	uint64_t old_end;
 	const struct km_vma *v = km_vma_find(vm, old);
-	if (v == NULL || old + old_len > v->end || old_len == 0)
+	if (v == NULL)
+		return -EFAULT;
+	/* An old length that rounds to 0 (km has no shared duplicates) or leaves user space. */
+	if (KM_ROUND_UP(old_len, KM_PAGE_SIZE) == 0 || !km_user_range(old, old_len, &old_end))
+		return -EINVAL;
+	old_len = old_end - old;
+	if (old_len > v->end - old)
 		return -EFAULT;
 	if (!(flags & MREMAP_FIXED)) {
 		if (new_len <= old_len) {
@@ -305,12 +341,11 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	uint64_t dest;
 	if (flags & MREMAP_FIXED) {
 		dest = new_addr;
-		if (dest & ~KM_PAGE_MASK || (dest < old + old_len && old < dest + new_len))
+		if (dest < old + old_len && old < dest_end)
 			return -EINVAL;
-		if (window_of(vm, dest, dest + new_len) == WIN_NONE ||
-		    !phys_clear(vm, dest, dest + new_len))
+		if (window_of(vm, dest, dest_end) == WIN_NONE || !phys_clear(vm, dest, dest_end))
 			return -ENOMEM;
-		unmap_range(vm, dest, dest + new_len);
+		unmap_range(vm, dest, dest_end);
 	} else if ((dest = find_free(vm, new_len)) == 0) {
 		return -ENOMEM;
 	}
@@ -327,12 +362,12 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	return (long)dest;
 }
 
+/* A break that cannot be had leaves the old one, which is the result, as on Linux. */
 long km_brk(struct km_vm *vm, uint64_t addr)
 {
-	uint64_t old_end = KM_ROUND_UP(vm->brk, KM_PAGE_SIZE);
-	uint64_t new_end = KM_ROUND_UP(addr, KM_PAGE_SIZE);
+	uint64_t old_end = KM_ROUND_UP(vm->brk, KM_PAGE_SIZE), new_end;
 
-	if (addr < vm->brk_start)
+	if (addr < vm->brk_start || !km_user_range(addr, 0, &new_end))
 		return (long)vm->brk;
 	if (new_end > old_end) {
 		if (window_of(vm, old_end, new_end) != WIN_LOW || !range_free(vm, old_end, new_end) ||

@@ -113,6 +113,59 @@ one_line_status_2() {
 	assert_output --partial "raise it with --mem-limit"
 }
 
+# n bytes of the number v, little-endian (bash arithmetic is 64-bit, so 2^64-ish numbers pack too).
+le() {
+	local v=$1 n=$2 i
+	for ((i = 0; i < n; i++)); do
+		printf "\\x$(printf %02x $(((v >> (8 * i)) & 255)))"
+	done
+}
+
+# A minimal x86-64 ELF of TYPE (2 exec, 3 PIE) with one empty PT_LOAD per VADDR MEMSZ pair:
+# craft_elf FILE TYPE VADDR MEMSZ [VADDR MEMSZ]...
+craft_elf() {
+	local file=$1 type=$2
+	shift 2
+	{
+		printf '\x7fELF\x02\x01\x01'; le 0 9
+		le "$type" 2; le 62 2; le 1 4; le "$1" 8   # e_type, EM_X86_64, e_version, e_entry
+		le 64 8; le 0 8; le 0 4                    # e_phoff, e_shoff, e_flags
+		le 64 2; le 56 2; le $(($# / 2)) 2; le 0 6 # e_ehsize, e_phentsize, e_phnum, no sections
+		while [ $# -gt 0 ]; do                     # PT_LOAD, R+X, offset 0, filesz 0, align 4 KiB
+			le 1 4; le 5 4; le 0 8; le "$1" 8; le "$1" 8; le 0 8; le "$2" 8; le 4096 8
+			shift 2
+		done
+	} >"$file"
+}
+
+@test "an ELF segment that ends near 2^64" {
+	craft_elf "$BATS_TEST_TMPDIR/top.km" 2 0xfffffffffffff800 0x100
+	run km "$BATS_TEST_TMPDIR/top.km"
+	one_line_status_2
+	assert_output "km: '$BATS_TEST_TMPDIR/top.km' is not a valid program: its segment at 0xfffffffffffff800-0xfffffffffffff900 lies outside the user address space (below 0x7ffffffff000)"
+}
+
+@test "an ELF segment that wraps past 2^64" {
+	craft_elf "$BATS_TEST_TMPDIR/wrap.km" 2 0xffffffffffff0000 0x10001
+	run km "$BATS_TEST_TMPDIR/wrap.km"
+	one_line_status_2
+	assert_output --partial "is corrupt: a segment has impossible sizes"
+}
+
+@test "an ELF segment just past the user address space" {
+	craft_elf "$BATS_TEST_TMPDIR/high.km" 2 0x7ffffffff000 0x1000
+	run km "$BATS_TEST_TMPDIR/high.km"
+	one_line_status_2
+	assert_output --partial "its segment at 0x7ffffffff000-0x800000000000 lies outside the user address space"
+}
+
+@test "a static PIE whose segments span more than the address space" {
+	craft_elf "$BATS_TEST_TMPDIR/span.km" 3 0x1000 0x1000 0xffffffffffc00000 0x1000
+	run km "$BATS_TEST_TMPDIR/span.km"
+	one_line_status_2
+	assert_output --partial "its segment at 0xffffffffffc00000-0xffffffffffc01000 lies outside the user address space"
+}
+
 # Runs km on hello.km as the user nobody, in a mount namespace whose /dev is
 # an empty tmpfs that the shell command $1 fills: the host's own /dev/kvm,
 # whatever its mode, is never touched. Both are copied where nobody can
