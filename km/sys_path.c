@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "syscalls.h"
@@ -30,13 +31,7 @@ static long open_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, long flags,
 {
 	DIRFD_OR_EBADF(dirfd);
 	PATH_ARG(p, path);
-	const char *self = km_proc_self_file(p);
-	if (self) {
-		long rc = km_proc_open(vcpu->vm, self, (int)flags);
-		if (rc != 1)
-			return km_fd_new(vcpu->vm, rc);
-	}
-	return km_fd_new(vcpu->vm, km_host(syscall(SYS_openat, dirfd, p, flags, mode)));
+	return km_fd_new(vcpu->vm, km_proc_open(vcpu->vm, (int)dirfd, p, (int)flags, (mode_t)mode));
 }
 
 KM_SYSCALL(open) { return open_at(vcpu, AT_FDCWD, a[0], (long)a[1], (long)a[2]); }
@@ -82,10 +77,13 @@ static long stat_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_t bu
 		if (rc < 0)
 			return rc;
 	}
-	const char *self = km_proc_self_file(p);
-	if (self && strcmp(self, "exe") == 0)
-		p = vcpu->vm->exe_path;
-	return km_host(syscall(SYS_newfstatat, dirfd, p, out, flags));
+	long rc = km_host(syscall(SYS_newfstatat, dirfd, p, out, flags));
+	struct stat st;
+	memcpy(&st, out, sizeof(st));
+	const char *exe = rc == 0 ? km_proc_stat_exe(vcpu->vm, (int)dirfd, p, (int)flags, st.st_dev,
+						     st.st_ino) :
+				    NULL;
+	return exe ? km_host(syscall(SYS_newfstatat, AT_FDCWD, exe, out, 0)) : rc;
 }
 
 KM_SYSCALL(stat) { return stat_at(vcpu, AT_FDCWD, a[0], a[1], 0); }
@@ -97,14 +95,24 @@ KM_SYSCALL(statx)
 	DIRFD_OR_EBADF(a[0]);
 	PATH_ARG(p, a[1]);
 	void *out = KM_OUT(vcpu, a[4], STATX_BUF_SIZE);
-	return out ? km_host(syscall(SYS_statx, a[0], p, a[2], a[3], out)) : -EFAULT;
+	if (out == NULL)
+		return -EFAULT;
+	long rc = km_host(syscall(SYS_statx, a[0], p, a[2], a[3], out));
+	struct statx stx;
+	memcpy(&stx, out, sizeof(stx));
+	const char *exe = rc == 0 && (stx.stx_mask & STATX_INO) ?
+				  km_proc_stat_exe(vcpu->vm, (int)a[0], p, (int)a[2],
+						   makedev(stx.stx_dev_major, stx.stx_dev_minor),
+						   stx.stx_ino) :
+				  NULL;
+	return exe ? km_host(syscall(SYS_statx, AT_FDCWD, exe, 0, a[3], out)) : rc;
 }
 
 KM_SYSCALL(access) { return path_call(vcpu, SYS_access, a[0], a[1], 0, 0); }
 KM_SYSCALL(faccessat) { return at_call(vcpu, SYS_faccessat, a); }
 KM_SYSCALL(faccessat2) { return at_call(vcpu, SYS_faccessat2, a); }
 
-/* /proc/self/exe names the guest's program, not km. */
+/* /proc/<pid>/exe names the guest's program, not km; km's own fds have no links. */
 static long readlink_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_t buf,
 			uint64_t size)
 {
@@ -115,14 +123,7 @@ static long readlink_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_
 	char *out = KM_OUT(vcpu, buf, size);
 	if (out == NULL)
 		return -EFAULT;
-	const char *self = km_proc_self_file(p);
-	if (self && strcmp(self, "exe") == 0) {
-		size_t n = strlen(vcpu->vm->exe_path);
-		n = n < size ? n : size;
-		memcpy(out, vcpu->vm->exe_path, n);
-		return (long)n;
-	}
-	return km_host(syscall(SYS_readlinkat, dirfd, p, out, size));
+	return km_proc_readlink(vcpu->vm, (int)dirfd, p, out, size);
 }
 
 KM_SYSCALL(readlink) { return readlink_at(vcpu, AT_FDCWD, a[0], a[1], a[2]); }
