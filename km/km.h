@@ -239,9 +239,11 @@ struct km_exec_args {
 };
 long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *args);
 
-/* procfs.c: /proc/self answered for the guest. */
-const char *km_proc_self_file(const char *path);
-long km_proc_open(struct km_vm *vm, const char *file, int flags);
+/* procfs.c: what the guest opens in /proc is decided on the opened file; km's own never shows. */
+long km_proc_open(struct km_vm *vm, int dirfd, const char *path, int flags, mode_t mode);
+long km_proc_readlink(struct km_vm *vm, int dirfd, const char *path, char *out, size_t size);
+const char *km_proc_stat_exe(struct km_vm *vm, int dirfd, const char *path, int at_flags,
+			     dev_t dev, ino_t ino);
 
 /* stub.S: guest code km copies into the supervisor area. */
 extern const uint8_t km_stub_start[], km_stub_end[];

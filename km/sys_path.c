@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "syscalls.h"
@@ -31,13 +32,7 @@ static long open_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, long flags,
 {
 	DIRFD_OR_EBADF(dirfd);
 	PATH_ARG(p, path);
-	const char *self = km_proc_self_file(p);
-	if (self) {
-		long rc = km_proc_open(vcpu->vm, self, (int)flags);
-		if (rc != 1)
-			return km_fd_new(vcpu->vm, rc);
-	}
-	return km_fd_new(vcpu->vm, km_host(syscall(SYS_openat, dirfd, p, flags, mode)));
+	return km_fd_new(vcpu->vm, km_proc_open(vcpu->vm, (int)dirfd, p, (int)flags, (mode_t)mode));
 }
 
 KM_SYSCALL(open) { return open_at(vcpu, AT_FDCWD, a[0], (long)a[1], (long)a[2]); }
@@ -84,10 +79,14 @@ static long stat_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_t bu
 			return rc;
 	}
 	const char *p = name;
-	const char *self = km_proc_self_file(p);
-	if (self && strcmp(self, "exe") == 0)
-		p = vcpu->vm->exe_path;
-	return km_host(syscall(SYS_newfstatat, dirfd, p, out, flags));
+	struct stat st; /* km's copy: km decides on it, then gives it to the guest */
+	long rc = km_host(syscall(SYS_newfstatat, dirfd, p, &st, flags));
+	const char *exe = rc == 0 ? km_proc_stat_exe(vcpu->vm, (int)dirfd, p, (int)flags, st.st_dev,
+						     st.st_ino) :
+				    NULL;
+	if (exe)
+		rc = km_host(syscall(SYS_newfstatat, AT_FDCWD, exe, &st, 0));
+	return rc == 0 ? km_copy_out(vcpu->vm, buf, &st, sizeof(st)) : rc;
 }
 
 KM_SYSCALL(stat) { return stat_at(vcpu, AT_FDCWD, a[0], a[1], 0); }
@@ -98,15 +97,25 @@ KM_SYSCALL(statx)
 {
 	DIRFD_OR_EBADF(a[0]);
 	PATH_ARG(p, a[1]);
-	void *out = KM_OUT(vcpu, a[4], STATX_BUF_SIZE);
-	return out ? km_host(syscall(SYS_statx, a[0], p, a[2], a[3], out)) : -EFAULT;
+	if (KM_OUT(vcpu, a[4], STATX_BUF_SIZE) == NULL)
+		return -EFAULT;
+	struct statx stx; /* km's copy, as stat's */
+	long rc = km_host(syscall(SYS_statx, a[0], p, a[2], a[3], &stx));
+	const char *exe = rc == 0 && (stx.stx_mask & STATX_INO) ?
+				  km_proc_stat_exe(vcpu->vm, (int)a[0], p, (int)a[2],
+						   makedev(stx.stx_dev_major, stx.stx_dev_minor),
+						   stx.stx_ino) :
+				  NULL;
+	if (exe)
+		rc = km_host(syscall(SYS_statx, AT_FDCWD, exe, 0, a[3], &stx));
+	return rc == 0 ? km_copy_out(vcpu->vm, a[4], &stx, sizeof(stx)) : rc;
 }
 
 KM_SYSCALL(access) { return path_call(vcpu, SYS_access, a[0], a[1], 0, 0); }
 KM_SYSCALL(faccessat) { return at_call(vcpu, SYS_faccessat, a); }
 KM_SYSCALL(faccessat2) { return at_call(vcpu, SYS_faccessat2, a); }
 
-/* /proc/self/exe names the guest's program, not km. */
+/* /proc/<pid>/exe names the guest's program, not km; km's own fds have no links. */
 static long readlink_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_t buf,
 			uint64_t size)
 {
@@ -118,13 +127,10 @@ static long readlink_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_
 	char *out = KM_OUT(vcpu, buf, (uint64_t)len);
 	if (out == NULL)
 		return -EFAULT;
-	const char *self = km_proc_self_file(p);
-	if (self && strcmp(self, "exe") == 0) {
-		size_t n = strlen(vcpu->vm->exe_path);
-		n = n < (size_t)len ? n : (size_t)len;
-		return km_copy_out(vcpu->vm, buf, vcpu->vm->exe_path, n) ?: (long)n;
-	}
-	return km_host(syscall(SYS_readlinkat, dirfd, p, out, len));
+	char link[PATH_MAX];
+	long rc = km_proc_readlink(vcpu->vm, (int)dirfd, p, link,
+				   (size_t)len < sizeof(link) ? (size_t)len : sizeof(link));
+	return rc > 0 ? km_copy_out(vcpu->vm, buf, link, (size_t)rc) ?: rc : rc;
 }
 
 KM_SYSCALL(readlink) { return readlink_at(vcpu, AT_FDCWD, a[0], a[1], a[2]); }
