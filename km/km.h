@@ -196,7 +196,7 @@ _Noreturn void km_die_by_signal(int sig);
 /* kvm.c: the host backend. */
 void km_kvm_open(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);
-void km_kvm_cover(struct km_vm *vm);
+bool km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
 void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor);
 int km_vcpu_run(struct km_vcpu *vcpu);
@@ -253,8 +253,16 @@ extern const uint8_t km_entry_start[], km_entry_end[];
 void km_mem_init(struct km_vm *vm, uint64_t mem_limit);
 bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa);
 void km_mem_no_huge_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
-void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
-void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
+int km_mem_cover(struct km_vm *vm, uint64_t gva, uint64_t len);
+void km_pte_set(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
+int km_prot_common(int a, int b);
+bool km_host_differs(const struct km_vm *vm, int old, int new);
+int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flags, int fd,
+		uint64_t off, bool *gone);
+int km_host_protect(struct km_vm *vm, uint64_t gva, uint64_t len, int old, int new);
+int km_host_move(struct km_vm *vm, uint64_t from, uint64_t to, uint64_t len);
+int km_host_fence(struct km_vm *vm, uint64_t gva, uint64_t len, int mark);
+void km_host_unfence(struct km_vm *vm, uint64_t gva, uint64_t len);
 void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot);
 void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 void *km_sys(struct km_vm *vm, uint64_t off);
