@@ -69,6 +69,7 @@ struct km_vma {
 	uint64_t start, end; /* guest-virtual, page aligned */
 	int prot;	     /* PROT_* as the guest asked */
 	enum km_vma_kind kind;
+	bool shared; /* MAP_SHARED: not data, as Linux counts RLIMIT_DATA */
 };
 
 struct km_vcpu;
@@ -115,7 +116,12 @@ struct km_vm {
 	struct km_vma *vmas; /* sorted by start, never overlapping */
 	size_t nvma, vma_cap;
 	uint64_t brk_start, brk;
-	uint64_t mmap_top; /* top-down mmap search starts here */
+	uint64_t data_size; /* the image's initialised data, which brk's RLIMIT_DATA check counts */
+	uint64_t mmap_top;  /* top-down mmap search starts here */
+
+	/* The guest's own limits: only AS, DATA and STACK are kept here (limits.c). */
+	struct rlimit rlim[RLIM_NLIMITS];
+	bool cap_sys_resource; /* km may raise a hard limit, so the guest may */
 
 	/* Writers change the address space; readers look at it (km_gva). */
 	pthread_rwlock_t mm_lock;
@@ -283,6 +289,15 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	       uint64_t new_addr);
 long km_brk(struct km_vm *vm, uint64_t addr);
 const struct km_vma *km_vma_find(const struct km_vm *vm, uint64_t gva);
+
+/* limits.c: the guest's own address-space, data and stack limits. */
+#define KM_RLIMIT_OPTIONS 3	  /* km options that carry them across exec */
+#define KM_RLIMIT_OPTION_MAX 64 /* bytes of each, with its NUL */
+void km_rlimit_option(const char *arg);
+void km_limits_init(struct km_vm *vm);
+bool km_rlimit_viewed(int resource);
+long km_rlimit_view(struct km_vm *vm, int resource, const struct rlimit *new, struct rlimit *old);
+int km_rlimit_options(const struct km_vm *vm, char *at, char **opts);
 
 /* elf.c and stack.c: loading the program and its initial stack. */
 struct km_image {

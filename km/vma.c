@@ -8,6 +8,7 @@
  * km's host mapping of guest memory change together or stay as they were,
  * and a host call that fails gives its errno to the guest (ENOMEM when the
  * host's map count, vm.max_map_count, runs out), as Linux's own calls do.
+ * The guest's RLIMIT_AS and RLIMIT_DATA are enforced here, by Linux's rules.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -157,7 +158,7 @@ static void vma_merge_around(struct km_vm *vm, uint64_t start, uint64_t end)
 	while (i + 1 < vm->nvma && vm->vmas[i].start <= end) {
 		struct km_vma *a = &vm->vmas[i], *b = &vm->vmas[i + 1];
 		if (a->end == b->start && a->prot == b->prot && a->kind == b->kind &&
-		    a->kind != KM_VMA_FILE) {
+		    a->shared == b->shared && a->kind != KM_VMA_FILE) {
 			a->end = b->end;
 			vma_delete_at(vm, i + 1);
 		} else {
@@ -167,10 +168,11 @@ static void vma_merge_around(struct km_vm *vm, uint64_t start, uint64_t end)
 }
 
 static void vma_add(struct km_vm *vm, uint64_t start, uint64_t end, int prot,
-		    enum km_vma_kind kind)
+		    enum km_vma_kind kind, bool shared)
 {
 	vma_insert_at(vm, vma_index(vm, start),
-		      (struct km_vma){ .start = start, .end = end, .prot = prot, .kind = kind });
+		      (struct km_vma){ .start = start, .end = end, .prot = prot, .kind = kind,
+				       .shared = shared });
 	vma_merge_around(vm, start, end);
 }
 
@@ -204,6 +206,64 @@ static void pte_restore(struct km_vm *vm, uint64_t start, uint64_t end)
 	pte_each(vm, start, end, true);
 }
 
+/* Linux's is_data_mapping: what RLIMIT_DATA counts (since 4.7). */
+static bool is_data(int prot, bool shared, enum km_vma_kind kind)
+{
+	return (prot & PROT_WRITE) && !shared && kind != KM_VMA_STACK;
+}
+
+/* Pages the list maps in [start, end): all of them, and those that are data. */
+static void count_pages(const struct km_vm *vm, uint64_t start, uint64_t end, uint64_t *total,
+			uint64_t *data)
+{
+	*total = *data = 0;
+	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
+		const struct km_vma *v = &vm->vmas[i];
+		uint64_t n = (min_u64(v->end, end) - max_u64(v->start, start)) / KM_PAGE_SIZE;
+		*total += n;
+		if (is_data(v->prot, v->shared, v->kind))
+			*data += n;
+	}
+}
+
+/*
+ * The limits bind the program's own calls, not km loading it (before its
+ * first vCPU), as exec maps a program whatever they say.
+ */
+static bool limited(const struct km_vm *vm)
+{
+	return vm->nvcpu > 0 && (vm->rlim[RLIMIT_AS].rlim_cur != RLIM_INFINITY ||
+				 vm->rlim[RLIMIT_DATA].rlim_cur != RLIM_INFINITY);
+}
+
+/*
+ * Linux's may_expand_vm against the guest's limits: may npages more be
+ * mapped (data ones if `data`), with total and data_now mapped already?
+ * A soft RLIMIT_DATA of 0 under a hard limit that allows them lets them
+ * through, as Linux does for Valgrind.
+ */
+static bool may_expand_with(const struct km_vm *vm, uint64_t total, uint64_t data_now, bool data,
+			    uint64_t npages)
+{
+	const struct rlimit *as = &vm->rlim[RLIMIT_AS], *dl = &vm->rlim[RLIMIT_DATA];
+
+	if (total + npages > as->rlim_cur / KM_PAGE_SIZE)
+		return false;
+	if (data && data_now + npages > dl->rlim_cur / KM_PAGE_SIZE)
+		return dl->rlim_cur == 0 && data_now + npages <= dl->rlim_max / KM_PAGE_SIZE;
+	return true;
+}
+
+static bool may_expand(const struct km_vm *vm, bool data, uint64_t npages)
+{
+	uint64_t total, data_now;
+
+	if (!limited(vm))
+		return true;
+	count_pages(vm, 0, KM_TOP, &total, &data_now);
+	return may_expand_with(vm, total, data_now, data, npages);
+}
+
 /*
  * Maps [start, end) afresh for the guest, replacing what it had there:
  * anonymous memory (fd < 0) or the file fd at off.
@@ -228,7 +288,7 @@ static long place(struct km_vm *vm, uint64_t start, uint64_t end, int prot, int 
 	}
 	vma_drop(vm, start, end);
 	km_pte_set(vm, start, len, prot);
-	vma_add(vm, start, end, prot, kind);
+	vma_add(vm, start, end, prot, kind, flags & MAP_SHARED);
 	return 0;
 }
 
@@ -331,6 +391,15 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 	end = start + len;
 	if (!anon)
 		kind = KM_VMA_FILE;
+	if (limited(vm)) {
+		/* What a fixed mapping replaces is given back first, as Linux counts it. */
+		uint64_t total, data_now, replaced, replaced_data;
+		count_pages(vm, 0, KM_TOP, &total, &data_now);
+		count_pages(vm, start, end, &replaced, &replaced_data);
+		if (!may_expand_with(vm, total, data_now, is_data(prot, flags & MAP_SHARED, kind),
+				     len / KM_PAGE_SIZE - replaced))
+			return -ENOMEM;
+	}
 	long rc = place(vm, start, end, prot, flags, anon ? -1 : fd, off, kind);
 	return rc < 0 ? rc : (long)start;
 }
@@ -351,6 +420,30 @@ static bool fully_mapped(const struct km_vm *vm, uint64_t start, uint64_t end)
 		if (v == NULL)
 			return false;
 		at = v->end;
+	}
+	return true;
+}
+
+/*
+ * Linux's check when mprotect makes memory writable: a vma that becomes
+ * data must fit RLIMIT_DATA (may_expand_vm fails with the new rights and
+ * passes with the old), counted vma by vma as mprotect goes.
+ */
+static bool protect_may(const struct km_vm *vm, uint64_t start, uint64_t end, int prot)
+{
+	uint64_t total, data_now;
+
+	if (!limited(vm) || !(prot & PROT_WRITE))
+		return true;
+	count_pages(vm, 0, KM_TOP, &total, &data_now);
+	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
+		const struct km_vma *v = &vm->vmas[i];
+		uint64_t n = (min_u64(v->end, end) - max_u64(v->start, start)) / KM_PAGE_SIZE;
+		bool was = is_data(v->prot, v->shared, v->kind), will = is_data(prot, v->shared, v->kind);
+		if (!may_expand_with(vm, total, data_now, will, n) &&
+		    may_expand_with(vm, total, data_now, was, n))
+			return false;
+		data_now = data_now - (was ? n : 0) + (will ? n : 0);
 	}
 	return true;
 }
@@ -412,7 +505,7 @@ long km_mprotect(struct km_vm *vm, uint64_t addr, uint64_t len, int prot)
 		return -ENOMEM; /* not mapped, as Linux says of a range that wraps or leaves user space */
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
-	if (!fully_mapped(vm, addr, end))
+	if (!fully_mapped(vm, addr, end) || !protect_may(vm, addr, end, prot))
 		return -ENOMEM;
 	bool split_lo = vma_split(vm, addr), split_hi = vma_split(vm, end);
 	size_t first = vma_index(vm, addr), n = 0;
@@ -466,7 +559,7 @@ static long move_range(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_
 	km_host_unfence(vm, dest, new_len);
 	vma_drop(vm, old, old + old_len);
 	km_pte_set(vm, dest, new_len, v->prot);
-	vma_add(vm, dest, dest + new_len, v->prot, v->kind);
+	vma_add(vm, dest, dest + new_len, v->prot, v->kind, v->shared);
 	return 0;
 unfence:
 	km_host_unfence(vm, dest, new_len);
@@ -506,16 +599,20 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	if (old_len > v->end - old)
 		return -EFAULT;
 	struct km_vma moved = *v;
+	bool data = is_data(moved.prot, moved.shared, moved.kind);
 	long rc;
 	if (!(flags & MREMAP_FIXED)) {
 		if (new_len <= old_len) {
 			rc = unmap_range(vm, old + new_len, old + old_len);
 			return rc < 0 ? rc : (long)old;
 		}
+		if (!may_expand(vm, data, (new_len - old_len) / KM_PAGE_SIZE))
+			return -ENOMEM;
 		uint64_t end = old + new_len;
 		if (window_of(vm, old, end) != WIN_NONE && range_free(vm, old + old_len, end) &&
 		    phys_clear(vm, old + old_len, end) && moved.kind != KM_VMA_FILE) {
-			rc = place(vm, old + old_len, end, moved.prot, MAP_PRIVATE, -1, 0, moved.kind);
+			rc = place(vm, old + old_len, end, moved.prot,
+				   moved.shared ? MAP_SHARED : MAP_PRIVATE, -1, 0, moved.kind);
 			return rc < 0 ? rc : (long)old;
 		}
 		if (!(flags & MREMAP_MAYMOVE))
@@ -531,6 +628,8 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 		/* Linux unmaps the target first, whatever happens next. */
 		if ((rc = unmap_range(vm, dest, dest_end)) < 0)
 			return rc;
+		if (new_len > old_len && !may_expand(vm, data, (new_len - old_len) / KM_PAGE_SIZE))
+			return -ENOMEM;
 	} else if ((dest = find_free(vm, new_len)) == 0) {
 		return -ENOMEM;
 	}
@@ -538,16 +637,24 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	return rc < 0 ? rc : (long)dest;
 }
 
-/* A break that cannot be had leaves the old one, which is the result, as on Linux. */
+/*
+ * A break that cannot be had leaves the old one, which is the result, as on
+ * Linux; so does one past RLIMIT_DATA with the image's data, checked as
+ * Linux's brk checks it, growing or not.
+ */
 long km_brk(struct km_vm *vm, uint64_t addr)
 {
 	uint64_t old_end = KM_ROUND_UP(vm->brk, KM_PAGE_SIZE), new_end;
+	rlim_t data_limit = vm->rlim[RLIMIT_DATA].rlim_cur;
 
 	if (addr < vm->brk_start || !km_user_range(addr, 0, &new_end))
+		return (long)vm->brk;
+	if (data_limit != RLIM_INFINITY && addr - vm->brk_start + vm->data_size > data_limit)
 		return (long)vm->brk;
 	if (new_end > old_end) {
 		if (window_of(vm, old_end, new_end) != WIN_LOW || !range_free(vm, old_end, new_end) ||
 		    !phys_clear(vm, old_end, new_end) ||
+		    !may_expand(vm, true, (new_end - old_end) / KM_PAGE_SIZE) ||
 		    place(vm, old_end, new_end, PROT_READ | PROT_WRITE, MAP_PRIVATE, -1, 0,
 			  KM_VMA_BRK) < 0)
 			return (long)vm->brk;
