@@ -266,6 +266,7 @@ bool km_host_differs(const struct km_vm *vm, int old, int new);
 int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flags, int fd,
 		uint64_t off, bool *gone);
 int km_host_protect(struct km_vm *vm, uint64_t gva, uint64_t len, int old, int new);
+int km_host_restore(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 int km_host_move(struct km_vm *vm, uint64_t from, uint64_t to, uint64_t len);
 int km_host_fence(struct km_vm *vm, uint64_t gva, uint64_t len, int mark);
 void km_host_unfence(struct km_vm *vm, uint64_t gva, uint64_t len);

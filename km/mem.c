@@ -262,20 +262,25 @@ bool km_host_differs(const struct km_vm *vm, int old, int new)
 }
 
 /*
- * km's mapping of [gva, gva+len) from the guest's rights old to new; with
- * old == new, back to them whatever happened (undoing a failed change).
- * One mprotect is atomic only on a range that is one host mapping: see
+ * km's mapping of [gva, gva+len) from the guest's rights old to new. One
+ * mprotect is atomic only on a range that is one host mapping: see
  * km_host_fence.
  */
 int km_host_protect(struct km_vm *vm, uint64_t gva, uint64_t len, int old, int new)
 {
 	uint8_t *at = host_of(vm, gva);
 
-	if (old != new && !km_host_differs(vm, old, new))
+	if (!km_host_differs(vm, old, new))
 		return 0;
-	if (old != new && round_trip(vm, old, new) && mprotect(at, len, PROT_NONE) != 0)
+	if (round_trip(vm, old, new) && mprotect(at, len, PROT_NONE) != 0)
 		return -errno;
 	return mprotect(at, len, host_prot(new)) == 0 ? 0 : -errno;
+}
+
+/* km's mapping of [gva, gva+len) back to the guest's rights prot, whatever a failed change did. */
+int km_host_restore(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
+{
+	return mprotect(host_of(vm, gva), len, host_prot(prot)) == 0 ? 0 : -errno;
 }
 
 /*

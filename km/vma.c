@@ -480,7 +480,7 @@ static long protect_vmas(struct km_vm *vm, const struct km_vma *v, size_t n, int
 		/* The one that failed may have gone half way (the PROT_NONE round trip). */
 		for (size_t i = 0; i < touched; i++)
 			if (km_host_differs(vm, v[i].prot, prot) &&
-			    km_host_protect(vm, v[i].start, v[i].end - v[i].start, v[i].prot, v[i].prot) < 0)
+			    km_host_restore(vm, v[i].start, v[i].end - v[i].start, v[i].prot) < 0)
 				km_die(1, "km: cannot restore guest memory rights after a failed change: %s",
 				       strerror(errno));
 		for (size_t i = 0; i < n && touched; i++)
@@ -550,7 +550,7 @@ static long move_range(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_
 	if (added && (rc = km_host_protect(vm, dest + keep, added, PROT_NONE, v->prot)) < 0)
 		goto unfence;
 	if ((rc = km_host_move(vm, old, dest, keep)) < 0) {
-		if (added && km_host_protect(vm, dest + keep, added, PROT_NONE, PROT_NONE) < 0)
+		if (added && km_host_restore(vm, dest + keep, added, PROT_NONE) < 0)
 			km_die(1, "km: cannot give back guest memory: %s", strerror(errno));
 		goto unfence;
 	}
