@@ -217,10 +217,11 @@ static uint8_t *host_of(struct km_vm *vm, uint64_t gva)
 
 /*
  * [gva, gva+len) mapped afresh: anonymous memory (fd < 0) or the file, with
- * km's side of the guest's rights prot. The kernel (6.12 and later) keeps
- * what was there when the new mapping cannot be made, except when a file's
- * own mmap fails after the old pages were cleared: the range is then left
- * unmapped, which km fills with reserved memory at once, so that nothing
+ * km's side of the guest's rights prot. When the new mapping cannot be
+ * made, the kernel keeps what was there if it failed for want of maps
+ * (before it unmapped anything), and since 6.12 whatever the reason, except
+ * when a file's own mmap fails after the old pages were cleared. A range
+ * left unmapped is filled with reserved memory at once, so that nothing
  * else of km's lands in guest memory, and *gone says the old pages are lost.
  */
 int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flags, int fd,
@@ -233,12 +234,10 @@ int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flag
 	if (mmap(at, len, host_prot(prot), how | MAP_FIXED, fd, (off_t)off) != MAP_FAILED)
 		return 0;
 	int err = -errno;
-	if (fd >= 0) {
-		if (mmap(at, len, PROT_NONE, RESERVED | MAP_FIXED_NOREPLACE, -1, 0) != MAP_FAILED)
-			*gone = true;
-		else if (errno != EEXIST)
-			km_die(1, "km: cannot keep guest memory reserved: %s", strerror(errno));
-	}
+	if (mmap(at, len, PROT_NONE, RESERVED | MAP_FIXED_NOREPLACE, -1, 0) != MAP_FAILED)
+		*gone = true;
+	else if (errno != EEXIST)
+		km_die(1, "km: cannot keep guest memory reserved: %s", strerror(errno));
 	return err;
 }
 
