@@ -128,6 +128,23 @@ static void apply_rights(struct km_vm *vm, const struct segment *segs, size_t n,
 	free(used);
 }
 
+/*
+ * Linux's end_data - start_data, which brk counts against RLIMIT_DATA: from
+ * the highest segment start to the highest end of file contents.
+ */
+static uint64_t data_size(const struct segment *segs, size_t n)
+{
+	uint64_t start = 0, end = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (segs[i].vaddr > start)
+			start = segs[i].vaddr;
+		if (segs[i].vaddr + segs[i].filesz > end)
+			end = segs[i].vaddr + segs[i].filesz;
+	}
+	return end - start;
+}
+
 void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img)
 {
 	int fd;
@@ -187,6 +204,7 @@ void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img)
 				img->phdr = segs[i].vaddr + (eh.e_phoff - segs[i].offset) + img->bias;
 	}
 	vm->brk_start = vm->brk = hi;
+	vm->data_size = data_size(segs, n);
 	free(segs);
 	elf_end(e);
 	close(fd);

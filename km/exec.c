@@ -18,7 +18,7 @@
 #include "km.h"
 
 #define SCRIPT_LINE 256 /* what Linux reads of a "#!" line */
-#define KM_OPTIONS 6	/* the most km options exec passes on, with "--" */
+#define KM_OPTIONS (6 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
 
 struct program {
 	int fd;
@@ -117,6 +117,8 @@ static size_t count(char *const *v)
 /*
  * km [km's options] --argv0=ARGV0 -- PROGRAM ARGS... for an ELF; for a
  * script, Linux's "interp [arg] script args...", the guest's argv[0] dropped.
+ * km's options carry the guest's own limits, which km never applies to
+ * itself (the new km reserves guest memory under its own).
  */
 static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const struct program *p,
 			 char *opts)
@@ -131,6 +133,8 @@ static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const s
 	char *o = opts;
 	av[n++] = o;
 	o += sprintf(o, "--mem-limit=%lu", (unsigned long)vm->mem_limit) + 1;
+	n += (size_t)km_rlimit_options(vm, o, av + n);
+	o += KM_RLIMIT_OPTIONS * KM_RLIMIT_OPTION_MAX;
 	if (km_verbose) {
 		av[n++] = o;
 		o += (vm->log_path ? sprintf(o, "--log-to=%s", vm->log_path) : sprintf(o, "-v")) + 1;
@@ -166,7 +170,8 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *x)
 		return rc;
 
 	size_t opt_len = 64 + (vm->log_path ? strlen(vm->log_path) : 0) +
-			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 3 * 16;
+			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 3 * 16 +
+			 KM_RLIMIT_OPTIONS * KM_RLIMIT_OPTION_MAX;
 	char *opts = malloc(opt_len);
 	char **av = opts ? km_command(vm, x, &p, opts) : NULL;
 	if (av == NULL) {

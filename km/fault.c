@@ -52,7 +52,6 @@ static struct fault_frame *frame_of(struct km_vcpu *vcpu)
 	return km_sys(vcpu->vm, rsp - KM_SYS_VA);
 }
 
-/* A page fault the current page tables no longer explain is stale; retry it. */
 static bool mapped(struct km_vm *vm, uint64_t addr)
 {
 	pthread_rwlock_rdlock(&vm->mm_lock);
@@ -61,11 +60,21 @@ static bool mapped(struct km_vm *vm, uint64_t addr)
 	return found;
 }
 
+/*
+ * A page fault the current page tables no longer explain is stale; retry it.
+ * They are read under the address-space lock, so that a fault taken while another
+ * thread's mmap or mprotect was half done (page tables give only the rights
+ * old and new share until km's host mapping has the new ones) sees it done.
+ */
 static bool spurious(struct km_vcpu *vcpu, uint64_t addr, uint64_t error)
 {
-	int have = km_pte_prot(vcpu->vm, addr);
+	struct km_vm *vm = vcpu->vm;
 
-	if (have == PROT_NONE || !mapped(vcpu->vm, addr))
+	pthread_rwlock_rdlock(&vm->mm_lock);
+	int have = km_pte_prot(vm, addr);
+	bool found = km_vma_find(vm, addr) != NULL;
+	pthread_rwlock_unlock(&vm->mm_lock);
+	if (have == PROT_NONE || !found)
 		return false;
 	if ((error & PF_WRITE) && !(have & PROT_WRITE))
 		return false;

@@ -69,6 +69,7 @@ struct km_vma {
 	uint64_t start, end; /* guest-virtual, page aligned */
 	int prot;	     /* PROT_* as the guest asked */
 	enum km_vma_kind kind;
+	bool shared; /* MAP_SHARED: not data, as Linux counts RLIMIT_DATA */
 };
 
 struct km_vcpu;
@@ -115,7 +116,12 @@ struct km_vm {
 	struct km_vma *vmas; /* sorted by start, never overlapping */
 	size_t nvma, vma_cap;
 	uint64_t brk_start, brk;
-	uint64_t mmap_top; /* top-down mmap search starts here */
+	uint64_t data_size; /* the image's initialised data, which brk's RLIMIT_DATA check counts */
+	uint64_t mmap_top;  /* top-down mmap search starts here */
+
+	/* The guest's own limits: only AS, DATA and STACK are kept here (limits.c). */
+	struct rlimit rlim[RLIM_NLIMITS];
+	bool cap_sys_resource; /* km may raise a hard limit, so the guest may */
 
 	/* Writers change the address space; readers look at it (km_gva). */
 	pthread_rwlock_t mm_lock;
@@ -196,7 +202,7 @@ _Noreturn void km_die_by_signal(int sig);
 /* kvm.c: the host backend. */
 void km_kvm_open(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);
-void km_kvm_cover(struct km_vm *vm);
+bool km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
 void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor);
 int km_vcpu_run(struct km_vcpu *vcpu);
@@ -255,8 +261,17 @@ extern const uint8_t km_entry_start[], km_entry_end[];
 void km_mem_init(struct km_vm *vm, uint64_t mem_limit);
 bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa);
 void km_mem_no_huge_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
-void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
-void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
+int km_mem_cover(struct km_vm *vm, uint64_t gva, uint64_t len);
+void km_pte_set(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
+int km_prot_common(int a, int b);
+bool km_host_differs(const struct km_vm *vm, int old, int new);
+int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flags, int fd,
+		uint64_t off, bool *gone);
+int km_host_protect(struct km_vm *vm, uint64_t gva, uint64_t len, int old, int new);
+int km_host_restore(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
+int km_host_move(struct km_vm *vm, uint64_t from, uint64_t to, uint64_t len);
+int km_host_fence(struct km_vm *vm, uint64_t gva, uint64_t len, int mark);
+void km_host_unfence(struct km_vm *vm, uint64_t gva, uint64_t len);
 void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot);
 void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 void *km_sys(struct km_vm *vm, uint64_t off);
@@ -277,6 +292,15 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	       uint64_t new_addr);
 long km_brk(struct km_vm *vm, uint64_t addr);
 const struct km_vma *km_vma_find(const struct km_vm *vm, uint64_t gva);
+
+/* limits.c: the guest's own address-space, data and stack limits. */
+#define KM_RLIMIT_OPTIONS 3	  /* km options that carry them across exec */
+#define KM_RLIMIT_OPTION_MAX 64 /* bytes of each, with its NUL */
+void km_rlimit_option(const char *arg);
+void km_limits_init(struct km_vm *vm);
+bool km_rlimit_viewed(int resource);
+long km_rlimit_view(struct km_vm *vm, int resource, const struct rlimit *new, struct rlimit *old);
+int km_rlimit_options(const struct km_vm *vm, char *at, char **opts);
 
 /* elf.c and stack.c: loading the program and its initial stack. */
 struct km_image {

@@ -66,7 +66,8 @@ void km_kvm_open(struct km_vm *vm)
 #define KM_SLOT_MIN (16ul << 20)
 #define KM_SLOT_ALIGN (2ul << 20)
 
-static void add_slot(struct km_vm *vm, uint64_t gpa, uint64_t size)
+/* A slot for [gpa, gpa+size): false if KVM has no more, or no memory for it. */
+static bool add_slot(struct km_vm *vm, uint64_t gpa, uint64_t size)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = (uint32_t)vm->nslots,
@@ -75,35 +76,46 @@ static void add_slot(struct km_vm *vm, uint64_t gpa, uint64_t size)
 		.userspace_addr = (uint64_t)vm->mem + gpa,
 	};
 
-	if (vm->nslots >= vm->max_slots)
-		km_die(1, "km: out of KVM memory slots (%d)", vm->max_slots);
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		km_die(1, "km: cannot give %lu MiB of memory to the VM: %s", (unsigned long)(size >> 20),
+	if (vm->nslots >= vm->max_slots) {
+		km_log("km: out of KVM memory slots (%d)", vm->max_slots);
+		return false;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		km_log("km: KVM refused %lu MiB of memory for the VM: %s", (unsigned long)(size >> 20),
 		       strerror(errno));
+		return false;
+	}
 	vm->nslots++;
+	return true;
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-/* Adds slots until need_lo and need_hi are covered; mm_lock held or single threaded. */
-void km_kvm_cover(struct km_vm *vm)
+/*
+ * Adds slots until need_lo and need_hi are covered; mm_lock held or single
+ * threaded. False if KVM would not take one: the guest's mapping fails.
+ */
+bool km_kvm_cover(struct km_vm *vm)
 {
 	if (!vm->slots_live)
-		return;
+		return true;
 	if (vm->need_lo > vm->slot_lo && vm->slot_lo < vm->slot_hi) {
 		uint64_t end = max_u64(vm->need_lo, vm->slot_lo + max_u64(vm->slot_lo, KM_SLOT_MIN));
 		end = min_u64(KM_ROUND_UP(end, KM_SLOT_ALIGN), vm->slot_hi);
-		add_slot(vm, vm->slot_lo, end - vm->slot_lo);
+		if (!add_slot(vm, vm->slot_lo, end - vm->slot_lo))
+			return false;
 		vm->slot_lo = end;
 	}
 	if (vm->need_hi < vm->slot_hi && vm->slot_lo < vm->slot_hi) {
 		uint64_t step = max_u64(vm->phys_size - vm->slot_hi, KM_SLOT_MIN);
 		uint64_t start = min_u64(vm->need_hi, vm->slot_hi > step ? vm->slot_hi - step : 0);
 		start = max_u64(KM_ROUND_DOWN(start, KM_SLOT_ALIGN), vm->slot_lo);
-		add_slot(vm, start, vm->slot_hi - start);
+		if (!add_slot(vm, start, vm->slot_hi - start))
+			return false;
 		vm->slot_hi = start;
 	}
+	return true;
 }
 
 void km_kvm_map_memory(struct km_vm *vm)
@@ -112,7 +124,8 @@ void km_kvm_map_memory(struct km_vm *vm)
 
 	vm->max_slots = n > 0 ? n : 32;
 	vm->slots_live = true;
-	km_kvm_cover(vm);
+	if (!km_kvm_cover(vm))
+		km_die(1, "km: cannot give the program's memory to the VM");
 }
 
 /*

@@ -29,6 +29,9 @@ static void usage(FILE *out)
 		"  -v, --verbose         log every hypercall to stderr (or --log-to)\n"
 		"      --log-to=FILE     write the -v log to FILE\n"
 		"      --argv0=NAME      give the program NAME as argv[0] (as exec -a does)\n"
+		"      --rlimit=RES=SOFT:HARD\n"
+		"                        the program's own limit RES (as, data or stack), in bytes\n"
+		"                        or 'unlimited'; km's are the default (an exec passes them on)\n"
 		"  -h, --help            show this help\n"
 		"      --version         show km's version\n"
 		"\n"
@@ -74,6 +77,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-to", required_argument, NULL, 'L' },
 		{ "argv0", required_argument, NULL, 'A' },
+		{ "rlimit", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -89,6 +93,7 @@ int main(int argc, char **argv)
 		case 'v': km_verbose = 1; break;
 		case 'L': log_path = optarg; km_verbose = 1; break;
 		case 'A': argv0 = optarg; break;
+		case 'R': km_rlimit_option(optarg); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("km %s\n", KM_VERSION); return 0;
 		default:
@@ -108,6 +113,7 @@ int main(int argc, char **argv)
 	};
 	struct km_image img;
 	km_fds_init(&vm);
+	km_limits_init(&vm);
 	km_log_init();
 	vm.exe_path = absolute_path(argv[optind]);
 	vm.km_argv0 = argv[0];

@@ -6,7 +6,9 @@
  * Guest page tables only ever gain upper-level entries. A leaf that loses
  * rights is also taken away on km's own mapping (mprotect or a fresh mmap),
  * whose MMU notifier makes KVM drop its translations on every vCPU, on
- * hardware (EPT/NPT) and on PVM's shadow pages alike.
+ * hardware (EPT/NPT) and on PVM's shadow pages alike. The host calls that
+ * do it for the guest's requests return their errors to vma.c, which
+ * undoes what it had begun: the guest gets the errno, and km goes on.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +19,10 @@
 #include <unistd.h>
 
 #include "km.h"
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 
 #define PTE_P (1ull << 0)
 #define PTE_W (1ull << 1)
@@ -144,64 +150,175 @@ static int host_prot(int prot)
 	return prot & PROT_WRITE ? PROT_READ | PROT_WRITE : PROT_READ;
 }
 
-/* Sets the guest's rights on [gva, gva+len), a range inside one window. */
-void km_map_pages(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
+/* The rights both a and b give, as page tables hold them: what the guest keeps while one becomes the other. */
+int km_prot_common(int a, int b)
 {
-	uint64_t gpa;
-	bool restricts = false;
-
-	if (len == 0)
-		return;
-	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
-	if (!km_gva_to_gpa(vm, gva, &gpa))
-		km_die(1, "km: internal: mapping 0x%lx outside guest memory", (unsigned long)gva);
-	uint64_t bits = pte_bits(prot, true);
-	if (bits) {
-		/* What the guest may now touch must be in a KVM memory slot. */
-		if (gva < vm->mem_limit && gpa + len > vm->need_lo)
-			vm->need_lo = gpa + len;
-		else if (gva >= vm->mem_limit && gpa < vm->need_hi)
-			vm->need_hi = gpa;
-		km_kvm_cover(vm);
-	}
-	/* One walk per leaf table; PROT_NONE needs no table where there is none. */
-	for (uint64_t off = 0, span; off < len; off += span) {
-		span = leaf_table_span(gva + off, len - off);
-		uint64_t *pte = pte_slot(vm, gva + off, bits != 0);
-		for (uint64_t i = 0; pte && i < span / KM_PAGE_SIZE; i++) {
-			uint64_t old = pte[i];
-			if ((old & PTE_P) && ((old & ~bits) & (PTE_P | PTE_W) || (~old & bits & PTE_NX)))
-				restricts = true;
-			pte[i] = bits ? (gpa + off + i * KM_PAGE_SIZE) | bits : 0;
-		}
-	}
-	/*
-	 * Taking rights away goes through km's mapping so KVM flushes its TLBs;
-	 * before the first vCPU (loading the program) there is nothing to flush.
-	 */
-	if (restricts && vm->nvcpu > 0 && host_prot(prot) != PROT_NONE)
-		mprotect(vm->mem + gpa, len, PROT_NONE);
-	if (mprotect(vm->mem + gpa, len, host_prot(prot)) != 0)
-		km_die(1, "km: cannot change guest memory rights: %s", strerror(errno));
+	if (a == PROT_NONE || b == PROT_NONE)
+		return PROT_NONE;
+	return PROT_READ | (a & b & (PROT_WRITE | PROT_EXEC));
 }
 
-/* Drops [gva, gva+len): its pages read back as zero when mapped again. */
-void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len)
+/* KVM sees [gva, gva+len) before the guest may touch it: 0, or -ENOMEM if KVM will not. */
+int km_mem_cover(struct km_vm *vm, uint64_t gva, uint64_t len)
+{
+	uint64_t gpa, lo = vm->need_lo, hi = vm->need_hi;
+
+	if (len == 0 || !km_gva_to_gpa(vm, gva, &gpa))
+		return 0;
+	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
+	if (gva < vm->mem_limit && gpa + len > vm->need_lo)
+		vm->need_lo = gpa + len;
+	else if (gva >= vm->mem_limit && gpa < vm->need_hi)
+		vm->need_hi = gpa;
+	if (km_kvm_cover(vm))
+		return 0;
+	vm->need_lo = lo;
+	vm->need_hi = hi;
+	return -ENOMEM;
+}
+
+/*
+ * The guest's rights on [gva, gva+len), a range inside one window, in its
+ * page tables only. One walk per leaf table; PROT_NONE builds no table
+ * where there is none.
+ */
+void km_pte_set(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 {
 	uint64_t gpa;
 
 	if (len == 0 || !km_gva_to_gpa(vm, gva, &gpa))
 		return;
 	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
+	uint64_t bits = pte_bits(prot, true);
 	for (uint64_t off = 0, span; off < len; off += span) {
 		span = leaf_table_span(gva + off, len - off);
-		uint64_t *pte = pte_slot(vm, gva + off, false);
-		if (pte)
-			memset(pte, 0, span / KM_PAGE_SIZE * sizeof(*pte));
+		uint64_t *pte = pte_slot(vm, gva + off, bits != 0);
+		for (uint64_t i = 0; pte && i < span / KM_PAGE_SIZE; i++)
+			pte[i] = bits ? (gpa + off + i * KM_PAGE_SIZE) | bits : 0;
 	}
-	if (mmap(vm->mem + gpa, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-		 -1, 0) == MAP_FAILED)
-		km_die(1, "km: cannot release guest memory: %s", strerror(errno));
+}
+
+/*
+ * km's host mapping of guest memory, changed for the guest's requests. Each
+ * function below is one host call (two for a round trip through PROT_NONE)
+ * and gives 0 or -errno; vma.c orders them so that a failure leaves the
+ * guest's memory as it was (see the fences below).
+ */
+static uint8_t *host_of(struct km_vm *vm, uint64_t gva)
+{
+	uint64_t gpa;
+
+	if (!km_gva_to_gpa(vm, gva, &gpa))
+		km_die(1, "km: internal: guest address 0x%lx outside guest memory", (unsigned long)gva);
+	return vm->mem + gpa;
+}
+
+#define RESERVED (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+
+/*
+ * [gva, gva+len) mapped afresh: anonymous memory (fd < 0) or the file, with
+ * km's side of the guest's rights prot. When the new mapping cannot be
+ * made, the kernel keeps what was there if it failed for want of maps
+ * (before it unmapped anything), and since 6.12 whatever the reason, except
+ * when a file's own mmap fails after the old pages were cleared. A range
+ * left unmapped is filled with reserved memory at once, so that nothing
+ * else of km's lands in guest memory, and *gone says the old pages are lost.
+ */
+int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flags, int fd,
+		uint64_t off, bool *gone)
+{
+	uint8_t *at = host_of(vm, gva);
+	int how = fd < 0 ? RESERVED : flags & MAP_SHARED ? MAP_SHARED : MAP_PRIVATE;
+
+	*gone = false;
+	if (mmap(at, len, host_prot(prot), how | MAP_FIXED, fd, (off_t)off) != MAP_FAILED)
+		return 0;
+	int err = -errno;
+	if (mmap(at, len, PROT_NONE, RESERVED | MAP_FIXED_NOREPLACE, -1, 0) != MAP_FAILED)
+		*gone = true;
+	else if (errno != EEXIST)
+		km_die(1, "km: cannot keep guest memory reserved: %s", strerror(errno));
+	return err;
+}
+
+/*
+ * Taking rights away goes through km's mapping so that KVM forgets its
+ * translations on every vCPU (the kernel's mprotect tells KVM through its
+ * MMU notifier); a round trip through PROT_NONE does it where km's mapping
+ * itself does not change (execute). Before the first vCPU (loading the
+ * program) there is nothing to forget.
+ */
+static bool round_trip(const struct km_vm *vm, int old, int new)
+{
+	return vm->nvcpu > 0 && host_prot(new) != PROT_NONE &&
+	       pte_bits(km_prot_common(old, new), true) != pte_bits(old, true);
+}
+
+/* Whether the guest's rights going from old to new needs km_host_protect to do anything. */
+bool km_host_differs(const struct km_vm *vm, int old, int new)
+{
+	return host_prot(old) != host_prot(new) || round_trip(vm, old, new);
+}
+
+/*
+ * km's mapping of [gva, gva+len) from the guest's rights old to new. One
+ * mprotect is atomic only on a range that is one host mapping: see
+ * km_host_fence.
+ */
+int km_host_protect(struct km_vm *vm, uint64_t gva, uint64_t len, int old, int new)
+{
+	uint8_t *at = host_of(vm, gva);
+
+	if (!km_host_differs(vm, old, new))
+		return 0;
+	if (round_trip(vm, old, new) && mprotect(at, len, PROT_NONE) != 0)
+		return -errno;
+	return mprotect(at, len, host_prot(new)) == 0 ? 0 : -errno;
+}
+
+/* km's mapping of [gva, gva+len) back to the guest's rights prot, whatever a failed change did. */
+int km_host_restore(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
+{
+	return mprotect(host_of(vm, gva), len, host_prot(prot)) == 0 ? 0 : -errno;
+}
+
+/*
+ * The host pages of [from, from+len) moved to [to, to+len), none copied.
+ * MREMAP_DONTUNMAP leaves the source mapped (and empty), so no hole opens
+ * in guest memory for another of km's mappings to fall into; the caller
+ * maps it afresh. The kernel refuses a move up front, changing nothing,
+ * when the process is a few maps short of vm.max_map_count.
+ */
+int km_host_move(struct km_vm *vm, uint64_t from, uint64_t to, uint64_t len)
+{
+	void *rc = mremap(host_of(vm, from), len, len,
+			  MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, host_of(vm, to));
+	return rc == MAP_FAILED ? -errno : 0;
+}
+
+/*
+ * A fence makes [gva, gva+len) host mappings of their own, which no
+ * neighbour merges with: MADV_RANDOM, or MADV_SEQUENTIAL for mark 1 so that
+ * two fenced neighbours stay apart (a readahead hint and nothing else, and
+ * km sets neither otherwise). A host call on exactly a fenced range then
+ * needs no split, so it cannot fail for want of a map (vm.max_map_count),
+ * and it can be undone by its inverse, which needs none either. A fence
+ * itself can fail (EAGAIN at the map count): it is then taken down.
+ */
+int km_host_fence(struct km_vm *vm, uint64_t gva, uint64_t len, int mark)
+{
+	uint8_t *at = host_of(vm, gva);
+
+	if (madvise(at, len, mark ? MADV_SEQUENTIAL : MADV_RANDOM) == 0)
+		return 0;
+	madvise(at, len, MADV_NORMAL);
+	return -ENOMEM;
+}
+
+/* Fenced mappings merge back with their neighbours, which takes no new map. */
+void km_host_unfence(struct km_vm *vm, uint64_t gva, uint64_t len)
+{
+	madvise(host_of(vm, gva), len, MADV_NORMAL);
 }
 
 static bool prot_allows(int have, int want)

@@ -71,39 +71,52 @@ static void clamp_limit(struct km_vm *vm, int resource, struct rlimit *r)
 	}
 }
 
-static long limits(struct km_vcpu *vcpu, int resource, uint64_t new_gva, uint64_t old_gva)
+/*
+ * getrlimit, setrlimit and prlimit64 of the calling process. AS, DATA and
+ * STACK are the guest's own (limits.c), NOFILE is what fdtab.c keeps for
+ * it, and the others are km's process's, which meter what km's host calls
+ * do for the guest. As on Linux, the new limit is read first and the old
+ * one written last, after the new one is set.
+ */
+static long limits(struct km_vcpu *vcpu, uint64_t resource, uint64_t new_gva, uint64_t old_gva)
 {
-	struct rlimit want, *new = NULL;
+	struct km_vm *vm = vcpu->vm;
+	struct rlimit want, *new = NULL, cur;
+	long rc;
 
-	if (old_gva && KM_OUT(vcpu, old_gva, sizeof(struct rlimit)) == NULL)
-		return -EFAULT;
 	if (new_gva) {
-		if (km_copy_in(vcpu->vm, &want, new_gva, sizeof(want)) < 0)
+		if (km_copy_in(vm, &want, new_gva, sizeof(want)) < 0)
 			return -EFAULT;
 		new = &want;
 	}
-	if (new && resource == RLIMIT_NOFILE) {
+	if ((unsigned)resource >= RLIM_NLIMITS)
+		return -EINVAL;
+	if (km_rlimit_viewed((int)resource)) {
+		rc = km_rlimit_view(vm, (int)resource, new, &cur);
+	} else if (resource == RLIMIT_NOFILE && new) {
 		if (new->rlim_cur > new->rlim_max)
 			return -EINVAL;
-		if (new->rlim_max > (rlim_t)vcpu->vm->fd_limit)
+		if (new->rlim_max > (rlim_t)vm->fd_limit)
 			return -EPERM;
-		new = NULL; /* km's own fds sit at the host limit: leave it */
+		/* km's own fds sit at the host limit: leave it */
+		rc = prlimit(0, RLIMIT_NOFILE, NULL, &cur) == 0 ? 0 : -errno;
+	} else {
+		rc = prlimit(0, (int)resource, new, &cur) == 0 ? 0 : -errno;
 	}
-	struct rlimit cur;
-	if (prlimit(0, resource, new, &cur) != 0)
-		return -errno;
-	clamp_limit(vcpu->vm, resource, &cur);
-	return old_gva ? km_copy_out(vcpu->vm, old_gva, &cur, sizeof(cur)) : 0;
+	if (rc < 0)
+		return rc;
+	clamp_limit(vm, (int)resource, &cur);
+	return old_gva ? km_copy_out(vm, old_gva, &cur, sizeof(cur)) : 0;
 }
 
-KM_SYSCALL(getrlimit) { return limits(vcpu, (int)a[0], 0, a[1]); }
-KM_SYSCALL(setrlimit) { return limits(vcpu, (int)a[0], a[1], 0); }
+KM_SYSCALL(getrlimit) { return limits(vcpu, (unsigned)a[0], 0, a[1]); }
+KM_SYSCALL(setrlimit) { return limits(vcpu, (unsigned)a[0], a[1], 0); }
 
 KM_SYSCALL(prlimit64)
 {
 	if (a[0] != 0 && (pid_t)a[0] != getpid())
 		return -ESRCH;
-	return limits(vcpu, (int)a[1], a[2], a[3]);
+	return limits(vcpu, (unsigned)a[1], a[2], a[3]);
 }
 
 KM_SYSCALL(getrusage)

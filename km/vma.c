@@ -3,6 +3,12 @@
  * The low window holds the image and brk, the high window the stack and
  * mmap; both draw on one physical pool, so each only grows while it stays
  * clear of the other's pages.
+ *
+ * Each change is all or nothing: the guest's page tables, this list and
+ * km's host mapping of guest memory change together or stay as they were,
+ * and a host call that fails gives its errno to the guest (ENOMEM when the
+ * host's map count, vm.max_map_count, runs out), as Linux's own calls do.
+ * The guest's RLIMIT_AS and RLIMIT_DATA are enforced here, by Linux's rules.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,6 +16,9 @@
 #include <sys/mman.h>
 
 #include "km.h"
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 enum window { WIN_NONE, WIN_LOW, WIN_HIGH };
 
@@ -113,8 +122,8 @@ static void vma_delete_at(struct km_vm *vm, size_t i)
 	vm->nvma--;
 }
 
-/* Makes `at` a vma boundary if a vma spans it. */
-static void vma_split(struct km_vm *vm, uint64_t at)
+/* Makes `at` a vma boundary if a vma spans it: whether it did. */
+static bool vma_split(struct km_vm *vm, uint64_t at)
 {
 	size_t i = vma_index(vm, at);
 
@@ -123,6 +132,19 @@ static void vma_split(struct km_vm *vm, uint64_t at)
 		tail.start = at;
 		vm->vmas[i].end = at;
 		vma_insert_at(vm, i + 1, tail);
+		return true;
+	}
+	return false;
+}
+
+/* Undoes vma_split(at). */
+static void vma_join(struct km_vm *vm, uint64_t at)
+{
+	size_t i = vma_index(vm, at);
+
+	if (i > 0 && i < vm->nvma && vm->vmas[i - 1].end == at && vm->vmas[i].start == at) {
+		vm->vmas[i - 1].end = vm->vmas[i].end;
+		vma_delete_at(vm, i);
 	}
 }
 
@@ -136,7 +158,7 @@ static void vma_merge_around(struct km_vm *vm, uint64_t start, uint64_t end)
 	while (i + 1 < vm->nvma && vm->vmas[i].start <= end) {
 		struct km_vma *a = &vm->vmas[i], *b = &vm->vmas[i + 1];
 		if (a->end == b->start && a->prot == b->prot && a->kind == b->kind &&
-		    a->kind != KM_VMA_FILE) {
+		    a->shared == b->shared && a->kind != KM_VMA_FILE) {
 			a->end = b->end;
 			vma_delete_at(vm, i + 1);
 		} else {
@@ -146,22 +168,173 @@ static void vma_merge_around(struct km_vm *vm, uint64_t start, uint64_t end)
 }
 
 static void vma_add(struct km_vm *vm, uint64_t start, uint64_t end, int prot,
-		    enum km_vma_kind kind)
+		    enum km_vma_kind kind, bool shared)
 {
 	vma_insert_at(vm, vma_index(vm, start),
-		      (struct km_vma){ .start = start, .end = end, .prot = prot, .kind = kind });
+		      (struct km_vma){ .start = start, .end = end, .prot = prot, .kind = kind,
+				       .shared = shared });
 	vma_merge_around(vm, start, end);
 }
 
-static void unmap_range(struct km_vm *vm, uint64_t start, uint64_t end)
+/* Takes [start, end) out of the list; the caller has dealt with the memory. */
+static void vma_drop(struct km_vm *vm, uint64_t start, uint64_t end)
 {
 	vma_split(vm, start);
 	vma_split(vm, end);
 	size_t i = vma_index(vm, start);
-	while (i < vm->nvma && vm->vmas[i].start < end) {
-		km_unmap_pages(vm, vm->vmas[i].start, vm->vmas[i].end - vm->vmas[i].start);
+	while (i < vm->nvma && vm->vmas[i].start < end)
 		vma_delete_at(vm, i);
+}
+
+/* The page tables of what the list maps in [start, end): cleared, or as the list says. */
+static void pte_each(struct km_vm *vm, uint64_t start, uint64_t end, bool as_listed)
+{
+	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
+		const struct km_vma *v = &vm->vmas[i];
+		uint64_t s = max_u64(v->start, start), e = min_u64(v->end, end);
+		km_pte_set(vm, s, e - s, as_listed ? v->prot : PROT_NONE);
 	}
+}
+
+static void pte_clear(struct km_vm *vm, uint64_t start, uint64_t end)
+{
+	pte_each(vm, start, end, false);
+}
+
+static void pte_restore(struct km_vm *vm, uint64_t start, uint64_t end)
+{
+	pte_each(vm, start, end, true);
+}
+
+/* Linux's is_data_mapping: what RLIMIT_DATA counts (since 4.7). */
+static bool is_data(int prot, bool shared, enum km_vma_kind kind)
+{
+	return (prot & PROT_WRITE) && !shared && kind != KM_VMA_STACK;
+}
+
+/* Pages the list maps in [start, end): all of them, and those that are data. */
+static void count_pages(const struct km_vm *vm, uint64_t start, uint64_t end, uint64_t *total,
+			uint64_t *data)
+{
+	*total = *data = 0;
+	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
+		const struct km_vma *v = &vm->vmas[i];
+		uint64_t n = (min_u64(v->end, end) - max_u64(v->start, start)) / KM_PAGE_SIZE;
+		*total += n;
+		if (is_data(v->prot, v->shared, v->kind))
+			*data += n;
+	}
+}
+
+/*
+ * The limits bind the program's own calls, not km loading it (before its
+ * first vCPU), as exec maps a program whatever they say.
+ */
+static bool limited(const struct km_vm *vm)
+{
+	return vm->nvcpu > 0 && (vm->rlim[RLIMIT_AS].rlim_cur != RLIM_INFINITY ||
+				 vm->rlim[RLIMIT_DATA].rlim_cur != RLIM_INFINITY);
+}
+
+/*
+ * Linux's may_expand_vm against the guest's limits: may npages more be
+ * mapped (data ones if `data`), with total and data_now mapped already?
+ * A soft RLIMIT_DATA of 0 under a hard limit that allows them lets them
+ * through, as Linux does for Valgrind.
+ */
+static bool may_expand_with(const struct km_vm *vm, uint64_t total, uint64_t data_now, bool data,
+			    uint64_t npages)
+{
+	const struct rlimit *as = &vm->rlim[RLIMIT_AS], *dl = &vm->rlim[RLIMIT_DATA];
+
+	if (total + npages > as->rlim_cur / KM_PAGE_SIZE)
+		return false;
+	if (data && data_now + npages > dl->rlim_cur / KM_PAGE_SIZE)
+		return dl->rlim_cur == 0 && data_now + npages <= dl->rlim_max / KM_PAGE_SIZE;
+	return true;
+}
+
+static bool may_expand(const struct km_vm *vm, bool data, uint64_t npages)
+{
+	uint64_t total, data_now;
+
+	if (!limited(vm))
+		return true;
+	count_pages(vm, 0, KM_TOP, &total, &data_now);
+	return may_expand_with(vm, total, data_now, data, npages);
+}
+
+/*
+ * Maps [start, end) afresh for the guest, replacing what it had there:
+ * anonymous memory (fd < 0) or the file fd at off.
+ */
+static long place(struct km_vm *vm, uint64_t start, uint64_t end, int prot, int flags, int fd,
+		  uint64_t off, enum km_vma_kind kind)
+{
+	uint64_t len = end - start;
+	bool gone;
+	long rc = prot == PROT_NONE ? 0 : km_mem_cover(vm, start, len);
+
+	if (rc < 0)
+		return rc;
+	pte_clear(vm, start, end);
+	rc = km_host_map(vm, start, len, prot, flags, fd, off, &gone);
+	if (rc < 0) {
+		if (gone)
+			vma_drop(vm, start, end); /* as Linux, whose unmap of the range completed */
+		else
+			pte_restore(vm, start, end);
+		return rc;
+	}
+	vma_drop(vm, start, end);
+	km_pte_set(vm, start, len, prot);
+	vma_add(vm, start, end, prot, kind, flags & MAP_SHARED);
+	return 0;
+}
+
+/*
+ * Unmaps [start, end): its host memory becomes fresh reserved memory, one
+ * host call per window it touches. A range in both windows (a huge munmap)
+ * is fenced first, so that the second call cannot fail once the first has
+ * dropped pages.
+ */
+static long unmap_range(struct km_vm *vm, uint64_t start, uint64_t end)
+{
+	uint64_t lo[2] = { UINT64_MAX, UINT64_MAX }, hi[2] = { 0, 0 };
+	int windows = 0;
+	long rc = 0;
+
+	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
+		const struct km_vma *v = &vm->vmas[i];
+		int w = window_of(vm, v->start, v->end) == WIN_LOW ? 0 : 1;
+		lo[w] = min_u64(lo[w], max_u64(v->start, start));
+		hi[w] = max_u64(hi[w], min_u64(v->end, end));
+	}
+	windows = (hi[0] != 0) + (hi[1] != 0);
+	if (windows == 0)
+		return 0;
+	pte_clear(vm, start, end);
+	if (windows == 2 && (rc = km_host_fence(vm, lo[0], hi[0] - lo[0], 0)) == 0 &&
+	    (rc = km_host_fence(vm, lo[1], hi[1] - lo[1], 0)) < 0)
+		km_host_unfence(vm, lo[0], hi[0] - lo[0]);
+	for (int w = 0; w < 2 && rc == 0; w++) {
+		bool gone;
+		if (hi[w] == 0)
+			continue;
+		rc = km_host_map(vm, lo[w], hi[w] - lo[w], PROT_NONE, MAP_PRIVATE, -1, 0, &gone);
+		if (rc < 0 && windows == 2) {
+			if (w == 1)
+				km_die(1, "km: cannot release guest memory: %s", strerror((int)-rc));
+			km_host_unfence(vm, lo[0], hi[0] - lo[0]);
+			km_host_unfence(vm, lo[1], hi[1] - lo[1]);
+		}
+	}
+	if (rc < 0) {
+		pte_restore(vm, start, end);
+		return rc;
+	}
+	vma_drop(vm, start, end);
+	return 0;
 }
 
 /* Top-down search of the high window for len free bytes. */
@@ -184,22 +357,6 @@ static uint64_t find_free(const struct km_vm *vm, uint64_t len)
 	}
 }
 
-static long map_file(struct km_vm *vm, uint64_t start, uint64_t len, int prot, int flags, int fd,
-		     uint64_t off)
-{
-	uint64_t gpa;
-
-	km_gva_to_gpa(vm, start, &gpa);
-	int share = flags & MAP_SHARED ? MAP_SHARED : MAP_PRIVATE;
-	int hprot = prot == PROT_NONE ? PROT_NONE : (prot & PROT_WRITE ? PROT_READ | PROT_WRITE : PROT_READ);
-	if (mmap(vm->mem + gpa, len, hprot, share | MAP_FIXED, fd, (off_t)off) == MAP_FAILED) {
-		long err = -errno;
-		km_unmap_pages(vm, start, len);
-		return err;
-	}
-	return 0;
-}
-
 long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags, int fd,
 	     uint64_t off, enum km_vma_kind kind)
 {
@@ -220,11 +377,8 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 		if (!km_user_range(addr, len, &end) || window_of(vm, addr, end) == WIN_NONE ||
 		    !phys_clear(vm, addr, end))
 			return -ENOMEM;
-		if (!range_free(vm, addr, end)) {
-			if (flags & MAP_FIXED_NOREPLACE)
-				return -EEXIST;
-			unmap_range(vm, addr, end);
-		}
+		if (!range_free(vm, addr, end) && (flags & MAP_FIXED_NOREPLACE))
+			return -EEXIST;
 		start = addr;
 	} else {
 		addr &= KM_PAGE_MASK;
@@ -234,15 +388,20 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 		else if ((start = find_free(vm, len)) == 0)
 			return -ENOMEM;
 	}
-	if (!anon) {
-		long rc = map_file(vm, start, len, prot, flags, fd, off);
-		if (rc < 0)
-			return rc;
+	end = start + len;
+	if (!anon)
 		kind = KM_VMA_FILE;
+	if (limited(vm)) {
+		/* What a fixed mapping replaces is given back first, as Linux counts it. */
+		uint64_t total, data_now, replaced, replaced_data;
+		count_pages(vm, 0, KM_TOP, &total, &data_now);
+		count_pages(vm, start, end, &replaced, &replaced_data);
+		if (!may_expand_with(vm, total, data_now, is_data(prot, flags & MAP_SHARED, kind),
+				     len / KM_PAGE_SIZE - replaced))
+			return -ENOMEM;
 	}
-	km_map_pages(vm, start, len, prot);
-	vma_add(vm, start, start + len, prot, kind);
-	return (long)start;
+	long rc = place(vm, start, end, prot, flags, anon ? -1 : fd, off, kind);
+	return rc < 0 ? rc : (long)start;
 }
 
 long km_munmap(struct km_vm *vm, uint64_t addr, uint64_t len)
@@ -251,8 +410,7 @@ long km_munmap(struct km_vm *vm, uint64_t addr, uint64_t len)
 
 	if (addr & ~KM_PAGE_MASK || len == 0 || !km_user_range(addr, len, &end))
 		return -EINVAL;
-	unmap_range(vm, addr, end);
-	return 0;
+	return unmap_range(vm, addr, end);
 }
 
 static bool fully_mapped(const struct km_vm *vm, uint64_t start, uint64_t end)
@@ -264,6 +422,75 @@ static bool fully_mapped(const struct km_vm *vm, uint64_t start, uint64_t end)
 		at = v->end;
 	}
 	return true;
+}
+
+/*
+ * Linux's check when mprotect makes memory writable: a vma that becomes
+ * data must fit RLIMIT_DATA (may_expand_vm fails with the new rights and
+ * passes with the old), counted vma by vma as mprotect goes.
+ */
+static bool protect_may(const struct km_vm *vm, uint64_t start, uint64_t end, int prot)
+{
+	uint64_t total, data_now;
+
+	if (!limited(vm) || !(prot & PROT_WRITE))
+		return true;
+	count_pages(vm, 0, KM_TOP, &total, &data_now);
+	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
+		const struct km_vma *v = &vm->vmas[i];
+		uint64_t n = (min_u64(v->end, end) - max_u64(v->start, start)) / KM_PAGE_SIZE;
+		bool was = is_data(v->prot, v->shared, v->kind), will = is_data(prot, v->shared, v->kind);
+		if (!may_expand_with(vm, total, data_now, will, n) &&
+		    may_expand_with(vm, total, data_now, was, n))
+			return false;
+		data_now = data_now - (was ? n : 0) + (will ? n : 0);
+	}
+	return true;
+}
+
+/*
+ * The rights prot on the contiguous vmas v[0..n). Until km's host mapping
+ * has them, the guest's page tables give only what the old and new rights
+ * share. Each vma whose host mapping changes is fenced first, neighbours
+ * with different marks, so that each host call needs no new map and can be
+ * undone; a failure puts back the old rights everywhere.
+ */
+static long protect_vmas(struct km_vm *vm, const struct km_vma *v, size_t n, int prot)
+{
+	uint64_t start = v[0].start, end = v[n - 1].end;
+	bool fenced = false;
+	size_t touched = 0; /* vmas whose host mapping may have changed */
+	long rc = prot == PROT_NONE ? 0 : km_mem_cover(vm, start, end - start);
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (km_host_differs(vm, v[i].prot, prot)) {
+			rc = km_host_fence(vm, v[i].start, v[i].end - v[i].start, (int)(i & 1));
+			fenced = true;
+		}
+	}
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			km_pte_set(vm, v[i].start, v[i].end - v[i].start, km_prot_common(v[i].prot, prot));
+		while (touched < n && rc == 0) {
+			const struct km_vma *t = &v[touched++];
+			rc = km_host_protect(vm, t->start, t->end - t->start, t->prot, prot);
+		}
+	}
+	if (rc < 0) {
+		/* The one that failed may have gone half way (the PROT_NONE round trip). */
+		for (size_t i = 0; i < touched; i++)
+			if (km_host_differs(vm, v[i].prot, prot) &&
+			    km_host_restore(vm, v[i].start, v[i].end - v[i].start, v[i].prot) < 0)
+				km_die(1, "km: cannot restore guest memory rights after a failed change: %s",
+				       strerror(errno));
+		for (size_t i = 0; i < n && touched; i++)
+			km_pte_set(vm, v[i].start, v[i].end - v[i].start, v[i].prot);
+	} else {
+		km_pte_set(vm, start, end - start, prot);
+	}
+	if (fenced)
+		km_host_unfence(vm, start, end - start);
+	return rc;
 }
 
 long km_mprotect(struct km_vm *vm, uint64_t addr, uint64_t len, int prot)
@@ -278,24 +505,75 @@ long km_mprotect(struct km_vm *vm, uint64_t addr, uint64_t len, int prot)
 		return -ENOMEM; /* not mapped, as Linux says of a range that wraps or leaves user space */
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
-	if (!fully_mapped(vm, addr, end))
+	if (!fully_mapped(vm, addr, end) || !protect_may(vm, addr, end, prot))
 		return -ENOMEM;
-	vma_split(vm, addr);
-	vma_split(vm, end);
-	for (size_t i = vma_index(vm, addr); i < vm->nvma && vm->vmas[i].start < end; i++) {
-		struct km_vma *v = &vm->vmas[i];
-		km_map_pages(vm, v->start, v->end - v->start, prot);
-		v->prot = prot;
+	bool split_lo = vma_split(vm, addr), split_hi = vma_split(vm, end);
+	size_t first = vma_index(vm, addr), n = 0;
+	while (first + n < vm->nvma && vm->vmas[first + n].start < end)
+		n++;
+	long rc = protect_vmas(vm, &vm->vmas[first], n, prot);
+	if (rc < 0) {
+		if (split_hi)
+			vma_join(vm, end);
+		if (split_lo)
+			vma_join(vm, addr);
+		return rc;
 	}
+	for (size_t i = 0; i < n; i++)
+		vm->vmas[first + i].prot = prot;
 	vma_merge_around(vm, addr, end);
 	return 0;
 }
 
 /*
- * Moves or grows a mapping with the host's mremap, so no page is copied.
- * The new length and a fixed target are checked as Linux checks them: a
- * length that rounds to 0 or exceeds the user address space, or a target
- * range that leaves it, is EINVAL.
+ * Moves the guest's [old, old+old_len) to the free range [dest,
+ * dest+new_len) with the host's mremap, so no page is copied; what new_len
+ * adds is fresh memory. Both ranges are fenced (with different marks, as
+ * they may be neighbours) and the added part gets its rights first, so the
+ * move, which the kernel refuses up front when maps run short, is the last
+ * step that can fail, and each step before it can be undone.
+ */
+static long move_range(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t dest,
+		       uint64_t new_len, const struct km_vma *v)
+{
+	uint64_t keep = min_u64(old_len, new_len), added = new_len - keep;
+	long rc = v->prot == PROT_NONE ? 0 : km_mem_cover(vm, dest, new_len);
+	bool gone;
+
+	if (rc < 0)
+		return rc;
+	pte_clear(vm, old, old + old_len);
+	if ((rc = km_host_fence(vm, old, old_len, 0)) < 0)
+		goto restore;
+	if ((rc = km_host_fence(vm, dest, new_len, 1)) < 0)
+		goto unfence_old;
+	if (added && (rc = km_host_protect(vm, dest + keep, added, PROT_NONE, v->prot)) < 0)
+		goto unfence;
+	if ((rc = km_host_move(vm, old, dest, keep)) < 0) {
+		if (added && km_host_restore(vm, dest + keep, added, PROT_NONE) < 0)
+			km_die(1, "km: cannot give back guest memory: %s", strerror(errno));
+		goto unfence;
+	}
+	if (km_host_map(vm, old, old_len, PROT_NONE, MAP_PRIVATE, -1, 0, &gone) < 0)
+		km_die(1, "km: cannot release guest memory after a move: %s", strerror(errno));
+	km_host_unfence(vm, dest, new_len);
+	vma_drop(vm, old, old + old_len);
+	km_pte_set(vm, dest, new_len, v->prot);
+	vma_add(vm, dest, dest + new_len, v->prot, v->kind, v->shared);
+	return 0;
+unfence:
+	km_host_unfence(vm, dest, new_len);
+unfence_old:
+	km_host_unfence(vm, old, old_len);
+restore:
+	pte_restore(vm, old, old + old_len);
+	return rc == -EFAULT ? -ENOMEM : rc; /* a range km's host keeps in two pieces */
+}
+
+/*
+ * Moves or grows a mapping. The new length and a fixed target are checked
+ * as Linux checks them: a length that rounds to 0 or exceeds the user
+ * address space, or a target range that leaves it, is EINVAL.
  */
 long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_len, int flags,
 	       uint64_t new_addr)
@@ -320,24 +598,26 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	old_len = old_end - old;
 	if (old_len > v->end - old)
 		return -EFAULT;
+	struct km_vma moved = *v;
+	bool data = is_data(moved.prot, moved.shared, moved.kind);
+	long rc;
 	if (!(flags & MREMAP_FIXED)) {
 		if (new_len <= old_len) {
-			unmap_range(vm, old + new_len, old + old_len);
-			return (long)old;
+			rc = unmap_range(vm, old + new_len, old + old_len);
+			return rc < 0 ? rc : (long)old;
 		}
+		if (!may_expand(vm, data, (new_len - old_len) / KM_PAGE_SIZE))
+			return -ENOMEM;
 		uint64_t end = old + new_len;
 		if (window_of(vm, old, end) != WIN_NONE && range_free(vm, old + old_len, end) &&
-		    phys_clear(vm, old + old_len, end) && v->kind != KM_VMA_FILE) {
-			int prot = v->prot;
-			enum km_vma_kind kind = v->kind;
-			km_map_pages(vm, old + old_len, new_len - old_len, prot);
-			vma_add(vm, old + old_len, end, prot, kind);
-			return (long)old;
+		    phys_clear(vm, old + old_len, end) && moved.kind != KM_VMA_FILE) {
+			rc = place(vm, old + old_len, end, moved.prot,
+				   moved.shared ? MAP_SHARED : MAP_PRIVATE, -1, 0, moved.kind);
+			return rc < 0 ? rc : (long)old;
 		}
 		if (!(flags & MREMAP_MAYMOVE))
 			return -ENOMEM;
 	}
-	struct km_vma moved = *v;
 	uint64_t dest;
 	if (flags & MREMAP_FIXED) {
 		dest = new_addr;
@@ -345,38 +625,41 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 			return -EINVAL;
 		if (window_of(vm, dest, dest_end) == WIN_NONE || !phys_clear(vm, dest, dest_end))
 			return -ENOMEM;
-		unmap_range(vm, dest, dest_end);
+		/* Linux unmaps the target first, whatever happens next. */
+		if ((rc = unmap_range(vm, dest, dest_end)) < 0)
+			return rc;
+		if (new_len > old_len && !may_expand(vm, data, (new_len - old_len) / KM_PAGE_SIZE))
+			return -ENOMEM;
 	} else if ((dest = find_free(vm, new_len)) == 0) {
 		return -ENOMEM;
 	}
-	uint64_t from, to;
-	km_gva_to_gpa(vm, old, &from);
-	km_gva_to_gpa(vm, dest, &to);
-	uint64_t keep = old_len < new_len ? old_len : new_len;
-	if (mremap(vm->mem + from, keep, keep, MREMAP_MAYMOVE | MREMAP_FIXED, vm->mem + to) ==
-	    MAP_FAILED)
-		km_die(1, "km: cannot move guest memory: %s", strerror(errno));
-	km_map_pages(vm, dest, new_len, moved.prot);
-	unmap_range(vm, old, old + old_len);
-	vma_add(vm, dest, dest + new_len, moved.prot, moved.kind);
-	return (long)dest;
+	rc = move_range(vm, old, old_len, dest, new_len, &moved);
+	return rc < 0 ? rc : (long)dest;
 }
 
-/* A break that cannot be had leaves the old one, which is the result, as on Linux. */
+/*
+ * A break that cannot be had leaves the old one, which is the result, as on
+ * Linux; so does one past RLIMIT_DATA with the image's data, checked as
+ * Linux's brk checks it, growing or not.
+ */
 long km_brk(struct km_vm *vm, uint64_t addr)
 {
 	uint64_t old_end = KM_ROUND_UP(vm->brk, KM_PAGE_SIZE), new_end;
+	rlim_t data_limit = vm->rlim[RLIMIT_DATA].rlim_cur;
 
 	if (addr < vm->brk_start || !km_user_range(addr, 0, &new_end))
 		return (long)vm->brk;
+	if (data_limit != RLIM_INFINITY && addr - vm->brk_start + vm->data_size > data_limit)
+		return (long)vm->brk;
 	if (new_end > old_end) {
 		if (window_of(vm, old_end, new_end) != WIN_LOW || !range_free(vm, old_end, new_end) ||
-		    !phys_clear(vm, old_end, new_end))
+		    !phys_clear(vm, old_end, new_end) ||
+		    !may_expand(vm, true, (new_end - old_end) / KM_PAGE_SIZE) ||
+		    place(vm, old_end, new_end, PROT_READ | PROT_WRITE, MAP_PRIVATE, -1, 0,
+			  KM_VMA_BRK) < 0)
 			return (long)vm->brk;
-		km_map_pages(vm, old_end, new_end - old_end, PROT_READ | PROT_WRITE);
-		vma_add(vm, old_end, new_end, PROT_READ | PROT_WRITE, KM_VMA_BRK);
-	} else if (new_end < old_end) {
-		unmap_range(vm, new_end, old_end);
+	} else if (new_end < old_end && unmap_range(vm, new_end, old_end) < 0) {
+		return (long)vm->brk;
 	}
 	vm->brk = addr;
 	return (long)addr;
