@@ -133,17 +133,16 @@ long km_dirfd_ok(const struct km_vm *vm, long fd)
 	return (int)fd == AT_FDCWD || km_fd_ok(vm, fd);
 }
 
-/* Two fresh host fds (pipe, socketpair): both go to the guest's out, or neither exists. */
-long km_fd_pair_new(struct km_vm *vm, const int fds[2], int *out)
+/* Two fresh host fds (pipe, socketpair): both go to the guest's int[2] at gva, or neither exists. */
+long km_fd_pair_new(struct km_vm *vm, const int fds[2], uint64_t gva)
 {
-	if (!km_fd_ok(vm, fds[0]) || !km_fd_ok(vm, fds[1])) {
+	long rc = !km_fd_ok(vm, fds[0]) || !km_fd_ok(vm, fds[1]) ? -EMFILE
+									: km_copy_out(vm, gva, fds, 2 * sizeof(int));
+	if (rc < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		return -EMFILE;
 	}
-	out[0] = fds[0];
-	out[1] = fds[1];
-	return 0;
+	return rc;
 }
 
 /* A host fd fresh from the kernel: keep it if the guest may see it. */

@@ -68,11 +68,9 @@ static void become_child(struct km_vcpu *vcpu, const struct fork_point *at,
 		km_die(1, "km: cannot give the forked child its FPU state");
 	vcpu->run->s.regs.regs = at->regs;
 	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
-	if (args->flags & CLONE_CHILD_SETTID) {
-		uint32_t *ctid = km_gva(vm, args->ctid, sizeof(*ctid), PROT_WRITE);
-		if (ctid)
-			*ctid = (uint32_t)vcpu->tid;
-	}
+	uint32_t tid = (uint32_t)vcpu->tid;
+	if (args->flags & CLONE_CHILD_SETTID)
+		km_copy_out(vm, args->ctid, &tid, sizeof(tid));
 	km_signals_after_fork(vcpu);
 }
 
@@ -135,11 +133,9 @@ long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args)
 			close(vfork_pipe[0]);
 		return saved == ENOMEM ? -ENOMEM : -EAGAIN;
 	}
-	if (args->flags & CLONE_PARENT_SETTID) {
-		uint32_t *ptid = km_gva(vm, args->ptid, sizeof(*ptid), PROT_WRITE);
-		if (ptid)
-			*ptid = (uint32_t)pid;
-	}
+	uint32_t child = (uint32_t)pid;
+	if (args->flags & CLONE_PARENT_SETTID)
+		km_copy_out(vm, args->ptid, &child, sizeof(child));
 	if (vfork_pipe[0] >= 0)
 		wait_for_exec_or_exit(vfork_pipe[0]);
 	return pid;

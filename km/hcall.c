@@ -1,5 +1,6 @@
 /* The hypercall dispatcher: a table indexed by Linux syscall number. */
 #include <linux/kvm.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -33,13 +34,13 @@ const char *km_syscall_name(uint64_t nr)
 uint64_t km_hypercall_at(struct km_vm *vm, uint64_t rip)
 {
 	const uint64_t at = rip - 2;
-	const uint8_t *code;
+	uint8_t code[2];
 
 	if (at - (KM_SYS_VA + KM_SYS_ENTRY) < KM_PAGE_SIZE - 1)
-		code = km_sys(vm, at - KM_SYS_VA);
-	else
-		code = km_gva(vm, at, 2, PROT_NONE);
-	return code && code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT ? at : 0;
+		memcpy(code, km_sys(vm, at - KM_SYS_VA), sizeof(code));
+	else if (km_gva(vm, at, 2, PROT_NONE) == NULL || km_copy_in(vm, code, at, sizeof(code)) < 0)
+		return 0;
+	return code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT ? at : 0;
 }
 
 /* Calls a handler with SA_RESTART does not make again after a signal, as signal(7) lists. */

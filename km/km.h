@@ -185,7 +185,9 @@ struct km_vcpu {
 
 /* log.c: one place for what km says. */
 extern int km_verbose;
+void km_log_init(void);
 void km_log_open(const char *path);
+void km_write_err(const char *text, size_t len);
 void km_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void km_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void km_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -256,8 +258,11 @@ void km_unmap_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
 void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot);
 void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 void *km_sys(struct km_vm *vm, uint64_t off);
-int km_gstr(struct km_vm *vm, uint64_t gva, const char **out);
-int km_gstr_max(struct km_vm *vm, uint64_t gva, uint64_t max, const char **out);
+long km_string_in(struct km_vm *vm, char *dst, uint64_t gva, size_t max);
+void km_guest_faults_init(struct km_vm *vm);
+bool km_guarded(void (*access)(void *), void *arg);
+int km_copy_in(struct km_vm *vm, void *dst, uint64_t gva, size_t len);
+int km_copy_out(struct km_vm *vm, uint64_t gva, const void *src, size_t len);
 int km_pte_prot(struct km_vm *vm, uint64_t gva);
 
 /* vma.c: the guest's address space: mmap, munmap, mprotect, brk. */
@@ -345,7 +350,7 @@ void km_fds_before_exec(struct rlimit *raised);
 void km_fds_exec_failed(const struct rlimit *raised);
 bool km_fd_ok(const struct km_vm *vm, long fd);
 long km_fd_new(struct km_vm *vm, long fd);
-long km_fd_pair_new(struct km_vm *vm, const int fds[2], int *out);
+long km_fd_pair_new(struct km_vm *vm, const int fds[2], uint64_t gva);
 long km_dirfd_ok(const struct km_vm *vm, long fd);
 
 #endif

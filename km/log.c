@@ -1,4 +1,8 @@
-/* What km says: errors always, hypercall traces with -v. */
+/*
+ * What km says: errors always, hypercall traces with -v. Errors go to a
+ * copy of the stderr km was started with, kept among km's own fds, so a
+ * guest that closes or redirects its fd 2 does not silence them.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +18,19 @@
 
 int km_verbose;
 static FILE *log_file;
+static int err_fd = 2;
+
+/* After km_fds_init: km's copy of stderr, or none if km was started without one. */
+void km_log_init(void)
+{
+	err_fd = km_fd_dup_high(2);
+}
+
+void km_write_err(const char *text, size_t len)
+{
+	if (err_fd >= 0 && write(err_fd, text, len) < 0)
+		return;
+}
 
 void km_log_open(const char *path)
 {
@@ -26,12 +43,21 @@ void km_log_open(const char *path)
 	setvbuf(log_file, NULL, _IOLBF, 0);
 }
 
+/* One line, written whole. */
 static void vsay(FILE *f, const char *fmt, va_list ap)
 {
 	char line[1024];
 
-	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(f, "%s\n", line);
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (f)
+		fwrite(line, 1, (size_t)n, f);
+	else
+		km_write_err(line, (size_t)n);
 }
 
 void km_log(const char *fmt, ...)
@@ -39,7 +65,7 @@ void km_log(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsay(log_file ? log_file : stderr, fmt, ap);
+	vsay(log_file, fmt, ap);
 	va_end(ap);
 }
 
@@ -48,7 +74,7 @@ void km_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsay(stderr, fmt, ap);
+	vsay(NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -57,7 +83,7 @@ _Noreturn void km_die(int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsay(stderr, fmt, ap);
+	vsay(NULL, fmt, ap);
 	va_end(ap);
 	exit(status);
 }

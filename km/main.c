@@ -108,6 +108,7 @@ int main(int argc, char **argv)
 	};
 	struct km_image img;
 	km_fds_init(&vm);
+	km_log_init();
 	vm.exe_path = absolute_path(argv[optind]);
 	vm.km_argv0 = argv[0];
 	if (log_path) {
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 	}
 
 	km_mem_init(&vm, mem_limit);
+	km_guest_faults_init(&vm);
 	km_elf_load(&vm, argv[optind], &img);
 	img.execfn = argv[optind];
 	if (argv0)

@@ -1,6 +1,7 @@
 /*
  * Guest memory: the host mapping behind guest-physical memory, the guest
- * page tables, and the checks every guest pointer passes before km uses it.
+ * page tables, the checks every guest pointer passes before km uses it, and
+ * km's own reads and writes of it, which a fault cannot kill km in.
  *
  * Guest page tables only ever gain upper-level entries. A leaf that loses
  * rights is also taken away on km's own mapping (mprotect or a fresh mmap),
@@ -9,8 +10,11 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "km.h"
 
@@ -238,25 +242,121 @@ void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 	return vm->mem + gpa;
 }
 
-/* Checks a NUL-terminated guest string of at most PATH_MAX bytes. */
-int km_gstr(struct km_vm *vm, uint64_t gva, const char **out)
+struct string_copy {
+	char *dst;
+	const char *src;
+	size_t len;
+	bool ended;
+};
+
+static void do_string_copy(void *arg)
 {
-	return km_gstr_max(vm, gva, PATH_MAX, out);
+	struct string_copy *c = arg;
+	const char *nul = memchr(c->src, 0, c->len);
+	if (nul)
+		c->len = (size_t)(nul - c->src);
+	memcpy(c->dst, c->src, c->len);
+	c->ended = nul != NULL;
 }
 
-/* A guest string of at most max bytes with its NUL: 0, -EFAULT or -ENAMETOOLONG. */
-int km_gstr_max(struct km_vm *vm, uint64_t gva, uint64_t max, const char **out)
+/*
+ * A guest string of at most max bytes with its NUL, copied into km's dst
+ * (max bytes): its length, or -EFAULT, or -ENAMETOOLONG with dst holding
+ * the first max bytes. km works on the copy, so the guest cannot change the
+ * string between km's checks and its use.
+ */
+long km_string_in(struct km_vm *vm, char *dst, uint64_t gva, size_t max)
 {
-	for (uint64_t at = gva; at - gva < max;) {
-		uint64_t chunk = KM_PAGE_SIZE - (at & (KM_PAGE_SIZE - 1));
-		const char *p = km_gva(vm, at, chunk, PROT_READ);
-		if (p == NULL)
+	size_t done = 0;
+
+	while (done < max) {
+		uint64_t at = gva + done;
+		size_t chunk = KM_PAGE_SIZE - (at & (KM_PAGE_SIZE - 1));
+		if (chunk > max - done)
+			chunk = max - done;
+		struct string_copy c = { dst + done, km_gva(vm, at, chunk, PROT_READ), chunk, false };
+		if (c.src == NULL || !km_guarded(do_string_copy, &c))
 			return -EFAULT;
-		if (memchr(p, 0, chunk)) {
-			*out = km_gva(vm, gva, 1, PROT_READ);
-			return 0;
+		done += c.len;
+		if (c.ended) {
+			dst[done] = 0;
+			return (long)done;
 		}
-		at += chunk;
 	}
 	return -ENAMETOOLONG;
+}
+
+/*
+ * km's own accesses to guest memory. Another vCPU can unmap a buffer while
+ * km copies it, and a MAP_SHARED file mapped past its end raises SIGBUS, so
+ * each access runs inside km_guarded: a SIGSEGV or SIGBUS at an address in
+ * guest memory while a thread is there jumps back out, and the access gives
+ * -EFAULT, as the kernel's own copies from user memory do. Any other fault
+ * is a km bug and ends km, saying so.
+ */
+static __thread sigjmp_buf *fault_exit;
+static uint8_t *guest_lo, *guest_hi;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	uint8_t *addr = si->si_addr;
+	if (fault_exit && addr >= guest_lo && addr < guest_hi)
+		siglongjmp(*fault_exit, 1);
+	static const char msg[] = "km: internal error: a fault in km itself (a km bug)\n";
+	km_write_err(msg, sizeof(msg) - 1);
+	km_die_by_signal(sig);
+}
+
+/* Once, before any vCPU runs. SA_NODEFER: a jump out leaves the signal unblocked. */
+void km_guest_faults_init(struct km_vm *vm)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	guest_lo = vm->mem;
+	guest_hi = vm->mem + vm->phys_size;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* Runs access(arg), which touches guest memory: false if it faulted there. */
+bool km_guarded(void (*access)(void *), void *arg)
+{
+	sigjmp_buf here;
+	sigjmp_buf *outer = fault_exit;
+
+	if (sigsetjmp(here, 0)) {
+		fault_exit = outer;
+		return false;
+	}
+	fault_exit = &here;
+	access(arg);
+	fault_exit = outer;
+	return true;
+}
+
+struct copy {
+	void *dst;
+	const void *src;
+	size_t len;
+};
+
+static void do_copy(void *arg)
+{
+	struct copy *c = arg;
+	memcpy(c->dst, c->src, c->len);
+}
+
+/* len bytes of the guest's at gva into km's dst: 0 or -EFAULT. */
+int km_copy_in(struct km_vm *vm, void *dst, uint64_t gva, size_t len)
+{
+	struct copy c = { dst, km_gva(vm, gva, len, PROT_READ), len };
+	return c.src && km_guarded(do_copy, &c) ? 0 : -EFAULT;
+}
+
+/* len bytes of km's src to the guest at gva: 0 or -EFAULT. */
+int km_copy_out(struct km_vm *vm, uint64_t gva, const void *src, size_t len)
+{
+	struct copy c = { km_gva(vm, gva, len, PROT_WRITE), src, len };
+	return c.dst && km_guarded(do_copy, &c) ? 0 : -EFAULT;
 }

@@ -68,11 +68,10 @@ static char *maps_text(struct km_vm *vm, size_t *len)
 /* A copy of guest memory [start, end); empty if the guest unmapped it, NULL without memory. */
 static char *guest_bytes(struct km_vm *vm, uint64_t start, uint64_t end, size_t *len)
 {
-	const void *src = end > start ? km_gva(vm, start, end - start, PROT_READ) : NULL;
-	*len = src ? end - start : 0;
+	*len = end > start ? end - start : 0;
 	char *copy = malloc(*len + 1);
-	if (copy && src)
-		memcpy(copy, src, *len);
+	if (copy && *len && km_copy_in(vm, copy, start, *len) < 0)
+		*len = 0;
 	return copy;
 }
 

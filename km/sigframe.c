@@ -84,6 +84,7 @@ static void save_regs(struct sigcontext64 *mc, const struct kvm_regs *r)
 /*
  * Writes the frame for sig below the context's stack (or on the alternate
  * stack) and returns its address, or 0 when that memory is not writable.
+ * The frame is built in km and copied out whole.
  */
 static uint64_t write_frame(struct km_vcpu *vcpu, const struct sigctx *ctx, const siginfo_t *info,
 			    const struct km_sigaction *act, uint64_t saved_mask)
@@ -99,9 +100,9 @@ static uint64_t write_frame(struct km_vcpu *vcpu, const struct sigctx *ctx, cons
 	uint64_t fpstate = KM_ROUND_DOWN(sp - fpu_size - (xsave ? 4 : 0), 64);
 	uint64_t frame = ((fpstate - sizeof(struct rt_sigframe) + 8) & ~15ul) - 8;
 
-	uint8_t *fp = km_gva(vm, fpstate, fpu_size + (xsave ? 4 : 0), PROT_WRITE);
-	struct rt_sigframe *f = km_gva(vm, frame, sizeof(*f), PROT_WRITE);
-	if (fp == NULL || f == NULL)
+	uint8_t fp[sizeof(struct kvm_xsave) + 4];
+	struct rt_sigframe frame_copy, *f = &frame_copy;
+	if (fpu_size + 4 > sizeof(fp))
 		return 0;
 	km_x86_fpu_save(vcpu, fp);
 	if (xsave) {
@@ -130,6 +131,9 @@ static uint64_t write_frame(struct km_vcpu *vcpu, const struct sigctx *ctx, cons
 	f->uc.mc.fpstate = fpstate;
 	f->uc.sigmask = saved_mask;
 	f->info = *info;
+	if (km_copy_out(vm, fpstate, fp, fpu_size + (xsave ? 4 : 0)) < 0 ||
+	    km_copy_out(vm, frame, f, sizeof(*f)) < 0)
+		return 0;
 	if ((act->flags & SA_ONSTACK) && (vcpu->altstack[1] & SS_AUTODISARM_FLAG)) {
 		vcpu->altstack[0] = vcpu->altstack[2] = 0;
 		vcpu->altstack[1] = SS_DISABLE_FLAG;
@@ -318,10 +322,10 @@ long km_signal_return(struct km_vcpu *vcpu)
 {
 	struct km_vm *vm = vcpu->vm;
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+	struct ucontext64 frame, *uc = &frame;
 	km_vcpu_complete_io(vcpu); /* rip is about to move */
-	const struct ucontext64 *uc = km_gva(vm, r->rsp, sizeof(*uc), PROT_READ);
 
-	if (uc == NULL)
+	if (km_copy_in(vm, uc, r->rsp, sizeof(*uc)) < 0)
 		km_guest_killed(vm, SIGSEGV, "rt_sigreturn without a signal frame on the stack");
 	if (km_verbose)
 		km_log("km: rt_sigreturn: frame at 0x%llx, to rip 0x%lx", r->rsp - 8,
@@ -329,16 +333,16 @@ long km_signal_return(struct km_vcpu *vcpu)
 	const struct sigcontext64 *mc = &uc->mc;
 	if (mc->fpstate) {
 		size_t size = km_x86_fpu_size(vm);
-		const uint8_t *fp = km_gva(vm, mc->fpstate, 512, PROT_READ);
+		uint8_t fp[sizeof(struct kvm_xsave) + 4];
 		uint32_t magic1 = 0, magic2 = 0;
-		if (fp)
+		bool ok = size + 4 <= sizeof(fp) && km_copy_in(vm, fp, mc->fpstate, 512) == 0;
+		if (ok)
 			memcpy(&magic1, fp + SW_BYTES_OFFSET, sizeof(magic1));
-		const uint8_t *full = vm->has_xsave && magic1 == XSTATE_MAGIC1
-					      ? km_gva(vm, mc->fpstate, size + 4, PROT_READ)
-					      : NULL;
+		bool full = ok && vm->has_xsave && magic1 == XSTATE_MAGIC1 &&
+			    km_copy_in(vm, fp, mc->fpstate, size + 4) == 0;
 		if (full)
-			memcpy(&magic2, full + size, sizeof(magic2));
-		if (fp == NULL || !km_x86_fpu_restore(vcpu, fp, full && magic2 == XSTATE_MAGIC2))
+			memcpy(&magic2, fp + size, sizeof(magic2));
+		if (!ok || !km_x86_fpu_restore(vcpu, fp, full && magic2 == XSTATE_MAGIC2))
 			km_guest_killed(vm, SIGSEGV, "rt_sigreturn with bad FPU state in its frame");
 	}
 	/* As Linux, the alternate stack is restored only from off it. */

@@ -468,17 +468,23 @@ void km_signals_sigchld(struct km_vm *vm)
 	sigaction(SIGCHLD, &host, NULL);
 }
 
-/* On each vCPU's host thread before it runs a guest thread: kicks may now reach it. */
+/*
+ * On each vCPU's host thread before it runs a guest thread: kicks may now
+ * reach it, and so may the faults km turns into EFAULT (mem.c), which the
+ * kernel would otherwise deliver blocked, that is kill km with.
+ */
 void km_signals_vcpu_thread(struct km_vcpu *vcpu)
 {
-	sigset_t kick;
+	sigset_t open;
 
 	kick_run = vcpu->run;
 	self = vcpu;
 	pthread_sigmask(SIG_BLOCK, &routed, NULL);
-	sigemptyset(&kick);
-	sigaddset(&kick, SIG_KICK);
-	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	sigemptyset(&open);
+	sigaddset(&open, SIG_KICK);
+	sigaddset(&open, SIGSEGV);
+	sigaddset(&open, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &open, NULL);
 }
 
 /*

@@ -122,19 +122,19 @@ static long create(struct km_vcpu *vcpu, uint64_t mask, int flags)
 KM_SYSCALL(signalfd4)
 {
 	int fd = (int)a[0], flags = (int)a[3];
-	const uint64_t *mask = KM_IN(vcpu, a[1], sizeof(*mask));
+	uint64_t mask;
 
-	if (a[2] != sizeof(*mask) || (flags & ~(SFD_CLOEXEC | SFD_NONBLOCK)))
+	if (a[2] != sizeof(mask) || (flags & ~(SFD_CLOEXEC | SFD_NONBLOCK)))
 		return -EINVAL;
-	if (mask == NULL)
+	if (km_copy_in(vcpu->vm, &mask, a[1], sizeof(mask)) < 0)
 		return -EFAULT;
 	if (fd == -1)
-		return create(vcpu, *mask & ~UNBLOCKABLE, flags);
+		return create(vcpu, mask & ~UNBLOCKABLE, flags);
 	FD_OR_EBADF(fd);
 	pthread_mutex_lock(&lock);
 	struct sigfd *s = find(fd);
 	if (s)
-		s->mask = *mask & ~UNBLOCKABLE;
+		s->mask = mask & ~UNBLOCKABLE;
 	pthread_mutex_unlock(&lock);
 	if (s == NULL)
 		return -EINVAL;
@@ -184,17 +184,25 @@ bool km_signalfd_read(struct km_vcpu *vcpu, int fd, uint64_t buf, uint64_t len, 
 	if (s == NULL)
 		return false;
 	size_t n = len / sizeof(struct signalfd_siginfo), got = 0;
-	struct signalfd_siginfo *out = KM_OUT(vcpu, buf, n * sizeof(*out));
-	if (n == 0 || out == NULL) {
+	if (n == 0 || KM_OUT(vcpu, buf, n * sizeof(struct signalfd_siginfo)) == NULL) {
 		*ret = n == 0 ? -EINVAL : -EFAULT;
 		return true;
 	}
 	for (;;) {
 		siginfo_t info;
-		pthread_mutex_lock(&vm->sig_lock);
-		while (got < n && km_sig_dequeue(vcpu, mask, &info))
-			to_ssi(&info, &out[got++]);
-		pthread_mutex_unlock(&vm->sig_lock);
+		struct signalfd_siginfo ssi;
+		for (bool more = true; more && got < n; got++) {
+			pthread_mutex_lock(&vm->sig_lock);
+			more = km_sig_dequeue(vcpu, mask, &info);
+			pthread_mutex_unlock(&vm->sig_lock);
+			if (!more)
+				break;
+			to_ssi(&info, &ssi);
+			if (km_copy_out(vm, buf + got * sizeof(ssi), &ssi, sizeof(ssi)) < 0) {
+				*ret = -EFAULT; /* the signal is gone, as on Linux */
+				return true;
+			}
+		}
 		if (got)
 			break;
 		if (fcntl(fd, F_GETFL) & O_NONBLOCK) {
@@ -208,7 +216,7 @@ bool km_signalfd_read(struct km_vcpu *vcpu, int fd, uint64_t buf, uint64_t len, 
 		km_signal_wait(vcpu, NULL);
 	}
 	km_signalfd_update(vm);
-	*ret = (long)(got * sizeof(*out));
+	*ret = (long)(got * sizeof(struct signalfd_siginfo));
 	return true;
 }
 

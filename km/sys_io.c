@@ -47,22 +47,21 @@ KM_SYSCALL(pwrite64)
 	return buf ? km_host(pwrite((int)a[0], buf, a[2], (off_t)a[3])) : -EFAULT;
 }
 
-/* Copies a guest iovec array to host addresses; the data moves in place. */
+/* A guest iovec array, copied once and turned into host addresses; the data moves in place. */
 long km_host_iov(struct km_vcpu *vcpu, uint64_t gva, uint64_t cnt, bool to_guest,
 		 struct iovec **out)
 {
 	if (cnt > IOV_MAX_LINUX)
 		return -EINVAL;
-	const struct iovec *g = KM_IN(vcpu, gva, cnt * sizeof(struct iovec));
-	if (g == NULL)
-		return -EFAULT;
 	struct iovec *h = calloc(cnt ? cnt : 1, sizeof(*h));
 	if (h == NULL)
 		return -ENOMEM;
+	if (km_copy_in(vcpu->vm, h, gva, cnt * sizeof(*h)) < 0) {
+		free(h);
+		return -EFAULT;
+	}
 	for (uint64_t i = 0; i < cnt; i++) {
-		uint64_t len = g[i].iov_len;
-		h[i].iov_len = len;
-		h[i].iov_base = km_gva(vcpu->vm, (uint64_t)g[i].iov_base, len,
+		h[i].iov_base = km_gva(vcpu->vm, (uint64_t)h[i].iov_base, h[i].iov_len,
 				       to_guest ? PROT_WRITE : PROT_READ);
 		if (h[i].iov_base == NULL) {
 			free(h);
@@ -157,14 +156,13 @@ KM_SYSCALL(dup3)
 
 static long make_pipe(struct km_vcpu *vcpu, uint64_t gva, int flags)
 {
-	int *out = KM_OUT(vcpu, gva, 2 * sizeof(int));
 	int fds[2];
 
-	if (out == NULL)
+	if (KM_OUT(vcpu, gva, 2 * sizeof(int)) == NULL)
 		return -EFAULT;
 	if (pipe2(fds, flags) != 0)
 		return -errno;
-	return km_fd_pair_new(vcpu->vm, fds, out);
+	return km_fd_pair_new(vcpu->vm, fds, gva);
 }
 
 KM_SYSCALL(pipe) { return make_pipe(vcpu, a[0], 0); }

@@ -1,5 +1,6 @@
-/* Syscalls that name files by path. Paths are checked guest strings. */
+/* Syscalls that name files by path. Paths are guest strings copied into km. */
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,12 +13,12 @@
 #define STATFS_SIZE 120
 #define TIMESPEC2_SIZE 32
 
-#define PATH_ARG(var, gva)                                  \
-	const char *var;                                    \
-	do {                                                \
-		long rc_ = km_gstr(vcpu->vm, (gva), &var);  \
-		if (rc_ < 0)                                \
-			return rc_;                         \
+#define PATH_ARG(var, gva)                                                   \
+	char var[PATH_MAX];                                                  \
+	do {                                                                 \
+		long rc_ = km_string_in(vcpu->vm, var, (gva), sizeof(var));  \
+		if (rc_ < 0)                                                 \
+			return rc_;                                          \
 	} while (0)
 
 #define DIRFD_OR_EBADF(fd)                               \
@@ -76,12 +77,13 @@ static long stat_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_t bu
 	void *out = KM_OUT(vcpu, buf, STAT_SIZE);
 	if (out == NULL)
 		return -EFAULT;
-	const char *p = "";
+	char name[PATH_MAX] = "";
 	if (path || !(flags & AT_EMPTY_PATH)) {
-		long rc = km_gstr(vcpu->vm, path, &p);
+		long rc = km_string_in(vcpu->vm, name, path, sizeof(name));
 		if (rc < 0)
 			return rc;
 	}
+	const char *p = name;
 	const char *self = km_proc_self_file(p);
 	if (self && strcmp(self, "exe") == 0)
 		p = vcpu->vm->exe_path;
@@ -110,19 +112,19 @@ static long readlink_at(struct km_vcpu *vcpu, long dirfd, uint64_t path, uint64_
 {
 	DIRFD_OR_EBADF(dirfd);
 	PATH_ARG(p, path);
-	if ((long)size <= 0)
+	int len = (int)size; /* the kernel's bufsiz is an int */
+	if (len <= 0)
 		return -EINVAL;
-	char *out = KM_OUT(vcpu, buf, size);
+	char *out = KM_OUT(vcpu, buf, (uint64_t)len);
 	if (out == NULL)
 		return -EFAULT;
 	const char *self = km_proc_self_file(p);
 	if (self && strcmp(self, "exe") == 0) {
 		size_t n = strlen(vcpu->vm->exe_path);
-		n = n < size ? n : size;
-		memcpy(out, vcpu->vm->exe_path, n);
-		return (long)n;
+		n = n < (size_t)len ? n : (size_t)len;
+		return km_copy_out(vcpu->vm, buf, vcpu->vm->exe_path, n) ?: (long)n;
 	}
-	return km_host(syscall(SYS_readlinkat, dirfd, p, out, size));
+	return km_host(syscall(SYS_readlinkat, dirfd, p, out, len));
 }
 
 KM_SYSCALL(readlink) { return readlink_at(vcpu, AT_FDCWD, a[0], a[1], a[2]); }
@@ -182,14 +184,14 @@ KM_SYSCALL(umask) { return (long)umask((mode_t)a[0]); }
 KM_SYSCALL(utimensat)
 {
 	DIRFD_OR_EBADF(a[0]);
-	const char *p = NULL;
+	char p[PATH_MAX];
 	if (a[1]) {
-		long rc = km_gstr(vcpu->vm, a[1], &p);
+		long rc = km_string_in(vcpu->vm, p, a[1], sizeof(p));
 		if (rc < 0)
 			return rc;
 	}
 	const void *times = NULL;
 	if (a[2] && (times = KM_IN(vcpu, a[2], TIMESPEC2_SIZE)) == NULL)
 		return -EFAULT;
-	return km_host(syscall(SYS_utimensat, a[0], p, times, a[3]));
+	return km_host(syscall(SYS_utimensat, a[0], a[1] ? p : NULL, times, a[3]));
 }

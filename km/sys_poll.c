@@ -28,10 +28,10 @@ static long temp_mask(struct km_vcpu *vcpu, uint64_t gva, bool *applied)
 	*applied = false;
 	if (gva == 0)
 		return 0;
-	const uint64_t *mask = KM_IN(vcpu, gva, SIGSET_SIZE);
-	if (mask == NULL)
+	uint64_t mask;
+	if (km_copy_in(vcpu->vm, &mask, gva, sizeof(mask)) < 0)
 		return -EFAULT;
-	km_sigmask_wait_with(vcpu, *mask);
+	km_sigmask_wait_with(vcpu, mask);
 	*applied = true;
 	return km_signal_deliverable(vcpu) ? -EINTR : 0;
 }
@@ -44,24 +44,28 @@ static long end_mask(struct km_vcpu *vcpu, bool applied, long rc)
 	return rc;
 }
 
-/* A host copy of the pollfds, so fds the guest may not use read as invalid. */
+/*
+ * The pollfds, copied once: the host polls km's copy, in which fds the guest
+ * may not use read as invalid, and the guest gets the copy back with revents.
+ */
 static long do_poll(struct km_vcpu *vcpu, uint64_t fds_gva, uint64_t nfds,
 		    const struct timespec *ts)
 {
 	if (nfds > (uint64_t)vcpu->vm->fd_limit)
 		return -EINVAL;
-	struct pollfd *g = KM_OUT(vcpu, fds_gva, nfds * sizeof(*g));
-	if (g == NULL)
+	if (KM_OUT(vcpu, fds_gva, nfds * sizeof(struct pollfd)) == NULL)
 		return -EFAULT;
-	struct pollfd *h = malloc((nfds ? nfds : 1) * sizeof(*h));
-	if (h == NULL)
+	struct pollfd *g = malloc((nfds ? nfds : 1) * 2 * sizeof(*g)), *h = g + nfds;
+	if (g == NULL)
 		return -ENOMEM;
-	for (uint64_t i = 0; i < nfds; i++) {
+	long rc = km_copy_in(vcpu->vm, g, fds_gva, nfds * sizeof(*g));
+	for (uint64_t i = 0; rc == 0 && i < nfds; i++) {
 		h[i] = g[i];
 		if (g[i].fd >= vcpu->vm->fd_limit)
 			h[i].fd = -1;
 	}
-	long rc = km_host(syscall(SYS_ppoll, h, nfds, ts, NULL, 0));
+	if (rc == 0)
+		rc = km_host(syscall(SYS_ppoll, h, nfds, ts, NULL, 0));
 	for (uint64_t i = 0; rc >= 0 && i < nfds; i++) {
 		g[i].revents = h[i].revents;
 		if (g[i].fd >= vcpu->vm->fd_limit) {
@@ -69,7 +73,9 @@ static long do_poll(struct km_vcpu *vcpu, uint64_t fds_gva, uint64_t nfds,
 			rc++;
 		}
 	}
-	free(h);
+	if (rc >= 0 && km_copy_out(vcpu->vm, fds_gva, g, nfds * sizeof(*g)) < 0)
+		rc = -EFAULT;
+	free(g);
 	return rc;
 }
 
@@ -95,11 +101,11 @@ KM_SYSCALL(ppoll)
 	return end_mask(vcpu, applied, rc);
 }
 
-/* fd_sets in place; a set naming an fd the guest may not use is EBADF. */
+/* The fd_sets, copied once; a set naming an fd the guest may not use is EBADF. */
 static long do_select(struct km_vcpu *vcpu, const uint64_t *a, void *timeout, bool is_timespec)
 {
-	long nfds = (long)a[0];
-	fd_set *sets[3] = { NULL, NULL, NULL };
+	int nfds = (int)a[0];
+	fd_set copies[3], *sets[3] = { NULL, NULL, NULL };
 
 	if (nfds < 0 || nfds > FD_SETSIZE)
 		return -EINVAL;
@@ -107,15 +113,21 @@ static long do_select(struct km_vcpu *vcpu, const uint64_t *a, void *timeout, bo
 	for (int i = 0; i < 3; i++) {
 		if (a[1 + i] == 0)
 			continue;
-		if ((sets[i] = KM_OUT(vcpu, a[1 + i], bytes)) == NULL)
+		sets[i] = &copies[i];
+		if (KM_OUT(vcpu, a[1 + i], bytes) == NULL ||
+		    km_copy_in(vcpu->vm, sets[i], a[1 + i], bytes) < 0)
 			return -EFAULT;
-		for (long fd = vcpu->vm->fd_limit; fd < nfds; fd++)
-			if (FD_ISSET((int)fd, sets[i]))
+		for (int fd = vcpu->vm->fd_limit; fd < nfds; fd++)
+			if (FD_ISSET(fd, sets[i]))
 				return -EBADF;
 	}
-	if (is_timespec)
-		return km_host(syscall(SYS_pselect6, nfds, sets[0], sets[1], sets[2], timeout, NULL));
-	return km_host(syscall(SYS_select, nfds, sets[0], sets[1], sets[2], timeout));
+	long rc = is_timespec
+			  ? km_host(syscall(SYS_pselect6, nfds, sets[0], sets[1], sets[2], timeout, NULL))
+			  : km_host(syscall(SYS_select, nfds, sets[0], sets[1], sets[2], timeout));
+	for (int i = 0; rc >= 0 && i < 3; i++)
+		if (sets[i] && km_copy_out(vcpu->vm, a[1 + i], sets[i], bytes) < 0)
+			rc = -EFAULT;
+	return rc;
 }
 
 KM_SYSCALL(select)
@@ -136,8 +148,8 @@ KM_SYSCALL(pselect6)
 	if (a[4] && (ts = KM_OUT(vcpu, a[4], sizeof(*ts))) == NULL)
 		return -EFAULT;
 	if (a[5]) {
-		const uint64_t *data = KM_IN(vcpu, a[5], 2 * sizeof(uint64_t));
-		if (data == NULL)
+		uint64_t data[2];
+		if (km_copy_in(vcpu->vm, data, a[5], sizeof(data)) < 0)
 			return -EFAULT;
 		if (data[0] && data[1] != SIGSET_SIZE)
 			return -EINVAL;

@@ -34,15 +34,12 @@ KM_SYSCALL(setsid) { return km_host(setsid()); }
 static long three_ids(struct km_vcpu *vcpu, const uint64_t *a, long nr)
 {
 	unsigned ids[3];
-	unsigned *out[3];
 
-	for (int i = 0; i < 3; i++)
-		if ((out[i] = KM_OUT(vcpu, a[i], sizeof(unsigned))) == NULL)
-			return -EFAULT;
 	if (syscall(nr, &ids[0], &ids[1], &ids[2]) != 0)
 		return -errno;
 	for (int i = 0; i < 3; i++)
-		*out[i] = ids[i];
+		if (km_copy_out(vcpu->vm, a[i], &ids[i], sizeof(ids[i])) < 0)
+			return -EFAULT;
 	return 0;
 }
 
@@ -76,13 +73,15 @@ static void clamp_limit(struct km_vm *vm, int resource, struct rlimit *r)
 
 static long limits(struct km_vcpu *vcpu, int resource, uint64_t new_gva, uint64_t old_gva)
 {
-	struct rlimit *old = NULL;
-	const struct rlimit *new = NULL;
+	struct rlimit want, *new = NULL;
 
-	if (old_gva && (old = KM_OUT(vcpu, old_gva, sizeof(*old))) == NULL)
+	if (old_gva && KM_OUT(vcpu, old_gva, sizeof(struct rlimit)) == NULL)
 		return -EFAULT;
-	if (new_gva && (new = KM_IN(vcpu, new_gva, sizeof(*new))) == NULL)
-		return -EFAULT;
+	if (new_gva) {
+		if (km_copy_in(vcpu->vm, &want, new_gva, sizeof(want)) < 0)
+			return -EFAULT;
+		new = &want;
+	}
 	if (new && resource == RLIMIT_NOFILE) {
 		if (new->rlim_cur > new->rlim_max)
 			return -EINVAL;
@@ -93,11 +92,8 @@ static long limits(struct km_vcpu *vcpu, int resource, uint64_t new_gva, uint64_
 	struct rlimit cur;
 	if (prlimit(0, resource, new, &cur) != 0)
 		return -errno;
-	if (old) {
-		clamp_limit(vcpu->vm, resource, &cur);
-		*old = cur;
-	}
-	return 0;
+	clamp_limit(vcpu->vm, resource, &cur);
+	return old_gva ? km_copy_out(vcpu->vm, old_gva, &cur, sizeof(cur)) : 0;
 }
 
 KM_SYSCALL(getrlimit) { return limits(vcpu, (int)a[0], 0, a[1]); }
@@ -134,11 +130,8 @@ KM_SYSCALL(arch_prctl)
 	case ARCH_SET_FS:
 		return km_x86_set_fs_base(vcpu, a[1]);
 	case ARCH_GET_FS: {
-		uint64_t *out = KM_OUT(vcpu, a[1], sizeof(uint64_t));
-		if (out == NULL)
-			return -EFAULT;
-		*out = km_x86_get_fs_base(vcpu);
-		return 0;
+		uint64_t base = km_x86_get_fs_base(vcpu);
+		return km_copy_out(vcpu->vm, a[1], &base, sizeof(base));
 	}
 	default:
 		return -EINVAL;
@@ -169,23 +162,16 @@ KM_SYSCALL(prctl)
 {
 	switch (a[0]) {
 	case PR_SET_NAME: {
-		const char *name = KM_IN(vcpu, a[1], 1);
-		if (name == NULL)
-			return -EFAULT;
-		const char *s;
-		long rc = km_gstr(vcpu->vm, a[1], &s);
-		if (rc < 0)
+		char name[TASK_COMM_LEN];
+		long rc = km_string_in(vcpu->vm, name, a[1], sizeof(name));
+		if (rc < 0 && rc != -ENAMETOOLONG) /* longer names are cut, as Linux cuts them */
 			return rc;
-		strncpy(vcpu->name, s, TASK_COMM_LEN - 1);
+		name[TASK_COMM_LEN - 1] = 0;
+		memcpy(vcpu->name, name, sizeof(name));
 		return 0;
 	}
-	case PR_GET_NAME: {
-		char *out = KM_OUT(vcpu, a[1], TASK_COMM_LEN);
-		if (out == NULL)
-			return -EFAULT;
-		memcpy(out, vcpu->name, TASK_COMM_LEN);
-		return 0;
-	}
+	case PR_GET_NAME:
+		return km_copy_out(vcpu->vm, a[1], vcpu->name, TASK_COMM_LEN);
 	case PR_GET_DUMPABLE:
 		return 1;
 	default:

@@ -50,44 +50,56 @@ KM_SYSCALL(vfork)
 	return km_fork(vcpu, &args);
 }
 
-/* A guest's NULL-terminated string array, as host pointers into guest memory. */
+static void free_vector(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* One more string of the guest's at gva, copied into km, onto v: 0 or -errno. */
+static long push_string(struct km_vcpu *vcpu, uint64_t gva, char *scratch, char ***v, size_t *n,
+			size_t *cap, size_t *total)
+{
+	long len = km_string_in(vcpu->vm, scratch, gva, MAX_ARG_STRLEN);
+	if (len < 0)
+		return len == -ENAMETOOLONG ? -E2BIG : len;
+	if ((*total += (size_t)len + 1 + sizeof(char *)) > MAX_ARG_TOTAL)
+		return -E2BIG;
+	if (*n + 1 == *cap) {
+		char **grown = realloc(*v, (*cap *= 2) * sizeof(**v));
+		if (grown == NULL)
+			return -ENOMEM;
+		*v = grown;
+	}
+	if (((*v)[*n] = strndup(scratch, (size_t)len)) == NULL)
+		return -ENOMEM;
+	(*v)[++*n] = NULL;
+	return 0;
+}
+
+/* A guest's NULL-terminated string array, copied into km (free_vector frees it). */
 static long string_vector(struct km_vcpu *vcpu, uint64_t gva, char ***out)
 {
 	size_t n = 0, cap = 16, total = 0;
-	char **v = malloc(cap * sizeof(*v));
-	long rc = 0;
+	char **v = calloc(cap, sizeof(*v));
+	char *scratch = malloc(MAX_ARG_STRLEN);
+	long rc = v && scratch ? 0 : -ENOMEM;
 
-	for (; v && gva; n++) {
-		const uint64_t *p = KM_IN(vcpu, gva + n * sizeof(uint64_t), sizeof(uint64_t));
-		const char *s;
-		if (p == NULL) {
+	for (uint64_t at = gva; rc == 0 && at; at += sizeof(uint64_t)) {
+		uint64_t p;
+		if (km_copy_in(vcpu->vm, &p, at, sizeof(p)) < 0)
 			rc = -EFAULT;
+		else if (p == 0)
 			break;
-		}
-		if (*p == 0)
-			break;
-		if ((rc = km_gstr_max(vcpu->vm, *p, MAX_ARG_STRLEN, &s)) < 0 ||
-		    (total += strlen(s) + 1 + sizeof(char *)) > MAX_ARG_TOTAL) {
-			rc = rc == -ENAMETOOLONG || rc == 0 ? -E2BIG : rc;
-			break;
-		}
-		if (n + 1 == cap) {
-			char **grown = realloc(v, (cap *= 2) * sizeof(*v));
-			if (grown == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = grown;
-		}
-		v[n] = (char *)s;
+		else
+			rc = push_string(vcpu, p, scratch, &v, &n, &cap, &total);
 	}
-	if (v == NULL)
-		return -ENOMEM;
+	free(scratch);
 	if (rc < 0) {
-		free(v);
+		free_vector(v);
 		return rc;
 	}
-	v[n] = NULL;
 	*out = v;
 	return 0;
 }
@@ -100,25 +112,24 @@ static long exec_path(struct km_vcpu *vcpu, const char *path, uint64_t argv, uin
 		return rc;
 	if ((rc = string_vector(vcpu, envp, &x.envp)) == 0) {
 		rc = km_exec(vcpu, &x);
-		free(x.envp);
+		free_vector(x.envp);
 	}
-	free(x.argv);
+	free_vector(x.argv);
 	return rc;
 }
 
 KM_SYSCALL(execve)
 {
-	const char *path;
-	long rc = km_gstr(vcpu->vm, a[0], &path);
+	char path[PATH_MAX];
+	long rc = km_string_in(vcpu->vm, path, a[0], sizeof(path));
 	return rc < 0 ? rc : exec_path(vcpu, path, a[1], a[2]);
 }
 
 /* execveat(dirfd, path, argv, envp, flags): named through /proc/self/fd when relative. */
 KM_SYSCALL(execveat)
 {
-	const char *path;
-	char buf[PATH_MAX + 32];
-	long rc = km_gstr(vcpu->vm, a[1], &path);
+	char path[PATH_MAX], buf[PATH_MAX + 32];
+	long rc = km_string_in(vcpu->vm, path, a[1], sizeof(path));
 	int dirfd = (int)a[0], flags = (int)a[4];
 
 	if (rc < 0)

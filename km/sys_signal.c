@@ -27,13 +27,16 @@ KM_SYSCALL(rt_sigaction)
 {
 	struct km_vm *vm = vcpu->vm;
 	int sig = (int)a[0];
-	struct km_sigaction *act = NULL, *old = NULL;
+	struct km_sigaction want, *act = NULL;
 
 	if (a[3] != SIGSET_SIZE || !valid_sig(sig))
 		return -EINVAL;
-	if (a[1] && (act = KM_IN(vcpu, a[1], sizeof(*act))) == NULL)
-		return -EFAULT;
-	if (a[2] && (old = KM_OUT(vcpu, a[2], sizeof(*old))) == NULL)
+	if (a[1]) {
+		if (km_copy_in(vm, &want, a[1], sizeof(want)) < 0)
+			return -EFAULT;
+		act = &want;
+	}
+	if (a[2] && KM_OUT(vcpu, a[2], sizeof(struct km_sigaction)) == NULL)
 		return -EFAULT;
 	if (act && (sig == SIGKILL || sig == SIGSTOP))
 		return -EINVAL;
@@ -49,59 +52,54 @@ KM_SYSCALL(rt_sigaction)
 	pthread_mutex_unlock(&vm->sig_lock);
 	if (act && sig == SIGCHLD)
 		km_signals_sigchld(vm);
-	if (old)
-		*old = prev;
-	return 0;
+	return a[2] ? km_copy_out(vm, a[2], &prev, sizeof(prev)) : 0;
 }
 
 KM_SYSCALL(rt_sigprocmask)
 {
-	const uint64_t *set = NULL;
-	uint64_t *old = NULL;
+	uint64_t set;
 
 	if (a[3] != SIGSET_SIZE)
 		return -EINVAL;
-	if (a[1] && (set = KM_IN(vcpu, a[1], SIGSET_SIZE)) == NULL)
+	if (a[1] && km_copy_in(vcpu->vm, &set, a[1], sizeof(set)) < 0)
 		return -EFAULT;
-	if (a[2] && (old = KM_OUT(vcpu, a[2], SIGSET_SIZE)) == NULL)
+	if (a[2] && KM_OUT(vcpu, a[2], SIGSET_SIZE) == NULL)
 		return -EFAULT;
 	uint64_t prev = vcpu->sigmask, mask = prev;
-	if (set) {
+	if (a[1]) {
 		switch (a[0]) {
-		case SIG_BLOCK: mask |= *set; break;
-		case SIG_UNBLOCK: mask &= ~*set; break;
-		case SIG_SETMASK: mask = *set; break;
+		case SIG_BLOCK: mask |= set; break;
+		case SIG_UNBLOCK: mask &= ~set; break;
+		case SIG_SETMASK: mask = set; break;
 		default: return -EINVAL;
 		}
 		km_sigmask_set(vcpu, mask);
 	}
-	if (old)
-		*old = prev;
-	return 0; /* anything it unblocked is delivered as the call returns */
+	/* Anything it unblocked is delivered as the call returns. */
+	return a[2] ? km_copy_out(vcpu->vm, a[2], &prev, sizeof(prev)) : 0;
 }
 
 KM_SYSCALL(rt_sigpending)
 {
-	uint64_t *out = KM_OUT(vcpu, a[0], SIGSET_SIZE);
 	if (a[1] > SIGSET_SIZE)
 		return -EINVAL;
-	if (out == NULL)
-		return -EFAULT;
 	uint64_t pending = __atomic_load_n(&vcpu->sig_pending.set, __ATOMIC_ACQUIRE) |
 			   __atomic_load_n(&vcpu->vm->sig_pending.set, __ATOMIC_ACQUIRE);
-	*out = pending & vcpu->sigmask;
-	return 0;
+	pending &= vcpu->sigmask;
+	return km_copy_out(vcpu->vm, a[0], &pending, sizeof(pending));
 }
 
 KM_SYSCALL(sigaltstack)
 {
-	const uint64_t *ss = NULL;
-	uint64_t *old = NULL;
+	uint64_t want[3], *ss = NULL;
 	bool on = km_on_altstack(vcpu, vcpu->run->s.regs.regs.rsp);
 
-	if (a[0] && (ss = KM_IN(vcpu, a[0], sizeof(vcpu->altstack))) == NULL)
-		return -EFAULT;
-	if (a[1] && (old = KM_OUT(vcpu, a[1], sizeof(vcpu->altstack))) == NULL)
+	if (a[0]) {
+		if (km_copy_in(vcpu->vm, want, a[0], sizeof(want)) < 0)
+			return -EFAULT;
+		ss = want;
+	}
+	if (a[1] && KM_OUT(vcpu, a[1], sizeof(vcpu->altstack)) == NULL)
 		return -EFAULT;
 	uint64_t prev[3];
 	memcpy(prev, vcpu->altstack, sizeof(prev));
@@ -122,12 +120,12 @@ KM_SYSCALL(sigaltstack)
 			vcpu->altstack[2] = ss[2];
 		}
 	}
-	if (old) {
+	if (a[1]) {
 		if (prev[2] == 0)
 			prev[1] = SS_DISABLE_FLAG;
 		else if (on)
 			prev[1] |= SS_ONSTACK_FLAG;
-		memcpy(old, prev, sizeof(prev));
+		return km_copy_out(vcpu->vm, a[1], prev, sizeof(prev));
 	}
 	return 0;
 }
@@ -185,12 +183,11 @@ KM_SYSCALL(tgkill)
 /* sigqueue: the sender's own siginfo, accepted as Linux does for a process to itself. */
 static long queue_info(struct km_vcpu *vcpu, struct km_vcpu *target, int sig, uint64_t uinfo)
 {
-	const siginfo_t *in = KM_IN(vcpu, uinfo, sizeof(siginfo_t));
-	if (in == NULL)
+	siginfo_t info;
+	if (km_copy_in(vcpu->vm, &info, uinfo, sizeof(info)) < 0)
 		return -EFAULT;
 	if (!valid_sig(sig))
 		return -EINVAL;
-	siginfo_t info = *in;
 	info.si_signo = sig;
 	return km_signal_post(vcpu->vm, target, &info, true);
 }
@@ -221,10 +218,10 @@ static long suspend(struct km_vcpu *vcpu, uint64_t mask)
 
 KM_SYSCALL(rt_sigsuspend)
 {
-	const uint64_t *mask = KM_IN(vcpu, a[0], SIGSET_SIZE);
+	uint64_t mask;
 	if (a[1] != SIGSET_SIZE)
 		return -EINVAL;
-	return mask ? suspend(vcpu, *mask) : -EFAULT;
+	return km_copy_in(vcpu->vm, &mask, a[0], sizeof(mask)) < 0 ? -EFAULT : suspend(vcpu, mask);
 }
 
 KM_SYSCALL(pause)
@@ -237,23 +234,22 @@ KM_SYSCALL(pause)
 KM_SYSCALL(rt_sigtimedwait)
 {
 	struct km_vm *vm = vcpu->vm;
-	const uint64_t *set = KM_IN(vcpu, a[0], SIGSET_SIZE);
-	siginfo_t *out = NULL;
-	const struct timespec *timeout = NULL;
-	struct timespec deadline;
+	uint64_t set;
+	struct timespec timeout, deadline;
 
 	if (a[3] != SIGSET_SIZE)
 		return -EINVAL;
-	if (set == NULL || (a[1] && (out = KM_OUT(vcpu, a[1], sizeof(*out))) == NULL) ||
-	    (a[2] && (timeout = KM_IN(vcpu, a[2], sizeof(*timeout))) == NULL))
+	if (km_copy_in(vm, &set, a[0], sizeof(set)) < 0 ||
+	    (a[1] && KM_OUT(vcpu, a[1], sizeof(siginfo_t)) == NULL) ||
+	    (a[2] && km_copy_in(vm, &timeout, a[2], sizeof(timeout)) < 0))
 		return -EFAULT;
-	uint64_t want = *set & ~UNBLOCKABLE;
-	if (timeout) {
-		if (timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000 || timeout->tv_sec < 0)
+	uint64_t want = set & ~UNBLOCKABLE;
+	if (a[2]) {
+		if (timeout.tv_nsec < 0 || timeout.tv_nsec >= 1000000000 || timeout.tv_sec < 0)
 			return -EINVAL;
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += timeout->tv_sec;
-		deadline.tv_nsec += timeout->tv_nsec;
+		deadline.tv_sec += timeout.tv_sec;
+		deadline.tv_nsec += timeout.tv_nsec;
 		if (deadline.tv_nsec >= 1000000000) {
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000;
@@ -266,13 +262,13 @@ KM_SYSCALL(rt_sigtimedwait)
 		pthread_mutex_unlock(&vm->sig_lock);
 		if (got) {
 			km_signalfd_update(vm);
-			if (out)
-				*out = info;
+			if (a[1] && km_copy_out(vm, a[1], &info, sizeof(info)) < 0)
+				return -EFAULT;
 			return info.si_signo;
 		}
 		if (km_signal_deliverable(vcpu))
 			return -EINTR;
-		if (km_signal_wait(vcpu, timeout ? &deadline : NULL) == -EAGAIN)
+		if (km_signal_wait(vcpu, a[2] ? &deadline : NULL) == -EAGAIN)
 			return -EAGAIN;
 	}
 }

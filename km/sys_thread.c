@@ -33,16 +33,15 @@ KM_SYSCALL(clone)
 {
 	struct km_vm *vm = vcpu->vm;
 	uint64_t flags = a[0];
-	uint32_t *ptid = NULL, *ctid = NULL;
 
 	if (!(flags & CLONE_THREAD))
 		return km_clone_process(vcpu, a);
 	long rc = thread_flags_check(flags);
 	if (rc < 0)
 		return rc;
-	if ((flags & CLONE_PARENT_SETTID) && !(ptid = KM_OUT(vcpu, a[2], sizeof(*ptid))))
+	if ((flags & CLONE_PARENT_SETTID) && !KM_OUT(vcpu, a[2], sizeof(uint32_t)))
 		return -EFAULT;
-	if ((flags & CLONE_CHILD_SETTID) && !(ctid = KM_OUT(vcpu, a[3], sizeof(*ctid))))
+	if ((flags & CLONE_CHILD_SETTID) && !KM_OUT(vcpu, a[3], sizeof(uint32_t)))
 		return -EFAULT;
 
 	struct km_vcpu *child = km_thread_claim(vm);
@@ -65,13 +64,14 @@ KM_SYSCALL(clone)
 	memset(child->altstack, 0, sizeof(child->altstack));
 	child->altstack[1] = SS_DISABLE;
 	memcpy(child->name, vcpu->name, sizeof(child->name));
-	if (ptid)
-		*ptid = (uint32_t)child->tid;
-	if (ctid)
-		*ctid = (uint32_t)child->tid;
-	pid_t tid = child->tid;
+	/* As Linux, a tid word that went away meanwhile is not the clone's failure. */
+	uint32_t tid = (uint32_t)child->tid;
+	if (flags & CLONE_PARENT_SETTID)
+		km_copy_out(vm, a[2], &tid, sizeof(tid));
+	if (flags & CLONE_CHILD_SETTID)
+		km_copy_out(vm, a[3], &tid, sizeof(tid));
 	km_thread_launch(child);
-	return tid;
+	return (pid_t)tid;
 }
 
 KM_SYSCALL(exit)
@@ -108,12 +108,10 @@ KM_SYSCALL(get_robust_list)
 {
 	if (a[0] != 0 && (pid_t)a[0] != vcpu->tid)
 		return -EPERM;
-	uint64_t *head = KM_OUT(vcpu, a[1], sizeof(*head));
-	uint64_t *len = KM_OUT(vcpu, a[2], sizeof(*len));
-	if (head == NULL || len == NULL)
+	uint64_t len = 24;
+	if (km_copy_out(vcpu->vm, a[1], &vcpu->robust_list, sizeof(uint64_t)) < 0 ||
+	    km_copy_out(vcpu->vm, a[2], &len, sizeof(len)) < 0)
 		return -EFAULT;
-	*head = vcpu->robust_list;
-	*len = 24;
 	return 0;
 }
 

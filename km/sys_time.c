@@ -37,12 +37,8 @@ KM_SYSCALL(gettimeofday)
 KM_SYSCALL(time)
 {
 	time_t now = time(NULL);
-	if (a[0]) {
-		time_t *out = KM_OUT(vcpu, a[0], sizeof(now));
-		if (out == NULL)
-			return -EFAULT;
-		*out = now;
-	}
+	if (a[0] && km_copy_out(vcpu->vm, a[0], &now, sizeof(now)) < 0)
+		return -EFAULT;
 	return (long)now;
 }
 

@@ -43,16 +43,11 @@ static struct guest_timer *find(int id)
 KM_SYSCALL(timer_create)
 {
 	struct guest_sigevent ev = { .signo = SIGALRM, .notify = SIGEV_SIGNAL };
-	int32_t *idp = KM_OUT(vcpu, a[2], sizeof(int32_t));
 
-	if (idp == NULL)
+	if (KM_OUT(vcpu, a[2], sizeof(int32_t)) == NULL)
 		return -EFAULT;
-	if (a[1]) {
-		const struct guest_sigevent *g = KM_IN(vcpu, a[1], sizeof(*g));
-		if (g == NULL)
-			return -EFAULT;
-		ev = *g;
-	}
+	if (a[1] && km_copy_in(vcpu->vm, &ev, a[1], sizeof(ev)) < 0)
+		return -EFAULT;
 	if (ev.notify != SIGEV_NONE && ev.notify != SIGEV_SIGNAL &&
 	    ev.notify != (SIGEV_SIGNAL | SIGEV_THREAD_ID_LINUX))
 		return -EINVAL;
@@ -79,12 +74,17 @@ KM_SYSCALL(timer_create)
 	}
 	int id;
 	long rc = km_host(syscall(SYS_timer_create, (clockid_t)a[0], &host, &id));
-	if (rc == 0) {
+	if (rc == 0)
 		*t = (struct guest_timer){ .used = true, .host_id = id, .signo = ev.signo,
 					   .notify = ev.notify, .tid = ev.tid, .value = ev.value };
-		*idp = id;
-	}
 	pthread_mutex_unlock(&timers_lock);
+	if (rc == 0 && km_copy_out(vcpu->vm, a[2], &id, sizeof(id)) < 0) {
+		syscall(SYS_timer_delete, id); /* as Linux: no id given, no timer */
+		pthread_mutex_lock(&timers_lock);
+		t->used = false;
+		pthread_mutex_unlock(&timers_lock);
+		return -EFAULT;
+	}
 	return rc;
 }
 

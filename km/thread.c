@@ -142,37 +142,48 @@ struct guest_robust_head {
 
 #define ROBUST_LIST_LIMIT 2048
 
-static void release_robust_futex(struct km_vcpu *vcpu, uint64_t entry, int64_t offset)
+/* A robust futex word the dying thread owns, marked owner-dead (in km_guarded). */
+struct owned_word {
+	uint32_t *word;
+	uint32_t tid;
+	bool wake;
+};
+
+static void mark_owner_died(void *arg)
 {
-	uint32_t *word = km_gva(vcpu->vm, entry + (uint64_t)offset, sizeof(uint32_t), PROT_WRITE);
-	if (word == NULL)
-		return;
-	uint32_t old = __atomic_load_n(word, __ATOMIC_SEQ_CST);
-	while ((old & FUTEX_TID_MASK) == (uint32_t)vcpu->tid) {
+	struct owned_word *o = arg;
+	uint32_t old = __atomic_load_n(o->word, __ATOMIC_SEQ_CST);
+	while ((old & FUTEX_TID_MASK) == o->tid) {
 		uint32_t died = (old & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-		if (__atomic_compare_exchange_n(word, &old, died, false, __ATOMIC_SEQ_CST,
+		if (__atomic_compare_exchange_n(o->word, &old, died, false, __ATOMIC_SEQ_CST,
 						__ATOMIC_SEQ_CST)) {
-			if (old & FUTEX_WAITERS)
-				syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+			o->wake = (old & FUTEX_WAITERS) != 0;
 			return;
 		}
 	}
 }
 
+static void release_robust_futex(struct km_vcpu *vcpu, uint64_t entry, int64_t offset)
+{
+	struct owned_word o = {
+		km_gva(vcpu->vm, entry + (uint64_t)offset, sizeof(uint32_t), PROT_WRITE),
+		(uint32_t)vcpu->tid, false,
+	};
+	if (o.word && km_guarded(mark_owner_died, &o) && o.wake)
+		syscall(SYS_futex, o.word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
 /* What the kernel does for a dying thread's robust mutexes: mark them owner-dead. */
 static void release_robust_list(struct km_vcpu *vcpu)
 {
-	const struct guest_robust_head *h =
-		km_gva(vcpu->vm, vcpu->robust_list, sizeof(*h), PROT_READ);
-	if (h == NULL)
+	struct guest_robust_head head;
+	if (km_copy_in(vcpu->vm, &head, vcpu->robust_list, sizeof(head)) < 0)
 		return;
-	struct guest_robust_head head = *h;
 	uint64_t entry = head.next;
 	for (int n = 0; entry != vcpu->robust_list && n < ROBUST_LIST_LIMIT; n++) {
-		const uint64_t *next = km_gva(vcpu->vm, entry, sizeof(*next), PROT_READ);
-		if (next == NULL)
+		uint64_t following;
+		if (km_copy_in(vcpu->vm, &following, entry, sizeof(following)) < 0)
 			break;
-		uint64_t following = *next;
 		if (entry != head.pending)
 			release_robust_futex(vcpu, entry, head.futex_offset);
 		entry = following;
@@ -184,12 +195,12 @@ static void release_robust_list(struct km_vcpu *vcpu)
 /* CLONE_CHILD_CLEARTID: zero the tid word and wake one joiner. */
 static void clear_child_tid(struct km_vcpu *vcpu)
 {
-	uint32_t *tid = km_gva(vcpu->vm, vcpu->clear_child_tid, sizeof(*tid), PROT_WRITE);
+	const uint32_t zero = 0;
+	uint64_t gva = vcpu->clear_child_tid;
 
-	if (tid == NULL)
-		return;
-	__atomic_store_n(tid, 0, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, tid, FUTEX_WAKE, 1, NULL, NULL, 0);
+	if (km_copy_out(vcpu->vm, gva, &zero, sizeof(zero)) == 0)
+		syscall(SYS_futex, km_gva(vcpu->vm, gva, sizeof(zero), PROT_WRITE), FUTEX_WAKE, 1, NULL,
+			NULL, 0);
 }
 
 /*

@@ -22,7 +22,7 @@ $(TEST_DIR)/raw_syscall: sdk-tests/programs/raw_syscall.S
 	$(CC) -nostdlib -static -o $@ $<
 
 # Native builds of the programs whose suites compare km with Linux itself.
-NATIVE_C := threads signals net http_server process vdso
+NATIVE_C := threads signals net http_server process vdso isolation
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
 DEPS_PACKAGES += musl-tools wrk busybox-static
