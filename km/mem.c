@@ -215,8 +215,8 @@ static bool prot_allows(int have, int want)
 
 /*
  * The host address of guest range [gva, gva+len) if all of it is mapped with
- * the rights `prot` asks for (PROT_NONE: just mapped), else NULL. The only way km reads or writes
- * memory the guest named.
+ * the rights `prot` asks for (PROT_NONE: just mapped), else NULL: for host
+ * calls to use, and for km's own guarded copies below.
  */
 void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
 {

@@ -82,7 +82,11 @@ static inline long km_host(long rc)
 			return -EBADF;               \
 	} while (0)
 
-/* Guest buffers, checked: NULL means EFAULT. */
+/*
+ * Guest buffers, checked, as host addresses to hand to a host call, whose
+ * kernel copies fail cleanly; NULL means EFAULT. km never reads or writes
+ * through them itself: it copies with km_copy_in/km_copy_out (mem.c).
+ */
 #define KM_IN(vcpu, gva, len) km_gva((vcpu)->vm, (gva), (len), PROT_READ)
 #define KM_OUT(vcpu, gva, len) km_gva((vcpu)->vm, (gva), (len), PROT_WRITE)
 
