@@ -199,6 +199,15 @@ void km_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void km_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 _Noreturn void km_die_by_signal(int sig);
 
+/* seccomp.c: km confines itself to the host calls it makes. */
+enum km_seccomp {
+	KM_SECCOMP_ON,
+	KM_SECCOMP_OFF,	      /* --no-seccomp, for debugging km */
+	KM_SECCOMP_INHERITED, /* exec'd by a confined km: its filter is already there */
+};
+void km_seccomp_confine(enum km_seccomp mode);
+const char *km_seccomp_exec_option(void);
+
 /* kvm.c: the host backend. */
 void km_kvm_open(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);

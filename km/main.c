@@ -32,6 +32,8 @@ static void usage(FILE *out)
 		"      --rlimit=RES=SOFT:HARD\n"
 		"                        the program's own limit RES (as, data or stack), in bytes\n"
 		"                        or 'unlimited'; km's are the default (an exec passes them on)\n"
+		"      --no-seccomp      do not confine km to the host calls it needs (for\n"
+		"                        debugging km; see km(1))\n"
 		"  -h, --help            show this help\n"
 		"      --version         show km's version\n"
 		"\n"
@@ -78,12 +80,16 @@ int main(int argc, char **argv)
 		{ "log-to", required_argument, NULL, 'L' },
 		{ "argv0", required_argument, NULL, 'A' },
 		{ "rlimit", required_argument, NULL, 'R' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
+		/* Only from km's own exec for the guest: see seccomp.c. */
+		{ "seccomp-inherited", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	uint64_t mem_limit = KM_DEFAULT_MEM_LIMIT;
 	const char *log_path = NULL, *argv0 = NULL;
+	enum km_seccomp seccomp = KM_SECCOMP_ON;
 	int c;
 
 	opterr = 0;
@@ -94,6 +100,8 @@ int main(int argc, char **argv)
 		case 'L': log_path = optarg; km_verbose = 1; break;
 		case 'A': argv0 = optarg; break;
 		case 'R': km_rlimit_option(optarg); break;
+		case 'S': seccomp = KM_SECCOMP_OFF; break;
+		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("km %s\n", KM_VERSION); return 0;
 		default:
@@ -121,6 +129,7 @@ int main(int argc, char **argv)
 		km_log_open(log_path);
 		vm.log_path = absolute_path(log_path); /* an exec'd km may start in another cwd */
 	}
+	km_seccomp_confine(seccomp); /* before setup, which an exec'd km runs confined anyway */
 
 	km_mem_init(&vm, mem_limit);
 	km_guest_faults_init(&vm);

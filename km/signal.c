@@ -470,8 +470,9 @@ void km_signals_sigchld(struct km_vm *vm)
 
 /*
  * On each vCPU's host thread before it runs a guest thread: kicks may now
- * reach it, and so may the faults km turns into EFAULT (mem.c), which the
- * kernel would otherwise deliver blocked, that is kill km with.
+ * reach it, and so may the faults km turns into EFAULT (mem.c) and the
+ * SIGSYS of a host call outside km's seccomp filter (seccomp.c), which the
+ * kernel would otherwise deliver blocked, that is kill km with, unexplained.
  */
 void km_signals_vcpu_thread(struct km_vcpu *vcpu)
 {
@@ -484,6 +485,7 @@ void km_signals_vcpu_thread(struct km_vcpu *vcpu)
 	sigaddset(&open, SIG_KICK);
 	sigaddset(&open, SIGSEGV);
 	sigaddset(&open, SIGBUS);
+	sigaddset(&open, SIGSYS);
 	pthread_sigmask(SIG_UNBLOCK, &open, NULL);
 }
 
