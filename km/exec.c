@@ -139,6 +139,7 @@ static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const s
 		av[n++] = o;
 		o += (vm->log_path ? sprintf(o, "--log-to=%s", vm->log_path) : sprintf(o, "-v")) + 1;
 	}
+	av[n++] = (char *)km_seccomp_exec_option();
 	if (p->interp == NULL && argc > 0) {
 		av[n++] = o;
 		sprintf(o, "--argv0=%s", x->argv[0]);
