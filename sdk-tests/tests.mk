@@ -6,7 +6,7 @@ TEST_C := $(wildcard sdk-tests/programs/*.c)
 TEST_CXX := $(wildcard sdk-tests/programs/*.cpp)
 TEST_PROGRAMS := $(patsubst sdk-tests/programs/%.c,$(TEST_DIR)/%.km,$(TEST_C)) \
 	$(patsubst sdk-tests/programs/%.cpp,$(TEST_DIR)/%.km,$(TEST_CXX)) \
-	$(TEST_DIR)/raw_syscall
+	$(TEST_DIR)/raw_syscall $(TEST_DIR)/seccomp_probe
 
 $(TEST_DIR)/%.km: sdk-tests/programs/%.c sdk-tests/programs/check.h $(SDK_PARTS)
 	@mkdir -p $(@D)
@@ -20,6 +20,14 @@ $(TEST_DIR)/%.km: sdk-tests/programs/%.cpp $(SDK_PARTS)
 $(TEST_DIR)/raw_syscall: sdk-tests/programs/raw_syscall.S
 	@mkdir -p $(@D)
 	$(CC) -nostdlib -static -o $@ $<
+
+# km's seccomp module on its own: the probe includes km/seccomp.c, and links
+# km's other objects but main (sdk-tests/km).
+$(TEST_DIR)/seccomp_probe: sdk-tests/km/seccomp_probe.c km/seccomp.c km/syscalls.h km/km.h \
+		$(filter-out $(BUILD)/km/main.o $(BUILD)/km/seccomp.o,$(KM_OBJS))
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(KM_CFLAGS)) -static-pie -pthread -o $@ $< \
+		$(filter %.o,$^) $(KM_LIBS)
 
 # Native builds of the programs whose suites compare km with Linux itself.
 NATIVE_C := threads signals net http_server process vdso isolation guest_values proc_guard limits
