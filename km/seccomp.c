@@ -66,8 +66,10 @@ static const int machinery_calls[] = {
 	/* files: /dev/kvm, the log, the program and exec's checks of it, km's own fds */
 	__NR_openat, __NR_close, __NR_read, __NR_write, __NR_pread64, __NR_lseek,
 	__NR_newfstatat, __NR_access, __NR_fcntl, __NR_dup3, __NR_pipe2,
-	/* /proc/self files km answers for the guest: sealed memfds */
-	__NR_memfd_create,
+	/* /proc: opens decided on the file (openat2, probed once), /proc/self files as sealed memfds */
+	__NR_openat2, __NR_fstatfs, __NR_memfd_create,
+	/* limits: whether km may raise a hard limit (CAP_SYS_RESOURCE) */
+	__NR_capget,
 	/* processes: fork is a host fork (clone); exec runs /proc/self/exe; PR_GET_SECCOMP */
 	__NR_clone, __NR_execve, __NR_prctl,
 	/* KVM, and the guest's terminal requests: the request is checked, see tty_ioctls */
