@@ -87,6 +87,7 @@ static bool start_host_thread(struct km_vcpu *vcpu)
 	pthread_attr_setstacksize(&attr, VCPU_THREAD_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS); /* a host call outside km's filter, even this early, says so */
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int rc = pthread_create(&vcpu->thread, &attr, vcpu_thread, vcpu);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
