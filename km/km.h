@@ -309,6 +309,8 @@ struct km_image {
 	const char *execfn; /* the path it was run by (AT_EXECFN) */
 };
 void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img);
+enum km_elf_verdict { KM_ELF_OK, KM_ELF_BAD, KM_ELF_DYNAMIC, KM_ELF_TOO_BIG };
+enum km_elf_verdict km_elf_check(int fd, const char *path, uint64_t mem_limit);
 uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, char **argv,
 		       char **envp);
 

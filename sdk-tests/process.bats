@@ -63,6 +63,16 @@ a missing program: ENOENT"
 	[ "$stderr" = "km: cannot exec '/bin/true' in the guest: it is dynamically linked, and km runs static programs" ]
 }
 
+@test "exec of a program km cannot load fails with ENOEXEC before the exec, not after it" {
+	kontain-gcc -o "$BATS_TEST_TMPDIR/full.km" "$PROGRAMS/hello.c"
+	head -c 3000 "$BATS_TEST_TMPDIR/full.km" >"$BATS_TEST_TMPDIR/cut.km"
+	chmod +x "$BATS_TEST_TMPDIR/cut.km"
+	run --separate-stderr km "$(prog process)" exec-dynamic "$BATS_TEST_TMPDIR/cut.km"
+	assert_success
+	assert_output "execve $BATS_TEST_TMPDIR/cut.km: ENOEXEC"
+	[ -z "$stderr" ]
+}
+
 # system() and popen() run /bin/sh. km runs static programs, so here /bin/sh is Debian's
 # static busybox, bound over it in a mount namespace, as a runenv image would ship one.
 @test "system and popen through a static /bin/sh" {
