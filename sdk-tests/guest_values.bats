@@ -103,3 +103,12 @@ signals taken: 5"
 	assert_line "sendmmsg, MSG_NOSIGNAL: EPIPE, SIGPIPE 6"
 	assert_line "write to the socket: EPIPE, SIGPIPE 7"
 }
+
+@test "an FS base outside the user address space is EPERM for arch_prctl and clone, and km goes on" {
+	same_as_native guest_values fs-base
+	assert_success
+	assert_line "arch_prctl(ARCH_SET_FS, 0x8000000000000000): EPERM"
+	assert_line "clone(a thread, tls 0xffff800000000000): EPERM"
+	assert_line "clone(a process, tls 0x7ffffffff000): EPERM"
+	assert_line "the program goes on with its own TLS: yes"
+}
