@@ -488,6 +488,29 @@ void km_signals_vcpu_thread(struct km_vcpu *vcpu)
 }
 
 /*
+ * Before fork, in the forking thread: kicks wait. A forked km's vCPU thread
+ * gets a new kvm_run in place of the one its kick handler would write to
+ * (km_kvm_rebuild_after_fork unmaps it), so the child takes kicks only once
+ * km_signals_after_fork has pointed the handler at the new one; a kick sent
+ * to the child meanwhile (another process's kill of km's signal 64) stays
+ * pending until then. The parent restores its mask with km_signals_fork_done.
+ */
+void km_signals_before_fork(struct km_vm *vm, sigset_t *saved)
+{
+	sigset_t kick;
+
+	(void)vm;
+	sigemptyset(&kick);
+	sigaddset(&kick, SIG_KICK);
+	pthread_sigmask(SIG_BLOCK, &kick, saved);
+}
+
+void km_signals_fork_done(const sigset_t *saved)
+{
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+/*
  * In a forked km, on the one thread it has: nothing is pending in a new
  * process, and the routing thread stayed with the parent.
  */

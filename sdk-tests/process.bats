@@ -73,6 +73,13 @@ a missing program: ENOENT"
 	[ -z "$stderr" ]
 }
 
+@test "signal 64 from another process while the program forks ends a child or nothing" {
+	same_as_native process signal-while-forking
+	assert_success
+	assert_output "ok: 50 children sent signal 64 while they forked: each exited or died of it"
+	refute [ "${stderr#*internal error}" != "$stderr" ]
+}
+
 # system() and popen() run /bin/sh. km runs static programs, so here /bin/sh is Debian's
 # static busybox, bound over it in a mount namespace, as a runenv image would ship one.
 @test "system and popen through a static /bin/sh" {

@@ -456,6 +456,38 @@ static void proc_self(void)
 	OK("/proc/self: exe, cmdline, environ, auxv and maps describe this program");
 }
 
+/*
+ * Another process's signal 64 (SIGRTMAX, which km uses to get a vCPU's
+ * attention) reaching children while they fork: each child exits or dies
+ * of it, as on Linux; km must not fault on the way.
+ */
+static void signal_while_forking(void)
+{
+	int odd = 0;
+	for (int i = 0; i < 50; i++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0, "fork");
+		if (pid == 0) {
+			pid_t inner = fork();
+			if (inner == 0)
+				_exit(0);
+			for (int j = 0; j < 300; j++)
+				getppid();
+			_exit(0);
+		}
+		for (int k = 0; k < 50; k++)
+			kill(pid, 64);
+		int status = wait_status(pid);
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
+		    !(WIFSIGNALED(status) && WTERMSIG(status) == 64)) {
+			printf("child %d: status 0x%x\n", i, status);
+			odd++;
+		}
+	}
+	CHECK(odd == 0, "%d children ended otherwise", odd);
+	OK("50 children sent signal 64 while they forked: each exited or died of it");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -464,7 +496,7 @@ int main(int argc, char **argv)
 		{ "spawn", spawn },	     { "exec", exec_keeps },
 		{ "scripts", scripts_and_errors }, { "groups", groups },
 		{ "shell", shell },	     { "proc-self", proc_self },
-		{ "no-zombies", no_zombies },
+		{ "no-zombies", no_zombies }, { "signal-while-forking", signal_while_forking },
 	};
 
 	self = argv[0];
