@@ -345,6 +345,7 @@ _Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
 void km_signals_after_fork(struct km_vcpu *vcpu);
 void km_signals_before_fork(struct km_vm *vm, sigset_t *saved);
 void km_signals_fork_done(const sigset_t *saved);
+void km_signal_sent(const siginfo_t *info);
 void km_signals_sigchld(struct km_vm *vm);
 pid_t km_router_tid(struct km_vm *vm);
 void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved);

@@ -410,7 +410,8 @@ long km_string_in(struct km_vm *vm, char *dst, uint64_t gva, size_t max)
  * each access runs inside km_guarded: a SIGSEGV or SIGBUS at an address in
  * guest memory while a thread is there jumps back out, and the access gives
  * -EFAULT, as the kernel's own copies from user memory do. Any other fault
- * is a km bug and ends km, saying so.
+ * is a km bug and ends km, saying so. A SIGSEGV or SIGBUS another process
+ * sent is no fault: it goes to the guest (signal.c).
  */
 static __thread sigjmp_buf *fault_exit;
 static uint8_t *guest_lo, *guest_hi;
@@ -436,6 +437,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	extern const char __ehdr_start[]; /* where km is loaded: its addresses for addr2line */
 	uint8_t *addr = si->si_addr;
+	if (si->si_code <= 0) { /* sent by a process, not a fault: the guest's signal */
+		km_signal_sent(si);
+		return;
+	}
 	if (fault_exit && addr >= guest_lo && addr < guest_hi)
 		siglongjmp(*fault_exit, 1);
 	uint64_t rip = (uint64_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];

@@ -335,6 +335,48 @@ static bool repeat_kicks(struct km_vm *vm)
 	return any;
 }
 
+/*
+ * SIGSEGV and SIGBUS that another process sent km (kill, sigqueue): not
+ * km's faults but the guest's signals. mem.c's fault handler hands them
+ * here, where a slot per signal holds one until the router posts it (a
+ * second one meanwhile merges with it, as standard signals do).
+ */
+enum { SENT_EMPTY, SENT_FILLING, SENT_READY };
+static struct {
+	int state;
+	siginfo_t info;
+} sent[2]; /* SIGSEGV, SIGBUS */
+static pid_t *router_tid; /* &vm->sig_thread_tid, for the handler */
+
+/* From a signal handler: only atomics and tgkill. */
+void km_signal_sent(const siginfo_t *info)
+{
+	int i = info->si_signo == SIGBUS;
+	int empty = SENT_EMPTY;
+
+	if (!__atomic_compare_exchange_n(&sent[i].state, &empty, SENT_FILLING, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	sent[i].info = *info;
+	__atomic_store_n(&sent[i].state, SENT_READY, __ATOMIC_RELEASE);
+	pid_t router = router_tid ? __atomic_load_n(router_tid, __ATOMIC_ACQUIRE) : 0;
+	if (router)
+		syscall(SYS_tgkill, getpid(), router, SIG_WAKE);
+}
+
+static void post_sent(struct km_vm *vm)
+{
+	for (int i = 0; i < 2; i++) {
+		int ready = SENT_READY; /* the router and a forking thread may both look */
+		if (!__atomic_compare_exchange_n(&sent[i].state, &ready, SENT_FILLING, false,
+						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		siginfo_t info = sent[i].info;
+		__atomic_store_n(&sent[i].state, SENT_EMPTY, __ATOMIC_RELEASE);
+		km_signal_post(vm, NULL, &info, false);
+	}
+}
+
 static void *router(void *arg)
 {
 	struct km_vm *vm = arg;
@@ -345,6 +387,7 @@ static void *router(void *arg)
 	sigaddset(&wait_for, KM_SIG_TIMER);
 	__atomic_store_n(&vm->sig_thread_tid, gettid(), __ATOMIC_RELEASE);
 	outstanding = repeat_kicks(vm); /* kicks made before it started had no one to wake it */
+	post_sent(vm);			/* and so had signals sent meanwhile */
 	for (;;) {
 		const struct timespec rekick = { 0, REKICK_NS }, second = { 1, 0 };
 		siginfo_t info;
@@ -354,6 +397,7 @@ static void *router(void *arg)
 			km_timer_fired(vm, &info);
 		else if (sig > 0 && sig != SIG_WAKE)
 			km_signal_post(vm, NULL, &info, false);
+		post_sent(vm);
 		if (sig < 0 || sig == SIG_WAKE || outstanding)
 			outstanding = repeat_kicks(vm);
 	}
@@ -366,6 +410,7 @@ static void start_router(struct km_vm *vm)
 	pthread_attr_t attr;
 
 	vm->sig_thread_tid = 0;
+	router_tid = &vm->sig_thread_tid;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -499,7 +544,7 @@ void km_signals_before_fork(struct km_vm *vm, sigset_t *saved)
 {
 	sigset_t kick;
 
-	(void)vm;
+	post_sent(vm); /* the parent's, so that the child's copy is empty */
 	sigemptyset(&kick);
 	sigaddset(&kick, SIG_KICK);
 	pthread_sigmask(SIG_BLOCK, &kick, saved);

@@ -17,6 +17,7 @@
 #include <semaphore.h>
 #include <time.h>
 #include <ucontext.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -391,9 +392,64 @@ static void external_default_case(void)
 		pause();
 }
 
+/*
+ * SIGSEGV and SIGBUS that another process sends are signals like any other:
+ * the child's handlers get them (SI_USER, the sender's pid); without a
+ * handler, SIGSEGV ends the child. Under km they are not km's own faults.
+ */
+static void sent_faults_case(void)
+{
+	int ready[2], ack[2];
+	char byte;
+	CHECK(pipe(ready) == 0 && pipe(ack) == 0, "pipe");
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		sigset_t block, none;
+		sigemptyset(&block);
+		sigaddset(&block, SIGSEGV);
+		sigaddset(&block, SIGBUS);
+		sigemptyset(&none);
+		CHECK(sigprocmask(SIG_BLOCK, &block, NULL) == 0, "sigprocmask");
+		handle(SIGSEGV, on_signal, 0);
+		handle(SIGBUS, on_signal, 0);
+		CHECK(write(ready[1], "r", 1) == 1, "ready");
+		int want[] = { SIGSEGV, SIGBUS };
+		for (int i = 0; i < 2; i++) {
+			while (hits == i)
+				sigsuspend(&none);
+			CHECK(last_sig == want[i] && last_code == SI_USER && last_pid_ok == 0,
+			      "signal %d code %s", last_sig, code_name(last_code));
+			CHECK(write(ack[1], "a", 1) == 1, "ack");
+		}
+		_exit(0);
+	}
+	close(ready[1]);
+	close(ack[1]); /* a child that dies is an end of file, not a wait */
+	CHECK(read(ready[0], &byte, 1) == 1, "child ready");
+	CHECK(kill(pid, SIGSEGV) == 0 && read(ack[0], &byte, 1) == 1, "SIGSEGV handled");
+	CHECK(kill(pid, SIGBUS) == 0 && read(ack[0], &byte, 1) == 1, "SIGBUS handled");
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "status 0x%x", status);
+
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	CHECK(kill(pid, SIGSEGV) == 0, "kill");
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+	      "status 0x%x", status);
+	OK("SIGSEGV and SIGBUS from another process reach the handlers (SI_USER); without one, "
+	   "SIGSEGV ends the child");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
+		{ "sent-faults", sent_faults_case },
 		{ "raise", raise_case },       { "mask", mask_case },		{ "segv", segv_case },
 		{ "rip", rip_case },	       { "fpe", fpe_case },		{ "altstack", altstack_case },
 		{ "resethand", resethand_case }, { "suspend", suspend_case },	{ "timedwait", timedwait_case },
