@@ -336,24 +336,31 @@ static bool repeat_kicks(struct km_vm *vm)
 }
 
 /*
- * SIGSEGV and SIGBUS that another process sent km (kill, sigqueue): not
- * km's faults but the guest's signals. mem.c's fault handler hands them
- * here, where a slot per signal holds one until the router posts it (a
- * second one meanwhile merges with it, as standard signals do).
+ * SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP that another process sent km
+ * (kill, sigqueue): not km's faults but the guest's signals. mem.c's fault
+ * handler hands them here, where a slot per signal holds one until the
+ * router posts it (a second one meanwhile merges with it, as standard
+ * signals do).
  */
 enum { SENT_EMPTY, SENT_FILLING, SENT_READY };
+static const int sent_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+#define NSENT (sizeof(sent_sigs) / sizeof(sent_sigs[0]))
 static struct {
 	int state;
 	siginfo_t info;
-} sent[2]; /* SIGSEGV, SIGBUS */
+} sent[NSENT];
 static pid_t *router_tid; /* &vm->sig_thread_tid, for the handler */
 
 /* From a signal handler: only atomics and tgkill. */
 void km_signal_sent(const siginfo_t *info)
 {
-	int i = info->si_signo == SIGBUS;
+	size_t i = 0;
 	int empty = SENT_EMPTY;
 
+	while (i < NSENT && sent_sigs[i] != info->si_signo)
+		i++;
+	if (i == NSENT)
+		return;
 	if (!__atomic_compare_exchange_n(&sent[i].state, &empty, SENT_FILLING, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;
@@ -366,7 +373,7 @@ void km_signal_sent(const siginfo_t *info)
 
 static void post_sent(struct km_vm *vm)
 {
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < NSENT; i++) {
 		int ready = SENT_READY; /* the router and a forking thread may both look */
 		if (!__atomic_compare_exchange_n(&sent[i].state, &ready, SENT_FILLING, false,
 						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))

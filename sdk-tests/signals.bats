@@ -105,10 +105,10 @@ write returned -1, EPIPE"
 got SIGTERM, exiting cleanly"
 }
 
-@test "SIGSEGV and SIGBUS sent by another process reach the program's handlers; they are not km's faults" {
+@test "fault signals sent by another process reach the program's handlers; they are not km's faults" {
 	same_as_native signals sent-faults
 	assert_success
-	assert_output "ok: SIGSEGV and SIGBUS from another process reach the handlers (SI_USER); without one, SIGSEGV ends the child"
+	assert_output "ok: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP from another process reach the handlers (SI_USER); without one, SIGSEGV ends the child"
 	refute [ "${stderr#*internal error}" != "$stderr" ]
 }
 

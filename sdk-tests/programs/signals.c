@@ -393,12 +393,14 @@ static void external_default_case(void)
 }
 
 /*
- * SIGSEGV and SIGBUS that another process sends are signals like any other:
+ * The fault signals, sent by another process, are signals like any other:
  * the child's handlers get them (SI_USER, the sender's pid); without a
  * handler, SIGSEGV ends the child. Under km they are not km's own faults.
  */
 static void sent_faults_case(void)
 {
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+	const int n = sizeof(sigs) / sizeof(sigs[0]);
 	int ready[2], ack[2];
 	char byte;
 	CHECK(pipe(ready) == 0 && pipe(ack) == 0, "pipe");
@@ -407,18 +409,17 @@ static void sent_faults_case(void)
 	if (pid == 0) {
 		sigset_t block, none;
 		sigemptyset(&block);
-		sigaddset(&block, SIGSEGV);
-		sigaddset(&block, SIGBUS);
 		sigemptyset(&none);
+		for (int i = 0; i < n; i++) {
+			sigaddset(&block, sigs[i]);
+			handle(sigs[i], on_signal, 0);
+		}
 		CHECK(sigprocmask(SIG_BLOCK, &block, NULL) == 0, "sigprocmask");
-		handle(SIGSEGV, on_signal, 0);
-		handle(SIGBUS, on_signal, 0);
 		CHECK(write(ready[1], "r", 1) == 1, "ready");
-		int want[] = { SIGSEGV, SIGBUS };
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < n; i++) {
 			while (hits == i)
 				sigsuspend(&none);
-			CHECK(last_sig == want[i] && last_code == SI_USER && last_pid_ok == 0,
+			CHECK(last_sig == sigs[i] && last_code == SI_USER && last_pid_ok == 0,
 			      "signal %d code %s", last_sig, code_name(last_code));
 			CHECK(write(ack[1], "a", 1) == 1, "ack");
 		}
@@ -427,8 +428,9 @@ static void sent_faults_case(void)
 	close(ready[1]);
 	close(ack[1]); /* a child that dies is an end of file, not a wait */
 	CHECK(read(ready[0], &byte, 1) == 1, "child ready");
-	CHECK(kill(pid, SIGSEGV) == 0 && read(ack[0], &byte, 1) == 1, "SIGSEGV handled");
-	CHECK(kill(pid, SIGBUS) == 0 && read(ack[0], &byte, 1) == 1, "SIGBUS handled");
+	for (int i = 0; i < n; i++)
+		CHECK(kill(pid, sigs[i]) == 0 && read(ack[0], &byte, 1) == 1, "signal %d handled",
+		      sigs[i]);
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "status 0x%x", status);
@@ -442,8 +444,8 @@ static void sent_faults_case(void)
 	CHECK(kill(pid, SIGSEGV) == 0, "kill");
 	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
 	      "status 0x%x", status);
-	OK("SIGSEGV and SIGBUS from another process reach the handlers (SI_USER); without one, "
-	   "SIGSEGV ends the child");
+	OK("SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP from another process reach the handlers "
+	   "(SI_USER); without one, SIGSEGV ends the child");
 }
 
 int main(int argc, char **argv)
