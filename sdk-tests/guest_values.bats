@@ -31,6 +31,8 @@ km() {
 	assert_line "mremap(1 page to 0x2000 bytes at 0x7fffffffe000, FIXED): EINVAL, the mapping is intact"
 	assert_line "mremap(old length 0xfffffffffffff000 to 1 page): EINVAL, the mapping is intact"
 	assert_line "an ordinary mremap afterwards keeps the contents: intact"
+	assert_line "mremap(2 of 16 pages to 0x1001 bytes): success in place, the mapping is intact"
+	assert_line "mremap(2 pages, flags 0x100000001): EINVAL, the mapping is intact"
 }
 
 @test "munmap of a range past the user address space is EINVAL and unmaps nothing" {

@@ -132,6 +132,14 @@ static void mremap_case(void)
 	void *moved = mremap(m, 2 * PAGE, 4 * PAGE, MREMAP_MAYMOVE);
 	CHECK(moved != MAP_FAILED, "an ordinary mremap afterwards");
 	printf("an ordinary mremap afterwards keeps the contents: %s\n", intact(moved, 2, 'm'));
+	/* The start of a larger mapping, to the same (rounded) length; flags above the int. */
+	char *big = map_pages(16, 'b');
+	long rc = sys_mremap(big, 2 * PAGE, PAGE + 1, 0, 0);
+	printf("mremap(2 of 16 pages to 0x1001 bytes): %s%s, the mapping is %s\n", outcome(rc),
+	       rc == (long)big ? " in place" : "", intact(big, 16, 'b'));
+	rc = syscall(SYS_mremap, big, 2 * PAGE, 2 * PAGE, 0x100000000ul | MREMAP_MAYMOVE, 0);
+	printf("mremap(2 pages, flags 0x100000001): %s, the mapping is %s\n", outcome(rc),
+	       intact(big, 16, 'b'));
 }
 
 static void munmap_case(void)
