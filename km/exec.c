@@ -147,15 +147,35 @@ static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const s
 	return av;
 }
 
-long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *x)
+/*
+ * The program a path names: the guest's own where the path reaches km's
+ * binary through /proc (/proc/self/exe, however spelled), as the guest's
+ * stat and open see it (procfs.c), not km.
+ */
+static const char *program_path(struct km_vm *vm, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return path;
+	const char *exe = km_proc_stat_exe(vm, AT_FDCWD, path, 0, st.st_dev, st.st_ino);
+	return exe ? exe : path;
+}
+
+long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 {
 	struct km_vm *vm = vcpu->vm;
 	struct program p = { .fd = -1 };
+	struct km_exec_args args = *guest_args, *x = &args;
 
+	x->path = program_path(vm, x->path);
 	long rc = open_program(x->path, &p);
 	if (rc < 0)
 		return rc;
-	rc = parse_script(&p) ? check_interpreter(vm, p.interp) : check_elf(vm, p.fd, x->path);
+	bool script = parse_script(&p);
+	if (script)
+		p.interp = (char *)program_path(vm, p.interp);
+	rc = script ? check_interpreter(vm, p.interp) : check_elf(vm, p.fd, x->path);
 	close(p.fd);
 	if (rc < 0)
 		return rc;

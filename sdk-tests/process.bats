@@ -73,6 +73,12 @@ a missing program: ENOENT"
 	[ -z "$stderr" ]
 }
 
+@test "exec of /proc/self/exe runs the program again, not km" {
+	same_as_native process exec-self
+	assert_success
+	assert_output "ok: exec of /proc/self/exe, and of a symlink to it, runs this program again"
+}
+
 @test "signal 64 from another process while the program forks ends a child or nothing" {
 	same_as_native process signal-while-forking
 	assert_success

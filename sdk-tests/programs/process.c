@@ -456,6 +456,24 @@ static void proc_self(void)
 	OK("/proc/self: exe, cmdline, environ, auxv and maps describe this program");
 }
 
+/* exec of /proc/self/exe, directly or through a symlink, runs this program again. */
+static void exec_self(void)
+{
+	char dir[] = "/tmp/process.XXXXXX", link[64], got[256];
+	char *args[] = { "x", "print-args", "run", "again", NULL };
+
+	exec_captured(false, "/proc/self/exe", args, got, sizeof(got));
+	CHECK(strcmp(got, "run again\n") == 0, "/proc/self/exe printed '%s'", got);
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(link, sizeof(link), "%s/self", dir);
+	CHECK(symlink("/proc/self/exe", link) == 0, "symlink");
+	exec_captured(false, link, args, got, sizeof(got));
+	CHECK(strcmp(got, "run again\n") == 0, "the symlink printed '%s'", got);
+	unlink(link);
+	rmdir(dir);
+	OK("exec of /proc/self/exe, and of a symlink to it, runs this program again");
+}
+
 /*
  * Another process's signal 64 (SIGRTMAX, which km uses to get a vCPU's
  * attention) reaching children while they fork: each child exits or dies
@@ -497,6 +515,7 @@ int main(int argc, char **argv)
 		{ "scripts", scripts_and_errors }, { "groups", groups },
 		{ "shell", shell },	     { "proc-self", proc_self },
 		{ "no-zombies", no_zombies }, { "signal-while-forking", signal_while_forking },
+		{ "exec-self", exec_self },
 	};
 
 	self = argv[0];
