@@ -14,13 +14,13 @@
  * lost after a successful execve; the other way round, an execve failing
  * for a program km can run).
  *
- * Linked with km's real elf.c, exec.c, vma.c and mem.c. Stubbed, because
- * they are not under test and would end or change the fuzzing process:
- * log.c (km_die jumps back here instead of exiting; messages are kept, not
- * printed), km_kvm_cover (KVM memory slots: no VM here), the fd-table and
- * signal hooks around exec (host rlimits and masks) and signal.c's
- * km_signal_sent, and execve itself, which records that exec's checks let
- * the program through.
+ * Linked with km's real elf.c, exec.c, vma.c, mem.c and limits.c.
+ * Stubbed, because they are not under test and would end or change the
+ * fuzzing process: log.c (km_die jumps back here instead of exiting;
+ * messages are kept, not printed), km_kvm_cover (KVM memory slots: no VM
+ * here), the fd-table and signal hooks around exec (host rlimits and
+ * masks), signal.c's km_signal_sent, procfs.c's km_proc_stat_exe, and
+ * execve itself, which records that exec's checks let the program through.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,9 +91,10 @@ _Noreturn void km_die_by_signal(int sig)
 	abort();
 }
 
-void km_kvm_cover(struct km_vm *vm)
+bool km_kvm_cover(struct km_vm *vm)
 {
 	(void)vm;
+	return true; /* KVM memory slots: there is no VM */
 }
 
 bool km_fd_ok(const struct km_vm *vm, long fd)
@@ -109,6 +110,13 @@ void km_fds_before_exec(struct rlimit *raised)
 void km_fds_exec_failed(const struct rlimit *raised)
 {
 	(void)raised;
+}
+
+const char *km_proc_stat_exe(struct km_vm *vm, int dirfd, const char *path, int at_flags,
+			     dev_t dev, ino_t ino)
+{
+	(void)vm, (void)dirfd, (void)path, (void)at_flags, (void)dev, (void)ino;
+	return NULL; /* procfs.c: no path here reaches km's binary through /proc */
 }
 
 void km_signal_sent(const siginfo_t *info)
@@ -169,8 +177,14 @@ static void write_input(const uint8_t *data, size_t size)
 /* 0 if exec's checks let the program through to execve, else its errno. */
 static long exec_checks(void)
 {
-	struct km_vm vm = { .mem_limit = MEM_LIMIT, .km_argv0 = "km", .fd_limit = 1024 };
+	static struct km_vm vm;
 	struct km_vcpu vcpu = { .vm = &vm };
+
+	memset(&vm, 0, sizeof(vm));
+	vm.mem_limit = MEM_LIMIT;
+	vm.km_argv0 = "km";
+	vm.fd_limit = 1024;
+	km_limits_init(&vm);
 	char *argv[] = { "prog", "an-arg", NULL }, *envp[] = { "A=b", NULL };
 	struct km_exec_args x = { prog_path, argv, envp };
 
@@ -218,6 +232,7 @@ static int load(void)
 	memset(&vm, 0, sizeof(vm));
 	pthread_rwlock_init(&vm.mm_lock, NULL);
 	vm.fd_limit = 1024;
+	km_limits_init(&vm);
 	died_status = 0;
 	die_exit = &here;
 	if (setjmp(here) == 0) {
