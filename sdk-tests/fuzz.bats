@@ -11,7 +11,7 @@ setup() {
 
 @test "random calls with hostile arguments neither crash nor hang km, nor make it exit" {
 	need_kvm
-	run "$REPO/sdk-tests/fuzz/hcall-fuzz" -t "${FUZZ_TEST_SECONDS:-60}"
+	run "$REPO/sdk-tests/fuzz/hcall-fuzz" -t "${FUZZ_TEST_SECONDS:-60}" 3>&-
 	if [ "$status" = 77 ]; then
 		echo "# FUZZ TEST SKIPPED: $output" >&3
 		skip "$output"
@@ -21,7 +21,7 @@ setup() {
 }
 
 @test "km's loader and exec checks survive libFuzzer and agree on every program" {
-	run "$REPO/sdk-tests/fuzz/elf-fuzz" -t "${FUZZ_TEST_SECONDS:-60}"
+	run "$REPO/sdk-tests/fuzz/elf-fuzz" -t "${FUZZ_TEST_SECONDS:-60}" 3>&-
 	echo "$output"
 	assert_success
 }
