@@ -3,6 +3,7 @@
 #   make demo       build it, then build and run hello.km
 #   make test       build it, then run sdk-tests
 #   make bench      build it, then print the bench table (BENCH_QUICK=1: fewer repetitions)
+#   make fuzz       build it, then run the fuzzers (FUZZ_SECONDS each, default 600)
 SHELL := /bin/bash
 TOP := $(abspath .)
 BUILD := $(TOP)/build
@@ -23,6 +24,7 @@ include libkrt/libkrt.mk
 include toolchain/toolchain.mk
 include km/km.mk
 include sdk-tests/tests.mk
+include sdk-tests/fuzz/fuzz.mk
 include mk/packages.mk
 include bench/bench.mk
 

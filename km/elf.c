@@ -1,8 +1,14 @@
-/* Loading the program: a static x86-64 ELF, non-PIE or static-PIE, with libelf. */
+/*
+ * Loading the program: a static x86-64 ELF, non-PIE or static-PIE, with libelf.
+ * The checks that decide whether km can load a file are one function,
+ * which exec uses too (km_elf_check), so that a program the guest's execve
+ * lets through is one the new km loads.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,81 +24,161 @@ struct segment {
 	int prot;
 };
 
+/* A file examined: what loading it needs, or (status, why) it cannot be loaded. */
+struct program {
+	Elf *e;
+	GElf_Ehdr eh;
+	GElf_Phdr phdr_seg;
+	struct segment *segs;
+	size_t n;
+	uint64_t lo, hi, bias; /* the image's extent once placed, and its load bias */
+	bool pie;
+	int status; /* 0, or km's exit status for the reason in why */
+	enum km_elf_verdict verdict;
+	char why[512];
+};
+
 static int seg_prot(uint32_t flags)
 {
 	return (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0) |
 	       (flags & PF_X ? PROT_EXEC : 0);
 }
 
-static Elf *open_elf(const char *path, int *fd_out, off_t *size)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+static bool refuse(struct program *p, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-	if (fd < 0)
-		km_die(BAD_PROGRAM, "km: cannot open program '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		km_die(BAD_PROGRAM, "km: '%s' is not a regular file", path);
+static bool refuse(struct program *p, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);
+	va_end(ap);
+	p->status = status;
+	if (p->verdict == KM_ELF_OK)
+		p->verdict = KM_ELF_BAD;
+	return false;
+}
+
+static bool check_header(struct program *p, int fd, const char *path)
+{
 	if (elf_version(EV_CURRENT) == EV_NONE)
-		km_die(1, "km: libelf is too old");
-	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-	if (e == NULL || elf_kind(e) != ELF_K_ELF)
-		km_die(BAD_PROGRAM, "km: '%s' is not an ELF executable", path);
-	*fd_out = fd;
-	*size = st.st_size;
-	return e;
+		return refuse(p, 1, "km: libelf is too old");
+	p->e = elf_begin(fd, ELF_C_READ, NULL);
+	if (p->e == NULL || elf_kind(p->e) != ELF_K_ELF)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is not an ELF executable", path);
+	if (gelf_getclass(p->e) != ELFCLASS64)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is a 32-bit ELF; km runs 64-bit x86-64 programs",
+			      path);
+	if (gelf_getehdr(p->e, &p->eh) == NULL)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is truncated or corrupt: %s", path,
+			      elf_errmsg(-1));
+	if (p->eh.e_machine != EM_X86_64)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is built for another machine (ELF e_machine %u); "
+			      "km runs x86-64 programs", path, p->eh.e_machine);
+	if (p->eh.e_type != ET_EXEC && p->eh.e_type != ET_DYN)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is not an executable (ELF type %u): link it first",
+			      path, p->eh.e_type);
+	return true;
 }
 
-static void check_header(Elf *e, const char *path, GElf_Ehdr *eh)
-{
-	if (gelf_getclass(e) != ELFCLASS64)
-		km_die(BAD_PROGRAM, "km: '%s' is a 32-bit ELF; km runs 64-bit x86-64 programs", path);
-	if (gelf_getehdr(e, eh) == NULL)
-		km_die(BAD_PROGRAM, "km: '%s' is truncated or corrupt: %s", path, elf_errmsg(-1));
-	if (eh->e_machine != EM_X86_64)
-		km_die(BAD_PROGRAM, "km: '%s' is built for another machine (ELF e_machine %u); km runs "
-				    "x86-64 programs", path, eh->e_machine);
-	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
-		km_die(BAD_PROGRAM, "km: '%s' is not an executable (ELF type %u): link it first", path,
-		       eh->e_type);
-}
-
-static size_t read_segments(Elf *e, const char *path, off_t file_size, struct segment **out,
-			    GElf_Phdr *phdr_seg)
+static bool read_segments(struct program *p, const char *path, off_t file_size)
 {
 	size_t n;
 
-	if (elf_getphdrnum(e, &n) != 0)
-		km_die(BAD_PROGRAM, "km: '%s' is truncated or corrupt: %s", path, elf_errmsg(-1));
-	struct segment *segs = calloc(n ? n : 1, sizeof(*segs));
-	size_t nload = 0;
-	if (segs == NULL)
-		km_die(1, "km: out of memory");
-	phdr_seg->p_type = PT_NULL;
+	if (elf_getphdrnum(p->e, &n) != 0)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is truncated or corrupt: %s", path,
+			      elf_errmsg(-1));
+	if ((p->segs = calloc(n ? n : 1, sizeof(*p->segs))) == NULL)
+		return refuse(p, 1, "km: out of memory");
+	p->phdr_seg.p_type = PT_NULL;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
-		if (gelf_getphdr(e, (int)i, &ph) == NULL)
-			km_die(BAD_PROGRAM, "km: '%s' is truncated or corrupt: %s", path,
-			       elf_errmsg(-1));
-		if (ph.p_type == PT_INTERP)
-			km_die(BAD_PROGRAM, "km: '%s' is dynamically linked; this km runs static "
-					    "programs: build it with kontain-gcc", path);
+		if (gelf_getphdr(p->e, (int)i, &ph) == NULL)
+			return refuse(p, BAD_PROGRAM, "km: '%s' is truncated or corrupt: %s", path,
+				      elf_errmsg(-1));
+		if (ph.p_type == PT_INTERP && (p->verdict = KM_ELF_DYNAMIC))
+			return refuse(p, BAD_PROGRAM, "km: '%s' is dynamically linked; this km runs "
+				      "static programs: build it with kontain-gcc", path);
 		if (ph.p_type == PT_PHDR)
-			*phdr_seg = ph;
+			p->phdr_seg = ph;
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		if (ph.p_offset + ph.p_filesz > (uint64_t)file_size || ph.p_offset + ph.p_filesz < ph.p_offset)
-			km_die(BAD_PROGRAM, "km: '%s' is truncated: a segment ends past the end of the file",
-			       path);
+		if (ph.p_offset + ph.p_filesz > (uint64_t)file_size ||
+		    ph.p_offset + ph.p_filesz < ph.p_offset)
+			return refuse(p, BAD_PROGRAM, "km: '%s' is truncated: a segment ends past the end "
+				      "of the file", path);
 		if (ph.p_filesz > ph.p_memsz || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
-			km_die(BAD_PROGRAM, "km: '%s' is corrupt: a segment has impossible sizes", path);
-		segs[nload++] = (struct segment){ ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset,
-						  seg_prot(ph.p_flags) };
+			return refuse(p, BAD_PROGRAM, "km: '%s' is corrupt: a segment has impossible sizes",
+				      path);
+		p->segs[p->n++] = (struct segment){ ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset,
+						    seg_prot(ph.p_flags) };
 	}
-	if (nload == 0)
-		km_die(BAD_PROGRAM, "km: '%s' has nothing to load", path);
-	*out = segs;
-	return nload;
+	if (p->n == 0)
+		return refuse(p, BAD_PROGRAM, "km: '%s' has nothing to load", path);
+	return true;
+}
+
+/* Where the image goes: inside the user address space and the low half of the memory limit. */
+static bool place(struct program *p, const char *path, uint64_t mem_limit)
+{
+	p->lo = UINT64_MAX;
+	p->hi = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->segs[i].vaddr < p->lo)
+			p->lo = p->segs[i].vaddr;
+	p->lo = KM_ROUND_DOWN(p->lo, KM_PAGE_SIZE);
+	p->pie = p->eh.e_type == ET_DYN;
+	p->bias = p->pie ? KM_IMAGE_BASE_PIE - p->lo : 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct segment *s = &p->segs[i];
+		uint64_t end;
+		/* Its offset in the image first, so that a PIE's bias cannot wrap it around. */
+		if (s->vaddr - p->lo > KM_TOP || !km_user_range(s->vaddr + p->bias, s->memsz, &end))
+			return refuse(p, BAD_PROGRAM, "km: '%s' is not a valid program: its segment at "
+				      "0x%lx-0x%lx lies outside the user address space (below 0x%lx)",
+				      path, (unsigned long)s->vaddr, (unsigned long)(s->vaddr + s->memsz),
+				      KM_TOP);
+		if (end > p->hi)
+			p->hi = end;
+	}
+	p->lo += p->bias;
+	if (p->hi > mem_limit / 2 && (p->verdict = KM_ELF_TOO_BIG))
+		return refuse(p, BAD_PROGRAM, "km: '%s' needs its image at 0x%lx-0x%lx, beyond half the "
+			      "memory limit (%lu MiB): raise it with --mem-limit", path,
+			      (unsigned long)p->lo, (unsigned long)p->hi, (unsigned long)(mem_limit >> 20));
+	return true;
+}
+
+/* Everything km checks before loading the file open at fd: p->status 0 if it can. */
+static void examine(struct program *p, int fd, const char *path, uint64_t mem_limit)
+{
+	struct stat st;
+
+	memset(p, 0, sizeof(*p));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		refuse(p, BAD_PROGRAM, "km: '%s' is not a regular file", path);
+		return;
+	}
+	if (check_header(p, fd, path) && read_segments(p, path, st.st_size))
+		place(p, path, mem_limit);
+}
+
+static void forget(struct program *p)
+{
+	free(p->segs);
+	if (p->e)
+		elf_end(p->e);
+}
+
+/* Whether km_elf_load would load the file open at fd with this memory limit, and if not, why. */
+enum km_elf_verdict km_elf_check(int fd, const char *path, uint64_t mem_limit)
+{
+	struct program p;
+
+	examine(&p, fd, path, mem_limit);
+	forget(&p);
+	return p.verdict;
 }
 
 /* Each page gets the union of the rights of the segments that touch it. */
@@ -147,65 +233,45 @@ static uint64_t data_size(const struct segment *segs, size_t n)
 
 void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img)
 {
-	int fd;
-	off_t size;
-	GElf_Ehdr eh;
-	GElf_Phdr phdr_seg = { .p_type = PT_NULL };
-	struct segment *segs;
+	struct program p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	Elf *e = open_elf(path, &fd, &size);
-	check_header(e, path, &eh);
-	size_t n = read_segments(e, path, size, &segs, &phdr_seg);
-
-	uint64_t lo = UINT64_MAX, hi = 0;
-	for (size_t i = 0; i < n; i++)
-		if (segs[i].vaddr < lo)
-			lo = segs[i].vaddr;
-	lo = KM_ROUND_DOWN(lo, KM_PAGE_SIZE);
-	img->pie = eh.e_type == ET_DYN;
-	img->bias = img->pie ? KM_IMAGE_BASE_PIE - lo : 0;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t end;
-		/* Its offset in the image first, so that a PIE's bias cannot wrap it around. */
-		if (segs[i].vaddr - lo > KM_TOP ||
-		    !km_user_range(segs[i].vaddr + img->bias, segs[i].memsz, &end))
-			km_die(BAD_PROGRAM, "km: '%s' is not a valid program: its segment at 0x%lx-0x%lx lies "
-					    "outside the user address space (below 0x%lx)", path,
-			       (unsigned long)segs[i].vaddr, (unsigned long)(segs[i].vaddr + segs[i].memsz),
-			       KM_TOP);
-		if (end > hi)
-			hi = end;
+	if (fd < 0)
+		km_die(BAD_PROGRAM, "km: cannot open program '%s': %s", path, strerror(errno));
+	examine(&p, fd, path, vm->mem_limit);
+	if (p.status) {
+		forget(&p);
+		close(fd);
+		km_die(p.status, "%s", p.why);
 	}
-	lo += img->bias;
-	if (hi > vm->mem_limit / 2)
-		km_die(BAD_PROGRAM, "km: '%s' needs its image at 0x%lx-0x%lx, beyond half the memory "
-				    "limit (%lu MiB): raise it with --mem-limit", path,
-		       (unsigned long)lo, (unsigned long)hi, (unsigned long)(vm->mem_limit >> 20));
-	if (km_mmap(vm, lo, hi - lo, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-		    -1, 0, KM_VMA_IMAGE) < 0)
-		km_die(1, "km: cannot place '%s' at 0x%lx", path, (unsigned long)lo);
+	if (km_mmap(vm, p.lo, p.hi - p.lo, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, KM_VMA_IMAGE) < 0)
+		km_die(1, "km: cannot place '%s' at 0x%lx", path, (unsigned long)p.lo);
 
-	for (size_t i = 0; i < n; i++) {
-		void *dst = km_gva(vm, segs[i].vaddr + img->bias, segs[i].filesz, PROT_WRITE);
-		if (pread(fd, dst, segs[i].filesz, (off_t)segs[i].offset) != (ssize_t)segs[i].filesz)
+	for (size_t i = 0; i < p.n; i++) {
+		const struct segment *s = &p.segs[i];
+		void *dst = km_gva(vm, s->vaddr + p.bias, s->filesz, PROT_WRITE);
+		if (pread(fd, dst, s->filesz, (off_t)s->offset) != (ssize_t)s->filesz)
 			km_die(BAD_PROGRAM, "km: cannot read '%s': truncated", path);
 	}
-	apply_rights(vm, segs, n, img->bias, lo, hi);
+	apply_rights(vm, p.segs, p.n, p.bias, p.lo, p.hi);
 
-	img->entry = eh.e_entry + img->bias;
-	img->phnum = eh.e_phnum;
-	img->phent = eh.e_phentsize;
+	img->pie = p.pie;
+	img->bias = p.bias;
+	img->entry = p.eh.e_entry + p.bias;
+	img->phnum = p.eh.e_phnum;
+	img->phent = p.eh.e_phentsize;
 	img->phdr = 0;
-	if (phdr_seg.p_type == PT_PHDR) {
-		img->phdr = phdr_seg.p_vaddr + img->bias;
+	if (p.phdr_seg.p_type == PT_PHDR) {
+		img->phdr = p.phdr_seg.p_vaddr + p.bias;
 	} else {
-		for (size_t i = 0; i < n; i++)
-			if (eh.e_phoff >= segs[i].offset && eh.e_phoff < segs[i].offset + segs[i].filesz)
-				img->phdr = segs[i].vaddr + (eh.e_phoff - segs[i].offset) + img->bias;
+		for (size_t i = 0; i < p.n; i++)
+			if (p.eh.e_phoff >= p.segs[i].offset &&
+			    p.eh.e_phoff < p.segs[i].offset + p.segs[i].filesz)
+				img->phdr = p.segs[i].vaddr + (p.eh.e_phoff - p.segs[i].offset) + p.bias;
 	}
-	vm->brk_start = vm->brk = hi;
-	vm->data_size = data_size(segs, n);
-	free(segs);
-	elf_end(e);
+	vm->brk_start = vm->brk = p.hi;
+	vm->data_size = data_size(p.segs, p.n);
+	forget(&p);
 	close(fd);
 }

@@ -7,8 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,41 +65,34 @@ static bool parse_script(struct program *p)
 	return true;
 }
 
-/* A static x86-64 ELF, which km can load; a dynamic one is a km limit, so it says so. */
-static long check_elf(int fd, const char *path)
+/*
+ * A program the new km will load: the loader's own checks (km_elf_check),
+ * so that execve fails here rather than the new km after the exec. A
+ * dynamic one is a km limit, so it says so.
+ */
+static long check_elf(struct km_vm *vm, int fd, const char *path)
 {
-	GElf_Ehdr eh;
-	size_t n = 0;
-	long rc = -ENOEXEC;
-
-	if (elf_version(EV_CURRENT) == EV_NONE)
+	switch (km_elf_check(fd, path, vm->mem_limit)) {
+	case KM_ELF_OK:
+		return 0;
+	case KM_ELF_DYNAMIC:
+		km_err("km: cannot exec '%s' in the guest: it is dynamically linked, "
+		       "and km runs static programs", path);
 		return -ENOEXEC;
-	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-	if (e && elf_kind(e) == ELF_K_ELF && gelf_getclass(e) == ELFCLASS64 &&
-	    gelf_getehdr(e, &eh) && eh.e_machine == EM_X86_64 &&
-	    (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) && elf_getphdrnum(e, &n) == 0) {
-		rc = 0;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Phdr ph;
-			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP) {
-				km_err("km: cannot exec '%s' in the guest: it is dynamically linked, "
-				       "and km runs static programs", path);
-				rc = -ENOEXEC;
-			}
-		}
+	case KM_ELF_TOO_BIG:
+		return -ENOMEM;
+	default:
+		return -ENOEXEC;
 	}
-	if (e)
-		elf_end(e);
-	return rc;
 }
 
-static long check_interpreter(const char *interp)
+static long check_interpreter(struct km_vm *vm, const char *interp)
 {
 	struct program p;
 	long rc = open_program(interp, &p);
 	if (rc < 0)
 		return rc;
-	rc = parse_script(&p) ? -ENOEXEC : check_elf(p.fd, interp); /* no nested scripts */
+	rc = parse_script(&p) ? -ENOEXEC : check_elf(vm, p.fd, interp); /* no nested scripts */
 	close(p.fd);
 	return rc;
 }
@@ -157,15 +148,35 @@ static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const s
 	return av;
 }
 
-long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *x)
+/*
+ * The program a path names: the guest's own where the path reaches km's
+ * binary through /proc (/proc/self/exe, however spelled), as the guest's
+ * stat and open see it (procfs.c), not km.
+ */
+static const char *program_path(struct km_vm *vm, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return path;
+	const char *exe = km_proc_stat_exe(vm, AT_FDCWD, path, 0, st.st_dev, st.st_ino);
+	return exe ? exe : path;
+}
+
+long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 {
 	struct km_vm *vm = vcpu->vm;
 	struct program p = { .fd = -1 };
+	struct km_exec_args args = *guest_args, *x = &args;
 
+	x->path = program_path(vm, x->path);
 	long rc = open_program(x->path, &p);
 	if (rc < 0)
 		return rc;
-	rc = parse_script(&p) ? check_interpreter(p.interp) : check_elf(p.fd, x->path);
+	bool script = parse_script(&p);
+	if (script)
+		p.interp = (char *)program_path(vm, p.interp);
+	rc = script ? check_interpreter(vm, p.interp) : check_elf(vm, p.fd, x->path);
 	close(p.fd);
 	if (rc < 0)
 		return rc;

@@ -114,6 +114,8 @@ long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args)
 		}
 	}
 
+	sigset_t mask;
+	km_signals_before_fork(vm, &mask);
 	hold_all(vm);
 	pid_t pid = fork();
 	int saved = errno;
@@ -125,6 +127,7 @@ long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args)
 		return 0;
 	}
 	release_all(vm);
+	km_signals_fork_done(&mask);
 	free(at);
 	if (vfork_pipe[1] >= 0)
 		close(vfork_pipe[1]);

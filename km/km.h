@@ -318,6 +318,8 @@ struct km_image {
 	const char *execfn; /* the path it was run by (AT_EXECFN) */
 };
 void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img);
+enum km_elf_verdict { KM_ELF_OK, KM_ELF_BAD, KM_ELF_DYNAMIC, KM_ELF_TOO_BIG };
+enum km_elf_verdict km_elf_check(int fd, const char *path, uint64_t mem_limit);
 uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, char **argv,
 		       char **envp);
 
@@ -350,6 +352,9 @@ long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline);
 bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out);
 _Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
 void km_signals_after_fork(struct km_vcpu *vcpu);
+void km_signals_before_fork(struct km_vm *vm, sigset_t *saved);
+void km_signals_fork_done(const sigset_t *saved);
+void km_signal_sent(const siginfo_t *info);
 void km_signals_sigchld(struct km_vm *vm);
 pid_t km_router_tid(struct km_vm *vm);
 void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved);

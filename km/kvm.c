@@ -38,7 +38,8 @@ void km_kvm_open(struct km_vm *vm)
 	need_cap(vm, KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS");
 	need_cap(vm, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID");
 
-	fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	while ((fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0 && errno == EINTR)
+		; /* a signal sent to km meanwhile: kept for the guest */
 	if (fd < 0)
 		km_die(1, "km: KVM_CREATE_VM failed: %s", strerror(errno));
 	vm->vm_fd = km_fd_move_high(fd);
@@ -141,8 +142,8 @@ static bool attach_vcpu(struct km_vcpu *vcpu)
 	if (slot < 0)
 		return false;
 	int fd;
-	while ((fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, vcpu->id)) < 0 && errno == EMFILE &&
-	       km_fd_room())
+	while ((fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, vcpu->id)) < 0 &&
+	       (errno == EINTR || (errno == EMFILE && km_fd_room())))
 		;
 	if (fd < 0) {
 		int saved = errno;
@@ -194,7 +195,9 @@ void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
 			free(v);
 		}
 	}
-	int fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	int fd;
+	while ((fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0 && errno == EINTR)
+		; /* a signal sent to the new process meanwhile: kept for the guest (signal.c) */
 	if (fd < 0)
 		km_die(1, "km: KVM_CREATE_VM failed in the forked child: %s", strerror(errno));
 	vm->vm_fd = km_fd_replace(fd, vm->vm_fd);

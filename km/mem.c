@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "km.h"
@@ -409,19 +410,50 @@ long km_string_in(struct km_vm *vm, char *dst, uint64_t gva, size_t max)
  * each access runs inside km_guarded: a SIGSEGV or SIGBUS at an address in
  * guest memory while a thread is there jumps back out, and the access gives
  * -EFAULT, as the kernel's own copies from user memory do. Any other fault
- * is a km bug and ends km, saying so.
+ * is a km bug and ends km, saying so, as does a SIGILL, SIGFPE or SIGTRAP of
+ * km's own. Any of them that another process sent is no fault: it goes to
+ * the guest (signal.c).
  */
 static __thread sigjmp_buf *fault_exit;
 static uint8_t *guest_lo, *guest_hi;
 
+/* "0x" and 16 hex digits at p, for a handler that cannot call printf. */
+static char *put_hex(char *p, uint64_t v)
+{
+	*p++ = '0';
+	*p++ = 'x';
+	for (int shift = 60; shift >= 0; shift -= 4)
+		*p++ = "0123456789abcdef"[(v >> shift) & 15];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	return p;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	(void)uc;
+	extern const char __ehdr_start[]; /* where km is loaded: its addresses for addr2line */
 	uint8_t *addr = si->si_addr;
-	if (fault_exit && addr >= guest_lo && addr < guest_hi)
+	if (si->si_code <= 0) { /* sent by a process, not a fault: the guest's signal */
+		km_signal_sent(si);
+		return;
+	}
+	if ((sig == SIGSEGV || sig == SIGBUS) && fault_exit && addr >= guest_lo && addr < guest_hi)
 		siglongjmp(*fault_exit, 1);
-	static const char msg[] = "km: internal error: a fault in km itself (a km bug)\n";
-	km_write_err(msg, sizeof(msg) - 1);
+	static const char *const names[] = { [SIGSEGV] = "SIGSEGV", [SIGBUS] = "SIGBUS",
+					      [SIGILL] = "SIGILL", [SIGFPE] = "SIGFPE",
+					      [SIGTRAP] = "SIGTRAP" };
+	uint64_t rip = (uint64_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+	char msg[160], *p = msg;
+	p = put_str(put_str(p, "km: internal error: "), names[sig]);
+	p = put_hex(put_str(p, " at address "), (uint64_t)addr);
+	p = put_hex(put_str(p, ", km offset "), rip - (uint64_t)__ehdr_start);
+	p = put_str(p, ": a fault in km itself (a km bug)\n");
+	km_write_err(msg, (size_t)(p - msg));
 	km_die_by_signal(sig);
 }
 
@@ -434,6 +466,10 @@ void km_guest_faults_init(struct km_vm *vm)
 	guest_hi = vm->mem + vm->phys_size;
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
+	/* Never km's to take from guest memory, but km's own faults all the same, or sent ones. */
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+	sigaction(SIGTRAP, &sa, NULL);
 }
 
 /* Runs access(arg), which touches guest memory: false if it faulted there. */

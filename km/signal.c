@@ -335,6 +335,55 @@ static bool repeat_kicks(struct km_vm *vm)
 	return any;
 }
 
+/*
+ * SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP that another process sent km
+ * (kill, sigqueue): not km's faults but the guest's signals. mem.c's fault
+ * handler hands them here, where a slot per signal holds one until the
+ * router posts it (a second one meanwhile merges with it, as standard
+ * signals do).
+ */
+enum { SENT_EMPTY, SENT_FILLING, SENT_READY };
+static const int sent_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+#define NSENT (sizeof(sent_sigs) / sizeof(sent_sigs[0]))
+static struct {
+	int state;
+	siginfo_t info;
+} sent[NSENT];
+static pid_t *router_tid; /* &vm->sig_thread_tid, for the handler */
+
+/* From a signal handler: only atomics and tgkill. */
+void km_signal_sent(const siginfo_t *info)
+{
+	size_t i = 0;
+	int empty = SENT_EMPTY;
+
+	while (i < NSENT && sent_sigs[i] != info->si_signo)
+		i++;
+	if (i == NSENT)
+		return;
+	if (!__atomic_compare_exchange_n(&sent[i].state, &empty, SENT_FILLING, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	sent[i].info = *info;
+	__atomic_store_n(&sent[i].state, SENT_READY, __ATOMIC_RELEASE);
+	pid_t router = router_tid ? __atomic_load_n(router_tid, __ATOMIC_ACQUIRE) : 0;
+	if (router)
+		syscall(SYS_tgkill, getpid(), router, SIG_WAKE);
+}
+
+static void post_sent(struct km_vm *vm)
+{
+	for (size_t i = 0; i < NSENT; i++) {
+		int ready = SENT_READY; /* the router and a forking thread may both look */
+		if (!__atomic_compare_exchange_n(&sent[i].state, &ready, SENT_FILLING, false,
+						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		siginfo_t info = sent[i].info;
+		__atomic_store_n(&sent[i].state, SENT_EMPTY, __ATOMIC_RELEASE);
+		km_signal_post(vm, NULL, &info, false);
+	}
+}
+
 static void *router(void *arg)
 {
 	struct km_vm *vm = arg;
@@ -345,6 +394,7 @@ static void *router(void *arg)
 	sigaddset(&wait_for, KM_SIG_TIMER);
 	__atomic_store_n(&vm->sig_thread_tid, gettid(), __ATOMIC_RELEASE);
 	outstanding = repeat_kicks(vm); /* kicks made before it started had no one to wake it */
+	post_sent(vm);			/* and so had signals sent meanwhile */
 	for (;;) {
 		const struct timespec rekick = { 0, REKICK_NS }, second = { 1, 0 };
 		siginfo_t info;
@@ -354,6 +404,7 @@ static void *router(void *arg)
 			km_timer_fired(vm, &info);
 		else if (sig > 0 && sig != SIG_WAKE)
 			km_signal_post(vm, NULL, &info, false);
+		post_sent(vm);
 		if (sig < 0 || sig == SIG_WAKE || outstanding)
 			outstanding = repeat_kicks(vm);
 	}
@@ -366,6 +417,7 @@ static void start_router(struct km_vm *vm)
 	pthread_attr_t attr;
 
 	vm->sig_thread_tid = 0;
+	router_tid = &vm->sig_thread_tid;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -487,6 +539,29 @@ void km_signals_vcpu_thread(struct km_vcpu *vcpu)
 	sigaddset(&open, SIGBUS);
 	sigaddset(&open, SIGSYS);
 	pthread_sigmask(SIG_UNBLOCK, &open, NULL);
+}
+
+/*
+ * Before fork, in the forking thread: kicks wait. A forked km's vCPU thread
+ * gets a new kvm_run in place of the one its kick handler would write to
+ * (km_kvm_rebuild_after_fork unmaps it), so the child takes kicks only once
+ * km_signals_after_fork has pointed the handler at the new one; a kick sent
+ * to the child meanwhile (another process's kill of km's signal 64) stays
+ * pending until then. The parent restores its mask with km_signals_fork_done.
+ */
+void km_signals_before_fork(struct km_vm *vm, sigset_t *saved)
+{
+	sigset_t kick;
+
+	post_sent(vm); /* the parent's, so that the child's copy is empty */
+	sigemptyset(&kick);
+	sigaddset(&kick, SIG_KICK);
+	pthread_sigmask(SIG_BLOCK, &kick, saved);
+}
+
+void km_signals_fork_done(const sigset_t *saved)
+{
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
 /*

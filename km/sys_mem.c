@@ -23,6 +23,8 @@ KM_SYSCALL(mprotect) { return LOCKED(vcpu->vm, km_mprotect(vcpu->vm, a[0], a[1],
 
 KM_SYSCALL(mremap)
 {
+	if (a[3] >> 32)
+		return -EINVAL; /* Linux's flags are a long: no bit above the int is one */
 	return LOCKED(vcpu->vm, km_mremap(vcpu->vm, a[0], a[1], a[2], (int)a[3], a[4]));
 }
 

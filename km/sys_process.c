@@ -31,6 +31,8 @@ long km_clone_process(struct km_vcpu *vcpu, const uint64_t *a)
 			       (unsigned long)args.flags);
 		return -EINVAL;
 	}
+	if ((args.flags & CLONE_SETTLS) && args.tls >= KM_TOP)
+		return -EPERM; /* as Linux: the base arch_prctl would refuse */
 	if ((args.flags & CLONE_PARENT_SETTID) && !KM_OUT(vcpu, args.ptid, sizeof(uint32_t)))
 		return -EFAULT;
 	if ((args.flags & CLONE_CHILD_SETTID) && !KM_OUT(vcpu, args.ctid, sizeof(uint32_t)))

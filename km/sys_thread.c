@@ -39,6 +39,8 @@ KM_SYSCALL(clone)
 	long rc = thread_flags_check(flags);
 	if (rc < 0)
 		return rc;
+	if ((flags & CLONE_SETTLS) && a[4] >= KM_TOP)
+		return -EPERM; /* as Linux: the base arch_prctl would refuse */
 	if ((flags & CLONE_PARENT_SETTID) && !KM_OUT(vcpu, a[2], sizeof(uint32_t)))
 		return -EFAULT;
 	if ((flags & CLONE_CHILD_SETTID) && !KM_OUT(vcpu, a[3], sizeof(uint32_t)))

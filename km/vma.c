@@ -304,6 +304,8 @@ static long unmap_range(struct km_vm *vm, uint64_t start, uint64_t end)
 	int windows = 0;
 	long rc = 0;
 
+	if (start >= end) /* mremap to the same length: nothing to release */
+		return 0;
 	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
 		const struct km_vma *v = &vm->vmas[i];
 		int w = window_of(vm, v->start, v->end) == WIN_LOW ? 0 : 1;

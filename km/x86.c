@@ -181,10 +181,13 @@ static void set_msrs(struct km_vcpu *vcpu, const uint32_t *idx, const uint64_t *
 		km_die(1, "km: KVM_SET_MSRS failed");
 }
 
+/* As Linux's arch_prctl: a base outside the user address space is EPERM (KVM refuses it). */
 int km_x86_set_fs_base(struct km_vcpu *vcpu, uint64_t base)
 {
 	uint32_t idx = MSR_FS_BASE;
 
+	if (base >= KM_TOP)
+		return -EPERM;
 	set_msrs(vcpu, &idx, &base, 1);
 	vcpu->fs_base = base;
 	return 0;

@@ -31,6 +31,8 @@ km() {
 	assert_line "mremap(1 page to 0x2000 bytes at 0x7fffffffe000, FIXED): EINVAL, the mapping is intact"
 	assert_line "mremap(old length 0xfffffffffffff000 to 1 page): EINVAL, the mapping is intact"
 	assert_line "an ordinary mremap afterwards keeps the contents: intact"
+	assert_line "mremap(2 of 16 pages to 0x1001 bytes): success in place, the mapping is intact"
+	assert_line "mremap(2 pages, flags 0x100000001): EINVAL, the mapping is intact"
 }
 
 @test "munmap of a range past the user address space is EINVAL and unmaps nothing" {
@@ -102,4 +104,13 @@ signals taken: 5"
 	assert_line "send, MSG_NOSIGNAL: EPIPE, SIGPIPE 4"
 	assert_line "sendmmsg, MSG_NOSIGNAL: EPIPE, SIGPIPE 6"
 	assert_line "write to the socket: EPIPE, SIGPIPE 7"
+}
+
+@test "an FS base outside the user address space is EPERM for arch_prctl and clone, and km goes on" {
+	same_as_native guest_values fs-base
+	assert_success
+	assert_line "arch_prctl(ARCH_SET_FS, 0x8000000000000000): EPERM"
+	assert_line "clone(a thread, tls 0xffff800000000000): EPERM"
+	assert_line "clone(a process, tls 0x7ffffffff000): EPERM"
+	assert_line "the program goes on with its own TLS: yes"
 }

@@ -63,6 +63,29 @@ a missing program: ENOENT"
 	[ "$stderr" = "km: cannot exec '/bin/true' in the guest: it is dynamically linked, and km runs static programs" ]
 }
 
+@test "exec of a program km cannot load fails with ENOEXEC before the exec, not after it" {
+	kontain-gcc -o "$BATS_TEST_TMPDIR/full.km" "$PROGRAMS/hello.c"
+	head -c 3000 "$BATS_TEST_TMPDIR/full.km" >"$BATS_TEST_TMPDIR/cut.km"
+	chmod +x "$BATS_TEST_TMPDIR/cut.km"
+	run --separate-stderr km "$(prog process)" exec-dynamic "$BATS_TEST_TMPDIR/cut.km"
+	assert_success
+	assert_output "execve $BATS_TEST_TMPDIR/cut.km: ENOEXEC"
+	[ -z "$stderr" ]
+}
+
+@test "exec of /proc/self/exe runs the program again, not km" {
+	same_as_native process exec-self
+	assert_success
+	assert_output "ok: exec of /proc/self/exe, and of a symlink to it, runs this program again"
+}
+
+@test "signal 64 from another process while the program forks ends a child or nothing" {
+	same_as_native process signal-while-forking
+	assert_success
+	assert_output "ok: 50 children sent signal 64 while they forked: each exited or died of it"
+	refute [ "${stderr#*internal error}" != "$stderr" ]
+}
+
 # system() and popen() run /bin/sh. km runs static programs, so here /bin/sh is Debian's
 # static busybox, bound over it in a mount namespace, as a runenv image would ship one.
 @test "system and popen through a static /bin/sh" {

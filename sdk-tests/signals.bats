@@ -105,6 +105,13 @@ write returned -1, EPIPE"
 got SIGTERM, exiting cleanly"
 }
 
+@test "fault signals sent by another process reach the program's handlers; they are not km's faults" {
+	same_as_native signals sent-faults
+	assert_success
+	assert_output "ok: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP from another process reach the handlers (SI_USER); without one, SIGSEGV ends the child"
+	refute [ "${stderr#*internal error}" != "$stderr" ]
+}
+
 @test "SIGHUP sent to km without a handler ends it as it ends the native program" {
 	start_waiting "$(native signals)" external-default
 	kill -HUP "$pid"

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -33,6 +34,7 @@ static const char *outcome(long rc)
 		{ EINVAL, "EINVAL" }, { ENOMEM, "ENOMEM" }, { EBADF, "EBADF" },
 		{ EMFILE, "EMFILE" }, { EINTR, "EINTR" },   { EPIPE, "EPIPE" },
 		{ EFAULT, "EFAULT" }, { EEXIST, "EEXIST" }, { EAGAIN, "EAGAIN" },
+		{ EPERM, "EPERM" },
 	};
 	static char other[24];
 
@@ -130,6 +132,14 @@ static void mremap_case(void)
 	void *moved = mremap(m, 2 * PAGE, 4 * PAGE, MREMAP_MAYMOVE);
 	CHECK(moved != MAP_FAILED, "an ordinary mremap afterwards");
 	printf("an ordinary mremap afterwards keeps the contents: %s\n", intact(moved, 2, 'm'));
+	/* The start of a larger mapping, to the same (rounded) length; flags above the int. */
+	char *big = map_pages(16, 'b');
+	long rc = sys_mremap(big, 2 * PAGE, PAGE + 1, 0, 0);
+	printf("mremap(2 of 16 pages to 0x1001 bytes): %s%s, the mapping is %s\n", outcome(rc),
+	       rc == (long)big ? " in place" : "", intact(big, 16, 'b'));
+	rc = syscall(SYS_mremap, big, 2 * PAGE, 2 * PAGE, 0x100000000ul | MREMAP_MAYMOVE, 0);
+	printf("mremap(2 pages, flags 0x100000001): %s, the mapping is %s\n", outcome(rc),
+	       intact(big, 16, 'b'));
 }
 
 static void munmap_case(void)
@@ -337,6 +347,49 @@ static void sigpipe_case(void)
 	say_pipe("write to the socket", write(s[0], "x", 1));
 }
 
+/* clone with CLONE_SETTLS by the raw syscall; a child that should not exist exits at once. */
+static long clone_tls(uint64_t flags, uint64_t tls)
+{
+	register uint64_t r10 __asm__("r10") = 0;
+	register uint64_t r8 __asm__("r8") = tls;
+	long rc;
+
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "mov $60, %%eax\n\t"
+			 "xor %%edi, %%edi\n\t"
+			 "syscall\n"
+			 "1:"
+			 : "=a"(rc)
+			 : "a"(SYS_clone), "D"(flags), "S"(0), "d"(0), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	if (rc > 0 && !(flags & CLONE_THREAD))
+		waitpid((pid_t)rc, NULL, 0);
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
+/* An FS base outside the user address space: arch_prctl and clone refuse it, EPERM. */
+static void fs_base_case(void)
+{
+	static const uint64_t bases[] = { TASK_SIZE, 0x8000000000000000ul, 0xffff800000000000ul };
+	const uint64_t thread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+				CLONE_SYSVSEM | CLONE_SETTLS;
+
+	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		printf("arch_prctl(ARCH_SET_FS, 0x%lx): %s\n", bases[i],
+		       outcome(syscall(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, bases[i])));
+		printf("clone(a thread, tls 0x%lx): %s\n", bases[i], outcome(clone_tls(thread, bases[i])));
+		printf("clone(a process, tls 0x%lx): %s\n", bases[i],
+		       outcome(clone_tls(SIGCHLD | CLONE_SETTLS, bases[i])));
+	}
+	printf("the program goes on with its own TLS: %s\n", errno == EPERM ? "yes" : "no");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -345,7 +398,7 @@ int main(int argc, char **argv)
 		{ "mmap", mmap_case },	       { "advice", advice_case },
 		{ "fd-bits", fd_bits_case },
 		{ "fd-limit", fd_limit_case }, { "restart", restart_case },
-		{ "sigpipe", sigpipe_case },
+		{ "sigpipe", sigpipe_case },   { "fs-base", fs_base_case },
 	};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return RUN_CASE(argc, argv, cases);

@@ -456,6 +456,56 @@ static void proc_self(void)
 	OK("/proc/self: exe, cmdline, environ, auxv and maps describe this program");
 }
 
+/* exec of /proc/self/exe, directly or through a symlink, runs this program again. */
+static void exec_self(void)
+{
+	char dir[] = "/tmp/process.XXXXXX", link[64], got[256];
+	char *args[] = { "x", "print-args", "run", "again", NULL };
+
+	exec_captured(false, "/proc/self/exe", args, got, sizeof(got));
+	CHECK(strcmp(got, "run again\n") == 0, "/proc/self/exe printed '%s'", got);
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(link, sizeof(link), "%s/self", dir);
+	CHECK(symlink("/proc/self/exe", link) == 0, "symlink");
+	exec_captured(false, link, args, got, sizeof(got));
+	CHECK(strcmp(got, "run again\n") == 0, "the symlink printed '%s'", got);
+	unlink(link);
+	rmdir(dir);
+	OK("exec of /proc/self/exe, and of a symlink to it, runs this program again");
+}
+
+/*
+ * Another process's signal 64 (SIGRTMAX, which km uses to get a vCPU's
+ * attention) reaching children while they fork: each child exits or dies
+ * of it, as on Linux; km must not fault on the way.
+ */
+static void signal_while_forking(void)
+{
+	int odd = 0;
+	for (int i = 0; i < 50; i++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0, "fork");
+		if (pid == 0) {
+			pid_t inner = fork();
+			if (inner == 0)
+				_exit(0);
+			for (int j = 0; j < 300; j++)
+				getppid();
+			_exit(0);
+		}
+		for (int k = 0; k < 50; k++)
+			kill(pid, 64);
+		int status = wait_status(pid);
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
+		    !(WIFSIGNALED(status) && WTERMSIG(status) == 64)) {
+			printf("child %d: status 0x%x\n", i, status);
+			odd++;
+		}
+	}
+	CHECK(odd == 0, "%d children ended otherwise", odd);
+	OK("50 children sent signal 64 while they forked: each exited or died of it");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -464,7 +514,8 @@ int main(int argc, char **argv)
 		{ "spawn", spawn },	     { "exec", exec_keeps },
 		{ "scripts", scripts_and_errors }, { "groups", groups },
 		{ "shell", shell },	     { "proc-self", proc_self },
-		{ "no-zombies", no_zombies },
+		{ "no-zombies", no_zombies }, { "signal-while-forking", signal_while_forking },
+		{ "exec-self", exec_self },
 	};
 
 	self = argv[0];

@@ -17,6 +17,7 @@
 #include <semaphore.h>
 #include <time.h>
 #include <ucontext.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -391,9 +392,66 @@ static void external_default_case(void)
 		pause();
 }
 
+/*
+ * The fault signals, sent by another process, are signals like any other:
+ * the child's handlers get them (SI_USER, the sender's pid); without a
+ * handler, SIGSEGV ends the child. Under km they are not km's own faults.
+ */
+static void sent_faults_case(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+	const int n = sizeof(sigs) / sizeof(sigs[0]);
+	int ready[2], ack[2];
+	char byte;
+	CHECK(pipe(ready) == 0 && pipe(ack) == 0, "pipe");
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		sigset_t block, none;
+		sigemptyset(&block);
+		sigemptyset(&none);
+		for (int i = 0; i < n; i++) {
+			sigaddset(&block, sigs[i]);
+			handle(sigs[i], on_signal, 0);
+		}
+		CHECK(sigprocmask(SIG_BLOCK, &block, NULL) == 0, "sigprocmask");
+		CHECK(write(ready[1], "r", 1) == 1, "ready");
+		for (int i = 0; i < n; i++) {
+			while (hits == i)
+				sigsuspend(&none);
+			CHECK(last_sig == sigs[i] && last_code == SI_USER && last_pid_ok == 0,
+			      "signal %d code %s", last_sig, code_name(last_code));
+			CHECK(write(ack[1], "a", 1) == 1, "ack");
+		}
+		_exit(0);
+	}
+	close(ready[1]);
+	close(ack[1]); /* a child that dies is an end of file, not a wait */
+	CHECK(read(ready[0], &byte, 1) == 1, "child ready");
+	for (int i = 0; i < n; i++)
+		CHECK(kill(pid, sigs[i]) == 0 && read(ack[0], &byte, 1) == 1, "signal %d handled",
+		      sigs[i]);
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "status 0x%x", status);
+
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	CHECK(kill(pid, SIGSEGV) == 0, "kill");
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+	      "status 0x%x", status);
+	OK("SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP from another process reach the handlers "
+	   "(SI_USER); without one, SIGSEGV ends the child");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
+		{ "sent-faults", sent_faults_case },
 		{ "raise", raise_case },       { "mask", mask_case },		{ "segv", segv_case },
 		{ "rip", rip_case },	       { "fpe", fpe_case },		{ "altstack", altstack_case },
 		{ "resethand", resethand_case }, { "suspend", suspend_case },	{ "timedwait", timedwait_case },
