@@ -19,7 +19,8 @@
  * fuzzing process: log.c (km_die jumps back here instead of exiting;
  * messages are kept, not printed), km_kvm_cover (KVM memory slots: no VM
  * here), the fd-table and signal hooks around exec (host rlimits and
- * masks), signal.c's km_signal_sent, procfs.c's km_proc_stat_exe, and
+ * masks), signal.c's km_signal_sent, procfs.c's km_proc_stat_exe,
+ * seccomp.c's option for the km exec starts (no filter here), and
  * execve itself, which records that exec's checks let the program through.
  */
 #include <errno.h>
@@ -117,6 +118,11 @@ const char *km_proc_stat_exe(struct km_vm *vm, int dirfd, const char *path, int 
 {
 	(void)vm, (void)dirfd, (void)path, (void)at_flags, (void)dev, (void)ino;
 	return NULL; /* procfs.c: no path here reaches km's binary through /proc */
+}
+
+const char *km_seccomp_exec_option(void)
+{
+	return "--no-seccomp"; /* the harness installs no filter */
 }
 
 void km_signal_sent(const siginfo_t *info)
