@@ -148,22 +148,32 @@ static void vma_join(struct km_vm *vm, uint64_t at)
 	}
 }
 
-/* Joins neighbours that are the same mapping in all but extent. */
+static bool vma_joinable(const struct km_vma *a, const struct km_vma *b)
+{
+	return a->end == b->start && a->prot == b->prot && a->kind == b->kind &&
+	       a->shared == b->shared && a->kind != KM_VMA_FILE;
+}
+
+/*
+ * Joins neighbours that are the same mapping in all but extent, in one pass
+ * that moves the rest of the list once: a change over thousands of vmas
+ * (mprotect of a range split page by page) stays linear.
+ */
 static void vma_merge_around(struct km_vm *vm, uint64_t start, uint64_t end)
 {
-	size_t i = vma_index(vm, start);
+	size_t i = vma_index(vm, start), to, from;
 
 	if (i > 0)
 		i--;
-	while (i + 1 < vm->nvma && vm->vmas[i].start <= end) {
-		struct km_vma *a = &vm->vmas[i], *b = &vm->vmas[i + 1];
-		if (a->end == b->start && a->prot == b->prot && a->kind == b->kind &&
-		    a->shared == b->shared && a->kind != KM_VMA_FILE) {
-			a->end = b->end;
-			vma_delete_at(vm, i + 1);
-		} else {
-			i++;
-		}
+	for (to = i, from = i + 1; from < vm->nvma && vm->vmas[to].start <= end; from++) {
+		if (vma_joinable(&vm->vmas[to], &vm->vmas[from]))
+			vm->vmas[to].end = vm->vmas[from].end;
+		else
+			vm->vmas[++to] = vm->vmas[from];
+	}
+	if (to + 1 < from) {
+		memmove(&vm->vmas[to + 1], &vm->vmas[from], (vm->nvma - from) * sizeof(*vm->vmas));
+		vm->nvma -= from - to - 1;
 	}
 }
 
@@ -181,9 +191,11 @@ static void vma_drop(struct km_vm *vm, uint64_t start, uint64_t end)
 {
 	vma_split(vm, start);
 	vma_split(vm, end);
-	size_t i = vma_index(vm, start);
-	while (i < vm->nvma && vm->vmas[i].start < end)
-		vma_delete_at(vm, i);
+	size_t i = vma_index(vm, start), n = 0;
+	while (i + n < vm->nvma && vm->vmas[i + n].start < end)
+		n++;
+	memmove(&vm->vmas[i], &vm->vmas[i + n], (vm->nvma - i - n) * sizeof(*vm->vmas));
+	vm->nvma -= n;
 }
 
 /* The page tables of what the list maps in [start, end): cleared, or as the list says. */
