@@ -153,8 +153,7 @@ void km_clock_vcpu(struct km_vcpu *vcpu)
 static bool host_trusts_tsc(void)
 {
 	char name[16] = "";
-	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-		      O_RDONLY | O_CLOEXEC);
+	int fd = open(KM_CLOCKSOURCE_PATH, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	ssize_t n = read(fd, name, sizeof(name) - 1);

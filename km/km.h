@@ -208,6 +208,13 @@ enum km_seccomp {
 void km_seccomp_confine(enum km_seccomp mode);
 const char *km_seccomp_exec_option(void);
 
+/* landlock.c: --allow-path, the host files the guest may reach. */
+void km_allow_path_option(const char *arg);
+void km_landlock_confine(const struct km_vm *vm);
+
+/* clock.c: whether the host trusts the TSC; an exec'd km reads it again. */
+#define KM_CLOCKSOURCE_PATH "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+
 /* kvm.c: the host backend. */
 void km_kvm_open(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);

@@ -32,6 +32,9 @@ static void usage(FILE *out)
 		"      --rlimit=RES=SOFT:HARD\n"
 		"                        the program's own limit RES (as, data or stack), in bytes\n"
 		"                        or 'unlimited'; km's are the default (an exec passes them on)\n"
+		"      --allow-path=PATH[:ro]\n"
+		"                        let the program open only files under PATH (read only\n"
+		"                        with :ro); repeat for more paths (Landlock; see km(1))\n"
 		"      --no-seccomp      do not confine km to the host calls it needs (for\n"
 		"                        debugging km; see km(1))\n"
 		"  -h, --help            show this help\n"
@@ -80,6 +83,7 @@ int main(int argc, char **argv)
 		{ "log-to", required_argument, NULL, 'L' },
 		{ "argv0", required_argument, NULL, 'A' },
 		{ "rlimit", required_argument, NULL, 'R' },
+		{ "allow-path", required_argument, NULL, 'P' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
 		/* Only from km's own exec for the guest: see seccomp.c. */
 		{ "seccomp-inherited", no_argument, NULL, 'I' },
@@ -100,6 +104,7 @@ int main(int argc, char **argv)
 		case 'L': log_path = optarg; km_verbose = 1; break;
 		case 'A': argv0 = optarg; break;
 		case 'R': km_rlimit_option(optarg); break;
+		case 'P': km_allow_path_option(optarg); break;
 		case 'S': seccomp = KM_SECCOMP_OFF; break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
 		case 'h': usage(stdout); return 0;
@@ -143,5 +148,6 @@ int main(int argc, char **argv)
 	km_x86_init_sys_area(&vm);
 	km_kvm_map_memory(&vm);
 	km_signals_init(&vm);
+	km_landlock_confine(&vm); /* last: the setup above opens what it needs */
 	km_thread_main(&vm, img.entry, sp);
 }

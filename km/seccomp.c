@@ -68,6 +68,8 @@ static const int machinery_calls[] = {
 	__NR_newfstatat, __NR_access, __NR_fcntl, __NR_dup3, __NR_pipe2,
 	/* /proc: opens decided on the file (openat2, probed once), /proc/self files as sealed memfds */
 	__NR_openat2, __NR_fstatfs, __NR_memfd_create,
+	/* --allow-path: km restricts itself with Landlock after setup */
+	__NR_landlock_create_ruleset, __NR_landlock_add_rule, __NR_landlock_restrict_self,
 	/* limits: whether km may raise a hard limit (CAP_SYS_RESOURCE) */
 	__NR_capget,
 	/* processes: fork is a host fork (clone); exec runs /proc/self/exe; PR_GET_SECCOMP */
