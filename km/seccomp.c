@@ -129,8 +129,12 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
 	char line[256], *at = line;
 
+	if (si->si_code <= 0) { /* sent by a process: the guest's signal */
+		km_signal_sent(si);
+		return;
+	}
 	if (si->si_code != SIGSYS_SECCOMP)
-		km_die_by_signal(sig); /* sent from outside: what SIGSYS always did to km */
+		km_die_by_signal(sig);
 	unsigned long nr = (unsigned)si->si_syscall;
 	at = put(at, "km: internal error: host call ");
 	if (si->si_arch != AUDIT_ARCH_X86_64 || (nr & __X32_SYSCALL_BIT)) {
@@ -151,7 +155,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	km_die_by_signal(SIGSYS);
 }
 
-/* SIGSYS is km's own: it is never routed to the guest, and never blocked in km's threads. */
+/* A filtered call's SIGSYS is km's own, never blocked in km's threads; a sent one is the guest's. */
 static void catch_sigsys(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
@@ -293,9 +297,9 @@ static void install(void)
  */
 void km_seccomp_confine(enum km_seccomp mode)
 {
+	catch_sigsys(); /* a SIGSYS sent to km is the guest's, filter or not */
 	if (mode == KM_SECCOMP_OFF)
 		return;
-	catch_sigsys();
 	if (mode != KM_SECCOMP_INHERITED || prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)
 		install();
 	confined = true;

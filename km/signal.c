@@ -336,14 +336,14 @@ static bool repeat_kicks(struct km_vm *vm)
 }
 
 /*
- * SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP that another process sent km
- * (kill, sigqueue): not km's faults but the guest's signals. mem.c's fault
- * handler hands them here, where a slot per signal holds one until the
+ * SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP and SIGSYS that another process
+ * sent km (kill, sigqueue): not km's faults but the guest's signals. mem.c's
+ * fault handler (seccomp.c's for SIGSYS) hands them here, where a slot per signal holds one until the
  * router posts it (a second one meanwhile merges with it, as standard
  * signals do).
  */
 enum { SENT_EMPTY, SENT_FILLING, SENT_READY };
-static const int sent_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+static const int sent_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
 #define NSENT (sizeof(sent_sigs) / sizeof(sent_sigs[0]))
 static struct {
 	int state;

@@ -108,7 +108,7 @@ got SIGTERM, exiting cleanly"
 @test "fault signals sent by another process reach the program's handlers; they are not km's faults" {
 	same_as_native signals sent-faults
 	assert_success
-	assert_output "ok: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP from another process reach the handlers (SI_USER); without one, SIGSEGV ends the child"
+	assert_output "ok: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP and SIGSYS from another process reach the handlers (SI_USER); without one, SIGSEGV and SIGSYS end the child"
 	refute [ "${stderr#*internal error}" != "$stderr" ]
 }
 

@@ -399,7 +399,7 @@ static void external_default_case(void)
  */
 static void sent_faults_case(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
 	const int n = sizeof(sigs) / sizeof(sigs[0]);
 	int ready[2], ack[2];
 	char byte;
@@ -444,8 +444,17 @@ static void sent_faults_case(void)
 	CHECK(kill(pid, SIGSEGV) == 0, "kill");
 	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
 	      "status 0x%x", status);
-	OK("SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP from another process reach the handlers "
-	   "(SI_USER); without one, SIGSEGV ends the child");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	CHECK(kill(pid, SIGSYS) == 0, "kill");
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+	      "status 0x%x", status);
+	OK("SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP and SIGSYS from another process reach the "
+	   "handlers (SI_USER); without one, SIGSEGV and SIGSYS end the child");
 }
 
 int main(int argc, char **argv)
