@@ -86,6 +86,16 @@ exec_chain() {
 	[ "$(requests sys_io.c '^} ioctls\[\] = {' | wc -l)" -gt 10 ] || fail "no requests read from sys_io.c"
 }
 
+@test "docs/security.md lists exactly the calls in km's table" {
+	local table docs
+	table=$(awk '/^#define KM_SYSCALLS\(X\)/ { on = 1 } on { print } on && !/\\$/ { exit }' \
+		"$REPO/km/syscalls.h" | grep -o 'X([a-z0-9_]*,' | sed 's/X(//; s/,//')
+	docs=$(sed -n '/<!-- km-syscalls -->/,/<!-- \/km-syscalls -->/p' "$REPO/docs/security.md" |
+		grep -v '^<!--\|^```' | tr ' ' '\n' | grep .)
+	[ "$(wc -l <<<"$table")" -gt 150 ] || fail "the table was not read: $table"
+	assert_equal "$docs" "$table"
+}
+
 @test "calls km makes pass km's filter" {
 	need_kvm
 	run --separate-stderr "$probe" on allowed
