@@ -397,6 +397,21 @@ static void external_default_case(void)
  * the child's handlers get them (SI_USER, the sender's pid); without a
  * handler, SIGSEGV ends the child. Under km they are not km's own faults.
  */
+/* A child without a handler for sig, sent sig by its parent, dies of it. */
+static void sent_ends_child(int sig)
+{
+	int status;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	CHECK(kill(pid, sig) == 0, "kill");
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == sig,
+	      "signal %d: status 0x%x", sig, status);
+}
+
 static void sent_faults_case(void)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
@@ -435,24 +450,8 @@ static void sent_faults_case(void)
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "status 0x%x", status);
 
-	pid = fork();
-	CHECK(pid >= 0, "fork");
-	if (pid == 0) {
-		for (;;)
-			pause();
-	}
-	CHECK(kill(pid, SIGSEGV) == 0, "kill");
-	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
-	      "status 0x%x", status);
-	pid = fork();
-	CHECK(pid >= 0, "fork");
-	if (pid == 0) {
-		for (;;)
-			pause();
-	}
-	CHECK(kill(pid, SIGSYS) == 0, "kill");
-	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
-	      "status 0x%x", status);
+	sent_ends_child(SIGSEGV);
+	sent_ends_child(SIGSYS);
 	OK("SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP and SIGSYS from another process reach the "
 	   "handlers (SI_USER); without one, SIGSEGV and SIGSYS end the child");
 }
