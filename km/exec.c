@@ -202,3 +202,75 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 	free(opts);
 	return rc == -ENOENT ? -ENOEXEC : rc; /* no /proc: not the guest's fault, but no exec */
 }
+
+/*
+ * A name without a slash: the file of that name in the current directory,
+ * as km has always run it (km app.km), or else the first executable one in
+ * PATH, as execvp finds it (km ls). NULL, with errno, if there is none.
+ */
+static char *find_program(const char *name)
+{
+	if (strchr(name, '/') || access(name, F_OK) == 0)
+		return strdup(name);
+	const char *dir = getenv("PATH");
+	int err = ENOENT;
+
+	for (dir = dir ? dir : "/bin:/usr/bin";; dir++) {
+		size_t len = strcspn(dir, ":");
+		char *file;
+		struct stat st;
+		if (asprintf(&file, "%.*s%s%s", (int)len, dir, len ? "/" : "", name) < 0)
+			km_die(1, "km: out of memory");
+		if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(file, X_OK) == 0)
+				return file;
+			err = EACCES;
+		}
+		free(file);
+		dir += len;
+		if (*dir == '\0')
+			break;
+	}
+	errno = err;
+	return NULL;
+}
+
+/*
+ * The program km was started on, as execve would run it: found as above;
+ * a "#!" script runs its interpreter with Linux's arguments (interp [arg]
+ * script args..., the script's argv[0] dropped). Returns the guest's argv;
+ * *file is the ELF to load, *execfn what AT_EXECFN names.
+ */
+char **km_start_program(char **argv, const char **file, const char **execfn)
+{
+	struct program p = { .fd = -1 };
+	char *path = find_program(argv[0]);
+
+	if (path == NULL)
+		km_die(2, "km: cannot run '%s': %s", argv[0],
+		       errno == ENOENT ? "no such file, here or in PATH" : strerror(errno));
+	*file = *execfn = path;
+	if (open_program(path, &p) < 0 || !parse_script(&p)) {
+		if (p.fd >= 0)
+			close(p.fd);
+		return argv; /* the loader says what is wrong with it, if anything */
+	}
+	close(p.fd);
+	if (*p.interp == '\0')
+		km_die(2, "km: cannot run '%s': its #! line names no interpreter", path);
+	if (access(p.interp, X_OK) != 0)
+		km_die(2, "km: cannot run '%s': bad interpreter '%s': %s", path, p.interp, strerror(errno));
+	size_t argc = count(argv);
+	char **av = calloc(argc + 3, sizeof(*av));
+	size_t n = 0;
+	if (av == NULL)
+		km_die(1, "km: out of memory");
+	av[n++] = strdup(p.interp);
+	if (p.interp_arg)
+		av[n++] = strdup(p.interp_arg);
+	av[n++] = path;
+	for (size_t i = 1; i < argc; i++)
+		av[n++] = argv[i];
+	*file = av[0];
+	return av;
+}

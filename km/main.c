@@ -24,6 +24,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: km [options] program [args...]\n"
 		"Run a static x86-64 Linux program in its own KVM virtual machine.\n"
+		"A program without a slash is looked for here, then in PATH; a #! script\n"
+		"runs its interpreter, as execve does.\n"
 		"\n"
 		"  -m, --mem-limit=SIZE  guest memory limit, e.g. 512M or 8G (default %luG)\n"
 		"  -v, --verbose         log every hypercall to stderr (or --log-to)\n"
@@ -128,7 +130,9 @@ int main(int argc, char **argv)
 	km_fds_init(&vm);
 	km_limits_init(&vm);
 	km_log_init();
-	vm.exe_path = absolute_path(argv[optind]);
+	const char *file, *execfn;
+	char **prog_argv = km_start_program(argv + optind, &file, &execfn);
+	vm.exe_path = absolute_path(file);
 	vm.km_argv0 = argv[0];
 	if (log_path) {
 		km_log_open(log_path);
@@ -138,13 +142,16 @@ int main(int argc, char **argv)
 
 	km_mem_init(&vm, mem_limit);
 	km_guest_faults_init(&vm);
-	km_elf_load(&vm, argv[optind], &img);
-	img.execfn = argv[optind];
-	if (argv0)
-		argv[optind] = (char *)argv0;
+	km_elf_load(&vm, file, &img);
+	img.execfn = execfn;
+	if (argv0 && prog_argv == argv + optind)
+		prog_argv[0] = (char *)argv0; /* a script's argv[0] is its interpreter, as on Linux */
 	km_kvm_open(&vm);
 	km_threads_init(&vm);
-	uint64_t sp = km_stack_init(&vm, &img, argc - optind, argv + optind, environ);
+	int prog_argc = 0;
+	while (prog_argv[prog_argc])
+		prog_argc++;
+	uint64_t sp = km_stack_init(&vm, &img, prog_argc, prog_argv, environ);
 	km_x86_init_sys_area(&vm);
 	km_kvm_map_memory(&vm);
 	km_signals_init(&vm);

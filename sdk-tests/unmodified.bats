@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# Programs nobody built for km, started as a shell would start them: km finds
+# them in PATH and runs "#!" scripts through their interpreter, each compared
+# with the same command run natively (issue 13).
+
+setup() {
+	load helpers
+	need_kvm
+	[ -x /bin/busybox ] || fail "busybox-static is not installed"
+	bin=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$bin"
+}
+
+# Runs CMD... natively, then under km, both with PATH=$bin:$PATH: the same
+# stdout and exit status.
+same_as_native_cmd() {
+	run --separate-stderr env PATH="$bin:$PATH" "$@"
+	native_status=$status native_output=$output
+	run --separate-stderr env PATH="$bin:$PATH" km "$@"
+	if [ "$status" != "$native_status" ] || [ "$output" != "$native_output" ]; then
+		printf 'native (status %s):\n%s\nkm (status %s):\n%s\nkm stderr:\n%s\n' \
+			"$native_status" "$native_output" "$status" "$output" "$stderr" | fail
+	fi
+}
+
+@test "km PROGRAM finds a program in PATH as execvp does" {
+	cp /bin/busybox "$bin/busybox-in-path"
+	same_as_native_cmd busybox-in-path echo found in PATH
+	assert_output "found in PATH"
+}
+
+@test "a name in the current directory runs as before, ahead of PATH (km app.km)" {
+	cp "$(prog hello)" "$BATS_TEST_TMPDIR/app.km"
+	printf '#!/bin/busybox sh\necho the one in PATH\n' >"$bin/app.km"
+	chmod +x "$bin/app.km"
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr env PATH="$bin:$PATH" "$KONTAIN/bin/km" app.km
+	assert_success
+	assert_output "Hello, world!"
+}
+
+@test "a name found nowhere, or only as a file that cannot run, is one line and status 2" {
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr env PATH="$bin" "$KONTAIN/bin/km" no-such-program
+	assert_failure 2
+	assert_equal "$stderr" "km: cannot run 'no-such-program': no such file, here or in PATH"
+	echo 'echo hi' >"$bin/not-executable"
+	run --separate-stderr env PATH="$bin" "$KONTAIN/bin/km" not-executable
+	assert_failure 2
+	assert_equal "$stderr" "km: cannot run 'not-executable': Permission denied"
+}
+
+@test "a #! script runs as the top-level program with Linux's arguments" {
+	printf '#!/bin/busybox sh\necho "$0" "$#" "$1" "$2"\nexit 3\n' >"$bin/script"
+	chmod +x "$bin/script"
+	same_as_native_cmd "$bin/script" "one arg" two
+	assert_failure 3
+	assert_output "$bin/script 2 one arg two"
+	same_as_native_cmd script again
+	assert_output "$bin/script 1 again "
+}
+
+@test "a #! line's argument is one word for the interpreter, its ends trimmed, as on Linux" {
+	printf '#!%s  one  two  \n' "$(prog args_env)" >"$bin/args-script"
+	chmod +x "$bin/args-script"
+	run --separate-stderr km "$bin/args-script" three
+	assert_success
+	assert_line --index 0 "argc=4"
+	assert_line --index 1 "argv[0]=$(prog args_env)"
+	assert_line --index 2 "argv[1]=one  two"
+	assert_line --index 3 "argv[2]=$bin/args-script"
+	assert_line --index 4 "argv[3]=three"
+}
+
+@test "a script whose interpreter is missing is one line and status 2" {
+	printf '#!/no/such/interpreter\n' >"$bin/bad"
+	chmod +x "$bin/bad"
+	run --separate-stderr km "$bin/bad"
+	assert_failure 2
+	assert_equal "$stderr" "km: cannot run '$bin/bad': bad interpreter '/no/such/interpreter': No such file or directory"
+}
