@@ -94,6 +94,8 @@ long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args)
 	km_vcpu_complete_io(vcpu); /* the child's new vCPU starts past the call */
 	at->regs = vcpu->run->s.regs.regs;
 	at->regs.rax = 0;
+	if (km_x86_in_entry(at->regs.rip))
+		km_x86_return_to_user(&at->regs); /* its vCPU starts at CPL 3, where sysretq faults */
 	if (args->stack)
 		at->regs.rsp = args->stack;
 	at->fs_base = args->flags & CLONE_SETTLS ? args->tls : km_x86_get_fs_base(vcpu);

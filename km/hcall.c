@@ -36,20 +36,20 @@ const char *km_syscall_name(uint64_t nr)
 #define OUT_IMM8 0xe7 /* outl %eax, $imm8 */
 
 /*
- * Where the hypercall that ends at rip starts, to make it again (SA_RESTART),
- * or 0 if the code there is not one (the guest used another form of `out`).
- * rip is past the call: km_vcpu_complete_io() has run.
+ * Where the call that returns to ret starts, to make it again (SA_RESTART):
+ * a hypercall `out` (km's runtime) or a `syscall` instruction (any other
+ * program, through the syscall entry), or 0 if the code there is neither.
  */
-uint64_t km_hypercall_at(struct km_vm *vm, uint64_t rip)
+uint64_t km_call_insn_at(struct km_vm *vm, uint64_t ret)
 {
-	const uint64_t at = rip - 2;
+	static const uint8_t out[2] = { OUT_IMM8, KM_HCALL_PORT }, syscall_insn[2] = { 0x0f, 0x05 };
+	const uint64_t at = ret - 2;
 	uint8_t code[2];
 
-	if (at - (KM_SYS_VA + KM_SYS_ENTRY) < KM_PAGE_SIZE - 1)
-		memcpy(code, km_sys(vm, at - KM_SYS_VA), sizeof(code));
-	else if (km_gva(vm, at, 2, PROT_NONE) == NULL || km_copy_in(vm, code, at, sizeof(code)) < 0)
+	if (at >= KM_TOP || km_gva(vm, at, 2, PROT_NONE) == NULL ||
+	    km_copy_in(vm, code, at, sizeof(code)) < 0)
 		return 0;
-	return code[0] == OUT_IMM8 && code[1] == KM_HCALL_PORT ? at : 0;
+	return memcmp(code, out, 2) == 0 || memcmp(code, syscall_insn, 2) == 0 ? at : 0;
 }
 
 /* EPIPE from a call that writes raises SIGPIPE in the writer, unless the call says MSG_NOSIGNAL. */
@@ -87,7 +87,13 @@ void km_hcall(struct km_vcpu *vcpu)
 	uint64_t nr = r->rax;
 	const struct km_hc *hc = nr < TABLE_SIZE && table[nr].fn ? &table[nr] : NULL;
 	unsigned policy = hc ? hc->policy : KM_PLAIN;
+	bool entry = km_x86_in_entry(r->rip), user_entry = false;
 	long ret;
+
+	if (entry) {
+		km_x86_entry_check(vcpu);
+		user_entry = km_x86_entry_in_user_mode(vcpu); /* before a handler completes the I/O */
+	}
 
 	if (hc) {
 		ret = call(vcpu, hc, a);
@@ -104,6 +110,8 @@ void km_hcall(struct km_vcpu *vcpu)
 	r = &vcpu->run->s.regs.regs; /* a fork's child has a new vCPU */
 	r->rax = (uint64_t)ret;
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	if (user_entry && !(policy & KM_SIGRETURN))
+		km_x86_return_to_user(r); /* the entry's sysretq is for CPL 0 only */
 	if (ret == -EPIPE && (policy & KM_SIGPIPE))
 		raise_sigpipe(vcpu, nr, a);
 	/*

@@ -35,6 +35,8 @@
 #define KM_ROUND_DOWN(x, a) ((x) & ~((a) - 1))
 
 #define KM_TOP 0x7ffffffff000ul /* end of the user address space, as Linux */
+#define KM_RFLAGS_USER 0x50dd5ul /* the flags a program may set: Linux's FIX_EFLAGS */
+#define KM_RFLAGS_FIXED 0x202ul	 /* IF and the reserved bit 1 */
 #define KM_SYS_VA 0xffffffffc0000000ul /* where the supervisor area is mapped */
 #define KM_STACK_SIZE (8ul << 20)
 #define KM_STACK_GAP (1ul << 20) /* kept free below the stack */
@@ -96,6 +98,7 @@ struct km_vm {
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
 	bool has_xsave;
+	int entry_cpl; /* the CPL the syscall entry runs at: 0, 3, or -1 not known yet */
 	uint64_t xcr0;
 	size_t xsave_size;
 
@@ -235,6 +238,11 @@ void km_clock_tick(void);
 void km_x86_init_sys_area(struct km_vm *vm);
 void km_x86_init_vcpu(struct km_vcpu *vcpu);
 void km_x86_load_start(struct km_vcpu *vcpu);
+bool km_x86_in_entry(uint64_t rip);
+void km_x86_entry_check(struct km_vcpu *vcpu);
+bool km_x86_entry_in_user_mode(struct km_vcpu *vcpu);
+void km_x86_return_to_user(struct kvm_regs *r);
+void km_x86_leave_entry(struct km_vcpu *vcpu);
 int km_x86_set_fs_base(struct km_vcpu *vcpu, uint64_t base);
 uint64_t km_x86_get_fs_base(struct km_vcpu *vcpu);
 uint64_t km_x86_hwcap(struct km_vm *vm);
@@ -387,7 +395,7 @@ void km_signalfd_after_fork(void);
 typedef long (*km_hc_fn)(struct km_vcpu *vcpu, const uint64_t *a);
 void km_hcall(struct km_vcpu *vcpu);
 const char *km_syscall_name(uint64_t nr);
-uint64_t km_hypercall_at(struct km_vm *vm, uint64_t rip);
+uint64_t km_call_insn_at(struct km_vm *vm, uint64_t ret);
 
 /* fdtab.c: guest fds are host fds below vm->fd_limit; km's own are above. */
 void km_fds_init(struct km_vm *vm);

@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 		.mm_lock = PTHREAD_RWLOCK_INITIALIZER,
 		.thread_lock = PTHREAD_MUTEX_INITIALIZER,
 		.sig_lock = PTHREAD_MUTEX_INITIALIZER,
+		.entry_cpl = -1,
 	};
 	struct km_image img;
 	km_fds_init(&vm);

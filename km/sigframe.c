@@ -30,7 +30,7 @@
 #define RFLAGS_AC (1ul << 18)
 #define RFLAGS_RF (1ul << 16)
 /* The flags a handler may change in the saved context, as Linux's FIX_EFLAGS. */
-#define RFLAGS_USER (0xdd5ul | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC | RFLAGS_RF)
+#define RFLAGS_USER KM_RFLAGS_USER
 
 struct sigcontext64 {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -225,11 +225,14 @@ static void enter_handler(struct km_vcpu *vcpu, const struct km_sigaction *act, 
 
 /*
  * Runs the handler of a pending signal, if any. After a hypercall
- * (after_hcall), completed first, the context resumes after it, or, when the call was
- * interrupted (restart) and the handler has SA_RESTART, at the call itself
- * with rax = nr so that it is made again. Otherwise (async) the context is
- * wherever the vCPU stopped. Contexts at km's supervisor pages are left
- * alone: their signals wait for the next check.
+ * (after_hcall), completed first, the context resumes after it, or, when
+ * the call was interrupted (restart) and the handler has SA_RESTART, at the
+ * call itself with rax = nr so that it is made again. A call that came
+ * through the syscall entry (a `syscall` instruction) resumes where that
+ * returns: rcx, with r11's flags, as sysretq would. Otherwise (async) the
+ * context is wherever the vCPU stopped. Other contexts at km's supervisor
+ * pages (an exception entry) are left alone: their signals wait for the
+ * next check.
  */
 void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uint64_t nr)
 {
@@ -243,15 +246,18 @@ void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uin
 		return;
 	if (!km_signal_deliverable(vcpu) && !vcpu->restore_sigmask)
 		return;
-	if (r->rip >= KM_SYS_VA)
+	bool entry = after_hcall && km_x86_in_entry(r->rip);
+	if (r->rip >= KM_SYS_VA && !entry)
 		return;
 	if (!next_for_handler(vcpu, &info, &act, &saved_mask))
 		return;
 	if (after_hcall)
 		km_vcpu_complete_io(vcpu);
 	struct sigctx ctx = { .regs = *r };
+	if (entry)
+		km_x86_return_to_user(&ctx.regs);
 	uint64_t call = after_hcall && restart && (act.flags & SA_RESTART)
-				? km_hypercall_at(vcpu->vm, r->rip)
+				? km_call_insn_at(vcpu->vm, ctx.regs.rip)
 				: 0;
 	if (call) {
 		ctx.regs.rip = call;
@@ -265,7 +271,9 @@ void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uin
 	if (km_verbose)
 		km_log("km: signal %d: handler 0x%lx, frame 0x%lx, resumes at 0x%llx", info.si_signo,
 		       (unsigned long)act.handler, (unsigned long)frame, ctx.regs.rip);
-	uint64_t rip = r->rip, rsp = r->rsp, rflags = r->rflags;
+	if (entry)
+		km_x86_leave_entry(vcpu);
+	uint64_t rip = ctx.regs.rip, rsp = r->rsp, rflags = ctx.regs.rflags;
 	enter_handler(vcpu, &act, frame, info.si_signo, &rip, &rsp, &rflags);
 	r->rip = rip;
 	r->rsp = rsp;
@@ -324,6 +332,7 @@ long km_signal_return(struct km_vcpu *vcpu)
 	struct kvm_regs *r = &vcpu->run->s.regs.regs;
 	struct ucontext64 frame, *uc = &frame;
 	km_vcpu_complete_io(vcpu); /* rip is about to move */
+	bool entry = km_x86_in_entry(r->rip);
 
 	if (km_copy_in(vm, uc, r->rsp, sizeof(*uc)) < 0)
 		km_guest_killed(vm, SIGSEGV, "rt_sigreturn without a signal frame on the stack");
@@ -359,6 +368,8 @@ long km_signal_return(struct km_vcpu *vcpu)
 		.rsp = mc->rsp, .rip = mc->rip, .rflags = flags | 0x202,
 	};
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	if (entry)
+		km_x86_leave_entry(vcpu); /* the context is user code, not the entry's return */
 	km_sigmask_set(vcpu, uc->sigmask);
 	return (long)mc->rax;
 }

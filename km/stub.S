@@ -65,29 +65,17 @@ exception_common:
 km_stub_end:
 
 /*
- * The LSTAR entry for programs that use the `syscall` instruction. On
- * hardware VMX/SVM it runs at CPL 0 and returns with sysretq; on PVM
- * `syscall` stays at CPL 3, where sysretq would fault, so it returns by
- * restoring RFLAGS from r11 and jumping to rcx. The 128-byte red zone
- * below the caller's RSP is never written.
+ * The LSTAR entry for programs that use the `syscall` instruction: a
+ * hypercall, then sysretq. It touches no memory: a thread that unmapped its
+ * own stack may exit through it (musl's pthread_exit). On hardware VMX/SVM
+ * it runs at CPL 0; on PVM `syscall` stays at CPL 3, where sysretq would
+ * fault, so km returns to rcx with r11's flags itself (km_x86_return_to_user).
  */
 	.balign 16
 	.globl km_entry_start, km_entry_end
 km_entry_start:
 	outl %eax, $KM_HCALL_PORT
-	leaq -128(%rsp), %rsp
-	pushq %rax
-	movl %cs, %eax
-	testb $3, %al
-	popq %rax
-	leaq 128(%rsp), %rsp
-	jz 1f
-	leaq -128(%rsp), %rsp
-	pushq %r11
-	popfq
-	leaq 128(%rsp), %rsp
-	jmp *%rcx
-1:	sysretq
+	sysretq
 km_entry_end:
 
 	.section .note.GNU-stack, "", @progbits

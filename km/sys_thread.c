@@ -53,6 +53,8 @@ KM_SYSCALL(clone)
 	km_vcpu_complete_io(vcpu); /* the child starts past the parent's call */
 	st->regs = vcpu->run->s.regs.regs;
 	st->regs.rax = 0;
+	if (km_x86_in_entry(st->regs.rip))
+		km_x86_return_to_user(&st->regs); /* its vCPU starts at CPL 3, where sysretq faults */
 	if (a[1])
 		st->regs.rsp = a[1];
 	st->fs_base = flags & CLONE_SETTLS ? a[4] : km_x86_get_fs_base(vcpu);

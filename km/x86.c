@@ -260,6 +260,87 @@ static void init_sregs(struct km_vcpu *vcpu)
 	}
 }
 
+/*
+ * The syscall entry (stub.S) is a hypercall `out` and a sysretq. Where the
+ * vCPU stopped in it tells the KVM: hardware KVM stops at the `out` (and
+ * steps over it at the next entry); PVM stops past it, having emulated it.
+ */
+bool km_x86_in_entry(uint64_t rip)
+{
+	return rip - (KM_SYS_VA + KM_SYS_ENTRY) <= 2;
+}
+
+/*
+ * A call through the syscall entry: its return address must be user code
+ * (a `syscall` always leaves one in rcx; a jump into the entry need not), and
+ * the flags sysretq loads from r11 only those a program may set itself.
+ */
+void km_x86_entry_check(struct km_vcpu *vcpu)
+{
+	struct kvm_regs *r = &vcpu->run->s.regs.regs;
+
+	if (r->rcx >= KM_TOP)
+		km_guest_killed(vcpu->vm, SIGSEGV, "a return address outside user space at the syscall entry");
+	r->r11 = (r->r11 & KM_RFLAGS_USER) | KM_RFLAGS_FIXED;
+	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+/* The CPL the entry runs at, learnt once per process from the first vCPU stopped there. */
+static int entry_cpl(struct km_vcpu *vcpu)
+{
+	int cpl = __atomic_load_n(&vcpu->vm->entry_cpl, __ATOMIC_RELAXED);
+	struct kvm_sregs s;
+
+	if (cpl >= 0)
+		return cpl;
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		km_die(1, "km: KVM_GET_SREGS failed: %s", strerror(errno));
+	cpl = s.cs.selector & 3;
+	__atomic_store_n(&vcpu->vm->entry_cpl, cpl, __ATOMIC_RELAXED);
+	return cpl;
+}
+
+/*
+ * Whether the entry's sysretq cannot return this call: on PVM, which runs
+ * `syscall` at CPL 3 (DESIGN.md), where sysretq faults; km returns for it.
+ * Asked as the exit is taken, before anything completes the `out`: only PVM
+ * stops past it, so the CPL learnt here is PVM's and no guest on hardware
+ * KVM, where real calls enter at CPL 0, can teach km a CPL 3.
+ */
+bool km_x86_entry_in_user_mode(struct km_vcpu *vcpu)
+{
+	return vcpu->run->s.regs.regs.rip == KM_SYS_VA + KM_SYS_ENTRY + 2 && entry_cpl(vcpu) == 3;
+}
+
+/* What sysretq does with the registers, for code that is at CPL 3 already. */
+void km_x86_return_to_user(struct kvm_regs *r)
+{
+	r->rip = r->rcx;
+	r->rflags = (r->r11 & KM_RFLAGS_USER) | KM_RFLAGS_FIXED;
+}
+
+/*
+ * For a vCPU stopped in the syscall entry that km sends straight to user
+ * code, a signal handler or rt_sigreturn's context, rather than through
+ * sysretq: if the entry runs at CPL 0 (hardware), CS and SS become the
+ * user's, as sysretq would make them.
+ */
+void km_x86_leave_entry(struct km_vcpu *vcpu)
+{
+	struct kvm_sregs s;
+
+	if (__atomic_load_n(&vcpu->vm->entry_cpl, __ATOMIC_RELAXED) == 3)
+		return;
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		km_die(1, "km: KVM_GET_SREGS failed: %s", strerror(errno));
+	if ((s.cs.selector & 3) == 3)
+		return;
+	s.cs = user_seg(KM_SEL_UCODE, true);
+	s.ss = user_seg(KM_SEL_UDATA, false);
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &s) < 0)
+		km_die(1, "km: KVM_SET_SREGS failed: %s", strerror(errno));
+}
+
 /* The state a vCPU keeps across the guest threads it runs. */
 void km_x86_init_vcpu(struct km_vcpu *vcpu)
 {

@@ -79,3 +79,45 @@ same_as_native_cmd() {
 	assert_failure 2
 	assert_equal "$stderr" "km: cannot run '$bin/bad': bad interpreter '/no/such/interpreter': No such file or directory"
 }
+
+# Runs the natively built program NAME (musl-gcc -static: it makes its calls
+# with the `syscall` instruction) with ARGS natively and under km: the same
+# stdout and exit status.
+native_and_km() {
+	local name=$1
+	shift
+	same_as_native_cmd "$(native "$name")" "$@"
+}
+
+@test "a natively built static program takes its signals under km as natively, through the syscall instruction" {
+	local c
+	for c in raise mask segv rip fpe altstack resethand suspend timedwait eintr alarm fpu \
+		sigpipe sigpipe-ignored sent-faults; do
+		native_and_km signals "$c"
+	done
+}
+
+@test "natively built threads that exit off their own unmapped stack, wait on futexes, and hold robust mutexes" {
+	local c i
+	for c in detached exit main-exits robust futex timeout condvar; do
+		native_and_km threads "$c"
+	done
+	# SIGEV_THREAD timers end their threads through musl's unmapped-stack exit: it raced.
+	for i in $(seq 10); do
+		native_and_km signals timers
+	done
+}
+
+@test "busybox sh: background jobs and wait, traps on TERM and CHLD, \$(...), pipelines, exit statuses" {
+	local c
+	for c in 'sleep 0.2 & wait; echo waited $?' \
+		'trap "echo got TERM" TERM; kill -TERM $$; echo after' \
+		'trap "echo got CHLD" CHLD; /bin/busybox true; sleep 0.1; echo end' \
+		'sleep 5 & kill $!; wait $!; echo status $?' \
+		'x=$(echo sub); echo "$x" $(echo two)' \
+		'echo a b c | (read x y z; echo "$z$y$x")' \
+		'(exit 3); echo $?; false | true; echo $?' \
+		'for i in 1 2 3; do sleep 0.05 & done; wait; echo all done'; do
+		same_as_native_cmd /bin/busybox sh -c "$c"
+	done
+}
