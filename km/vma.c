@@ -194,6 +194,8 @@ static void vma_drop(struct km_vm *vm, uint64_t start, uint64_t end)
 	size_t i = vma_index(vm, start), n = 0;
 	while (i + n < vm->nvma && vm->vmas[i + n].start < end)
 		n++;
+	if (n == 0)
+		return; /* nothing listed there, maybe no list at all */
 	memmove(&vm->vmas[i], &vm->vmas[i + n], (vm->nvma - i - n) * sizeof(*vm->vmas));
 	vm->nvma -= n;
 }
