@@ -356,6 +356,7 @@ void km_timers_after_fork(void);
 void km_signals_init(struct km_vm *vm);
 void km_signals_vcpu_thread(struct km_vcpu *vcpu);
 long km_signal_post(struct km_vm *vm, struct km_vcpu *target, const siginfo_t *info, bool must_queue);
+void km_signal_settle(struct km_vm *vm);
 struct km_vcpu *km_thread_by_tid(struct km_vm *vm, pid_t tid);
 bool km_signal_deliverable(struct km_vcpu *vcpu);
 void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uint64_t nr);

@@ -384,6 +384,42 @@ static void post_sent(struct km_vm *vm)
 	}
 }
 
+static uint64_t settle_tickets, settle_acked; /* km_signal_settle's, acked by the router */
+
+/*
+ * After a wait that reported a child. Linux makes the child's SIGCHLD
+ * pending before the child can be waited for, so a program with a handler
+ * runs it as its wait returns; km's router takes host signals on its own
+ * time. So the caller asks the router for an ack: a SIG_WAKE carrying a
+ * ticket, which the host dequeues after any SIGCHLD already pending (lower
+ * numbers first), and which the router acks after it has posted that.
+ */
+void km_signal_settle(struct km_vm *vm)
+{
+	uint64_t handler = __atomic_load_n(&vm->sigact[SIGCHLD].handler, __ATOMIC_RELAXED);
+	pid_t router = __atomic_load_n(&vm->sig_thread_tid, __ATOMIC_ACQUIRE);
+
+	if (handler == (uint64_t)SIG_DFL || handler == (uint64_t)SIG_IGN || router == 0)
+		return;
+	uint64_t ticket = __atomic_add_fetch(&settle_tickets, 1, __ATOMIC_RELAXED);
+	siginfo_t si = { .si_signo = SIG_WAKE, .si_code = SI_QUEUE };
+	si.si_pid = getpid();
+	si.si_value.sival_ptr = (void *)ticket;
+	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), router, SIG_WAKE, &si) != 0)
+		return; /* the host's queue is full: no ack to wait for */
+	while (__atomic_load_n(&settle_acked, __ATOMIC_ACQUIRE) < ticket)
+		sched_yield();
+}
+
+static void ack_settle(const siginfo_t *info)
+{
+	uint64_t ticket = (uint64_t)info->si_value.sival_ptr;
+
+	if (info->si_code == SI_QUEUE && info->si_pid == getpid() &&
+	    ticket > __atomic_load_n(&settle_acked, __ATOMIC_RELAXED))
+		__atomic_store_n(&settle_acked, ticket, __ATOMIC_RELEASE);
+}
+
 static void *router(void *arg)
 {
 	struct km_vm *vm = arg;
@@ -405,6 +441,8 @@ static void *router(void *arg)
 		else if (sig > 0 && sig != SIG_WAKE)
 			km_signal_post(vm, NULL, &info, false);
 		post_sent(vm);
+		if (sig == SIG_WAKE)
+			ack_settle(&info);
 		if (sig < 0 || sig == SIG_WAKE || outstanding)
 			outstanding = repeat_kicks(vm);
 	}

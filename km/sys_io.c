@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <termios.h>
@@ -249,4 +251,31 @@ KM_SYSCALL(ioctl)
 	if (km_verbose)
 		km_log("km: ioctl 0x%lx is not supported: returning ENOTTY", (unsigned long)a[1]);
 	return -ENOTTY;
+}
+
+/* The offset, if any, is copied in and back out: the guest's word is read once. */
+KM_SYSCALL(sendfile)
+{
+	off_t off;
+
+	FD_OR_EBADF(a[0]);
+	FD_OR_EBADF(a[1]);
+	if (a[2] && km_copy_in(vcpu->vm, &off, a[2], sizeof(off)) < 0)
+		return -EFAULT;
+	long rc = km_host(sendfile((int)a[0], (int)a[1], a[2] ? &off : NULL, a[3]));
+	if (rc >= 0 && a[2] && km_copy_out(vcpu->vm, a[2], &off, sizeof(off)) < 0)
+		return -EFAULT;
+	return rc;
+}
+
+#define MEMFD_NAME_MAX 249 /* NAME_MAX less "memfd:", as Linux */
+
+KM_SYSCALL(memfd_create)
+{
+	char name[MEMFD_NAME_MAX + 1];
+	long rc = km_string_in(vcpu->vm, name, a[0], sizeof(name));
+
+	if (rc < 0)
+		return rc == -ENAMETOOLONG ? -EINVAL : rc;
+	return km_fd_new(vcpu->vm, km_host(memfd_create(name, (unsigned)a[1])));
 }

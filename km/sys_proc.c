@@ -153,6 +153,10 @@ KM_SYSCALL(arch_prctl)
 
 KM_SYSCALL(sched_yield) { return km_host(sched_yield()); }
 
+/* Guest tids are km's host tids, so "who" needs no translation; the raw call returns 20 - nice. */
+KM_SYSCALL(getpriority) { return km_host(syscall(SYS_getpriority, (int)a[0], (id_t)a[1])); }
+KM_SYSCALL(setpriority) { return km_host(setpriority((int)a[0], (id_t)a[1], (int)a[2])); }
+
 KM_SYSCALL(sched_getaffinity)
 {
 	if (a[0] != 0 && (pid_t)a[0] != vcpu->tid)

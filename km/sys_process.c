@@ -164,7 +164,10 @@ KM_SYSCALL(wait4)
 		return -EFAULT;
 	if (a[3] && (ru = KM_OUT(vcpu, a[3], RUSAGE_SIZE)) == NULL)
 		return -EFAULT;
-	return km_host(syscall(SYS_wait4, (pid_t)a[0], status, (int)a[2], ru));
+	long rc = km_host(syscall(SYS_wait4, (pid_t)a[0], status, (int)a[2], ru));
+	if (rc > 0)
+		km_signal_settle(vcpu->vm);
+	return rc;
 }
 
 KM_SYSCALL(waitid)
@@ -176,5 +179,8 @@ KM_SYSCALL(waitid)
 		return -EFAULT;
 	if (a[4] && (ru = KM_OUT(vcpu, a[4], RUSAGE_SIZE)) == NULL)
 		return -EFAULT;
-	return km_host(syscall(SYS_waitid, (int)a[0], (pid_t)a[1], info, (int)a[3], ru));
+	long rc = km_host(syscall(SYS_waitid, (int)a[0], (pid_t)a[1], info, (int)a[3], ru));
+	if (rc == 0)
+		km_signal_settle(vcpu->vm);
+	return rc;
 }

@@ -51,7 +51,7 @@
 	X(dup3, KM_PLAIN) X(pipe, KM_PLAIN) X(pipe2, KM_PLAIN)                                 \
 	X(fcntl, KM_RESTARTS) /* F_SETLKW */                                                   \
 	X(ioctl, KM_RESTARTS) /* a terminal's drain */                                         \
-	X(fallocate, KM_PLAIN)                                                                 \
+	X(fallocate, KM_PLAIN) X(sendfile, KM_WRITES) X(memfd_create, KM_PLAIN)                \
 	/* sys_path.c */                                                                       \
 	X(open, KM_RESTARTS) X(openat, KM_RESTARTS) X(creat, KM_RESTARTS) /* a FIFO */         \
 	X(stat, KM_PLAIN) X(lstat, KM_PLAIN) X(newfstatat, KM_PLAIN) X(statx, KM_PLAIN)        \
@@ -78,7 +78,7 @@
 	X(setrlimit, KM_PLAIN) X(prlimit64, KM_PLAIN) X(getrusage, KM_PLAIN)                   \
 	X(sysinfo, KM_PLAIN) X(getrandom, KM_RESTARTS) X(arch_prctl, KM_PLAIN)                 \
 	X(sched_yield, KM_PLAIN) X(sched_getaffinity, KM_PLAIN) X(prctl, KM_PLAIN)             \
-	X(getcpu, KM_PLAIN)                                                                    \
+	X(getcpu, KM_PLAIN) X(getpriority, KM_PLAIN) X(setpriority, KM_PLAIN)                  \
 	/* sys_process.c */                                                                    \
 	X(fork, KM_PLAIN) X(vfork, KM_PLAIN) X(execve, KM_PLAIN) X(execveat, KM_PLAIN)         \
 	X(wait4, KM_RESTARTS) X(waitid, KM_RESTARTS)                                           \

@@ -112,6 +112,12 @@ got SIGTERM, exiting cleanly"
 	refute [ "${stderr#*internal error}" != "$stderr" ]
 }
 
+@test "a child's SIGCHLD has run its handler by the time waitpid returns the child, as on Linux" {
+	same_as_native signals chld-wait
+	assert_success
+	assert_output "the SIGCHLD handler had run when waitpid returned: 200 of 200"
+}
+
 @test "SIGHUP sent to km without a handler ends it as it ends the native program" {
 	start_waiting "$(native signals)" external-default
 	kill -HUP "$pid"

@@ -121,3 +121,24 @@ native_and_km() {
 		same_as_native_cmd /bin/busybox sh -c "$c"
 	done
 }
+
+@test "getpriority and setpriority work on the calling thread and answer as Linux" {
+	same_as_native more_calls priority
+	assert_success
+	assert_line "the thread's nice went up by one: yes"
+	assert_line "getpriority(PRIO_PROCESS, no such pid): ESRCH"
+}
+
+@test "sendfile moves bytes with and without an offset, which it reads and updates once" {
+	same_as_native more_calls sendfile
+	assert_success
+	assert_line "sendfile(offset 4, 6 bytes): 456789, offset now 10, file position 0"
+	assert_line "sendfile(offset at an unmapped address): EFAULT"
+}
+
+@test "memfd_create gives a file that maps shared, with Linux's name limit and errors" {
+	same_as_native more_calls memfd
+	assert_success
+	assert_line 'memfd_create: mapped it reads "in memory", close-on-exec set'
+	assert_line "memfd_create(a 299-byte name): EINVAL"
+}

@@ -397,6 +397,31 @@ static void external_default_case(void)
  * the child's handlers get them (SI_USER, the sender's pid); without a
  * handler, SIGSEGV ends the child. Under km they are not km's own faults.
  */
+static volatile sig_atomic_t chld_seen;
+
+static void on_chld(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig, (void)si, (void)uc;
+	chld_seen = 1;
+}
+
+/* Linux makes SIGCHLD pending before a child can be waited for: the handler has run when wait returns. */
+static void chld_wait_case(void)
+{
+	int rounds = 200, ran = 0, status;
+	handle(SIGCHLD, on_chld, SA_RESTART);
+	for (int i = 0; i < rounds; i++) {
+		chld_seen = 0;
+		pid_t pid = fork();
+		CHECK(pid >= 0, "fork");
+		if (pid == 0)
+			_exit(0);
+		CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+		ran += chld_seen;
+	}
+	printf("the SIGCHLD handler had run when waitpid returned: %d of %d\n", ran, rounds);
+}
+
 /* A child without a handler for sig, sent sig by its parent, dies of it. */
 static void sent_ends_child(int sig)
 {
@@ -459,7 +484,7 @@ static void sent_faults_case(void)
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
-		{ "sent-faults", sent_faults_case },
+		{ "sent-faults", sent_faults_case }, { "chld-wait", chld_wait_case },
 		{ "raise", raise_case },       { "mask", mask_case },		{ "segv", segv_case },
 		{ "rip", rip_case },	       { "fpe", fpe_case },		{ "altstack", altstack_case },
 		{ "resethand", resethand_case }, { "suspend", suspend_case },	{ "timedwait", timedwait_case },
