@@ -391,8 +391,10 @@ static uint64_t settle_tickets, settle_acked; /* km_signal_settle's, acked by th
  * pending before the child can be waited for, so a program with a handler
  * runs it as its wait returns; km's router takes host signals on its own
  * time. So the caller asks the router for an ack: a SIG_WAKE carrying a
- * ticket, which the host dequeues after any SIGCHLD already pending (lower
- * numbers first), and which the router acks after it has posted that.
+ * ticket, sent to the process (every km thread blocks it; only the router
+ * waits for it), which the host dequeues after any SIGCHLD already pending
+ * there (lower numbers first), and which the router acks after it has
+ * posted that.
  */
 void km_signal_settle(struct km_vm *vm)
 {
@@ -405,7 +407,8 @@ void km_signal_settle(struct km_vm *vm)
 	siginfo_t si = { .si_signo = SIG_WAKE, .si_code = SI_QUEUE };
 	si.si_pid = getpid();
 	si.si_value.sival_ptr = (void *)ticket;
-	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), router, SIG_WAKE, &si) != 0)
+	/* To the process, not the router's thread: a thread's own queue is taken before the process's. */
+	if (syscall(SYS_rt_sigqueueinfo, getpid(), SIG_WAKE, &si) != 0)
 		return; /* the host's queue is full: no ack to wait for */
 	while (__atomic_load_n(&settle_acked, __ATOMIC_ACQUIRE) < ticket)
 		sched_yield();
