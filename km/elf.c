@@ -1,12 +1,16 @@
 /*
- * Loading the program: a static x86-64 ELF, non-PIE or static-PIE, with libelf.
- * The checks that decide whether km can load a file are one function,
- * which exec uses too (km_elf_check), so that a program the guest's execve
- * lets through is one the new km loads.
+ * Loading the program, an x86-64 ELF with libelf: static (non-PIE or
+ * static-PIE) or dynamic, with its ELF interpreter (PT_INTERP: glibc's
+ * ld-linux, musl's ld-musl, any other), which km loads beside it and enters
+ * as Linux does; the interpreter maps the libraries itself. The checks that
+ * decide whether km can load a file are one function, which exec uses too
+ * (km_elf_check), so that a program the guest's execve lets through is one
+ * the new km loads.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,7 @@ struct program {
 	size_t n;
 	uint64_t lo, hi, bias; /* the image's extent once placed, and its load bias */
 	bool pie;
+	char *interp; /* PT_INTERP's path, if any */
 	int status; /* 0, or km's exit status for the reason in why */
 	enum km_elf_verdict verdict;
 	char why[512];
@@ -82,7 +87,24 @@ static bool check_header(struct program *p, int fd, const char *path)
 	return true;
 }
 
-static bool read_segments(struct program *p, const char *path, off_t file_size)
+/* PT_INTERP: a path, NUL-terminated within the segment, as Linux reads it. */
+static bool read_interp(struct program *p, int fd, const char *path, const GElf_Phdr *ph,
+			off_t file_size)
+{
+	if (p->interp)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is corrupt: it names two ELF interpreters", path);
+	if (ph->p_filesz < 2 || ph->p_filesz > PATH_MAX || ph->p_offset > (uint64_t)file_size ||
+	    ph->p_filesz > (uint64_t)file_size - ph->p_offset)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is corrupt: a bad ELF interpreter path", path);
+	if ((p->interp = malloc(ph->p_filesz)) == NULL)
+		return refuse(p, 1, "km: out of memory");
+	if (pread(fd, p->interp, ph->p_filesz, (off_t)ph->p_offset) != (ssize_t)ph->p_filesz ||
+	    p->interp[ph->p_filesz - 1] != '\0' || strlen(p->interp) == 0)
+		return refuse(p, BAD_PROGRAM, "km: '%s' is corrupt: a bad ELF interpreter path", path);
+	return true;
+}
+
+static bool read_segments(struct program *p, int fd, const char *path, off_t file_size)
 {
 	size_t n;
 
@@ -97,9 +119,8 @@ static bool read_segments(struct program *p, const char *path, off_t file_size)
 		if (gelf_getphdr(p->e, (int)i, &ph) == NULL)
 			return refuse(p, BAD_PROGRAM, "km: '%s' is truncated or corrupt: %s", path,
 				      elf_errmsg(-1));
-		if (ph.p_type == PT_INTERP && (p->verdict = KM_ELF_DYNAMIC))
-			return refuse(p, BAD_PROGRAM, "km: '%s' is dynamically linked; this km runs "
-				      "static programs: build it with kontain-gcc", path);
+		if (ph.p_type == PT_INTERP && !read_interp(p, fd, path, &ph, file_size))
+			return false;
 		if (ph.p_type == PT_PHDR)
 			p->phdr_seg = ph;
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
@@ -160,13 +181,24 @@ static void examine(struct program *p, int fd, const char *path, uint64_t mem_li
 		refuse(p, BAD_PROGRAM, "km: '%s' is not a regular file", path);
 		return;
 	}
-	if (check_header(p, fd, path) && read_segments(p, path, st.st_size))
+	if (check_header(p, fd, path) && read_segments(p, fd, path, st.st_size))
 		place(p, path, mem_limit);
+}
+
+/* An interpreter: a shared object (ET_DYN) without one of its own, as Linux requires. */
+static void examine_interp(struct program *p, int fd, const char *path, uint64_t mem_limit)
+{
+	examine(p, fd, path, mem_limit);
+	if (p->status == 0 && p->eh.e_type != ET_DYN)
+		refuse(p, BAD_PROGRAM, "km: ELF interpreter '%s' is not a shared object", path);
+	else if (p->status == 0 && p->interp)
+		refuse(p, BAD_PROGRAM, "km: ELF interpreter '%s' has an interpreter itself", path);
 }
 
 static void forget(struct program *p)
 {
 	free(p->segs);
+	free(p->interp);
 	if (p->e)
 		elf_end(p->e);
 }
@@ -174,9 +206,20 @@ static void forget(struct program *p)
 /* Whether km_elf_load would load the file open at fd with this memory limit, and if not, why. */
 enum km_elf_verdict km_elf_check(int fd, const char *path, uint64_t mem_limit)
 {
-	struct program p;
+	struct program p, ip;
 
 	examine(&p, fd, path, mem_limit);
+	if (p.status == 0 && p.interp) {
+		int ifd = open(p.interp, O_RDONLY | O_CLOEXEC);
+		if (ifd < 0) {
+			p.verdict = KM_ELF_NO_INTERP;
+		} else {
+			examine_interp(&ip, ifd, p.interp, mem_limit);
+			p.verdict = ip.status ? KM_ELF_BAD_INTERP : KM_ELF_OK;
+			forget(&ip);
+			close(ifd);
+		}
+	}
 	forget(&p);
 	return p.verdict;
 }
@@ -231,6 +274,50 @@ static uint64_t data_size(const struct segment *segs, size_t n)
 	return end - start;
 }
 
+/* Maps p's image at its placed addresses and fills it from fd: its segments, then their rights. */
+static void load_segments(struct km_vm *vm, int fd, const char *path, const struct program *p)
+{
+	if (km_mmap(vm, p->lo, p->hi - p->lo, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, KM_VMA_IMAGE) < 0)
+		km_die(1, "km: cannot place '%s' at 0x%lx", path, (unsigned long)p->lo);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct segment *s = &p->segs[i];
+		void *dst = km_gva(vm, s->vaddr + p->bias, s->filesz, PROT_WRITE);
+		if (pread(fd, dst, s->filesz, (off_t)s->offset) != (ssize_t)s->filesz)
+			km_die(BAD_PROGRAM, "km: cannot read '%s': truncated", path);
+	}
+	apply_rights(vm, p->segs, p->n, p->bias, p->lo, p->hi);
+}
+
+/*
+ * The interpreter goes just below the stack and its guard gap (km_stack_init
+ * maps them next), where Linux's mmap area starts; later mmaps go below it.
+ */
+static void load_interp(struct km_vm *vm, const char *prog, const char *path, struct km_image *img)
+{
+	struct program p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		km_die(BAD_PROGRAM, "km: cannot run '%s': its ELF interpreter '%s': %s", prog, path,
+		       strerror(errno));
+	examine_interp(&p, fd, path, vm->mem_limit);
+	if (p.status)
+		km_die(p.status, "%s", p.why);
+	uint64_t span = p.hi - p.lo, top = KM_TOP - KM_STACK_SIZE - KM_STACK_GAP;
+	if (span > top / 2)
+		km_die(BAD_PROGRAM, "km: ELF interpreter '%s' is too big", path);
+	uint64_t base = KM_ROUND_DOWN(top - span, KM_PAGE_SIZE);
+	p.bias += base - p.lo;
+	p.hi += base - p.lo;
+	p.lo = base;
+	load_segments(vm, fd, path, &p);
+	img->base = base;
+	img->start = p.eh.e_entry + p.bias;
+	forget(&p);
+	close(fd);
+}
+
 void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img)
 {
 	struct program p;
@@ -244,21 +331,12 @@ void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img)
 		close(fd);
 		km_die(p.status, "%s", p.why);
 	}
-	if (km_mmap(vm, p.lo, p.hi - p.lo, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, KM_VMA_IMAGE) < 0)
-		km_die(1, "km: cannot place '%s' at 0x%lx", path, (unsigned long)p.lo);
-
-	for (size_t i = 0; i < p.n; i++) {
-		const struct segment *s = &p.segs[i];
-		void *dst = km_gva(vm, s->vaddr + p.bias, s->filesz, PROT_WRITE);
-		if (pread(fd, dst, s->filesz, (off_t)s->offset) != (ssize_t)s->filesz)
-			km_die(BAD_PROGRAM, "km: cannot read '%s': truncated", path);
-	}
-	apply_rights(vm, p.segs, p.n, p.bias, p.lo, p.hi);
+	load_segments(vm, fd, path, &p);
 
 	img->pie = p.pie;
 	img->bias = p.bias;
-	img->entry = p.eh.e_entry + p.bias;
+	img->entry = img->start = p.eh.e_entry + p.bias;
+	img->base = 0;
 	img->phnum = p.eh.e_phnum;
 	img->phent = p.eh.e_phentsize;
 	img->phdr = 0;
@@ -272,6 +350,8 @@ void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img)
 	}
 	vm->brk_start = vm->brk = p.hi;
 	vm->data_size = data_size(p.segs, p.n);
+	if (p.interp)
+		load_interp(vm, path, p.interp, img);
 	forget(&p);
 	close(fd);
 }

@@ -75,10 +75,10 @@ static long check_elf(struct km_vm *vm, int fd, const char *path)
 	switch (km_elf_check(fd, path, vm->mem_limit)) {
 	case KM_ELF_OK:
 		return 0;
-	case KM_ELF_DYNAMIC:
-		km_err("km: cannot exec '%s' in the guest: it is dynamically linked, "
-		       "and km runs static programs", path);
-		return -ENOEXEC;
+	case KM_ELF_NO_INTERP:
+		return -ENOENT; /* as Linux says of a missing ELF interpreter */
+	case KM_ELF_BAD_INTERP:
+		return -ELIBBAD;
 	case KM_ELF_TOO_BIG:
 		return -ENOMEM;
 	default:

@@ -328,14 +328,15 @@ int km_rlimit_options(const struct km_vm *vm, char *at, char **opts);
 
 /* elf.c and stack.c: loading the program and its initial stack. */
 struct km_image {
-	uint64_t entry, phdr, phnum, phent, bias;
+	uint64_t entry, phdr, phnum, phent, bias; /* the program's (AT_ENTRY, AT_PHDR...) */
+	uint64_t start, base; /* where the first thread starts, and the interpreter's base (AT_BASE) */
 	bool pie;
 	const char *execfn; /* the path it was run by (AT_EXECFN) */
 };
 /* exec.c: the program km starts on: found in PATH, a script's interpreter. */
 char **km_start_program(char **argv, const char **file, const char **execfn);
 void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img);
-enum km_elf_verdict { KM_ELF_OK, KM_ELF_BAD, KM_ELF_DYNAMIC, KM_ELF_TOO_BIG };
+enum km_elf_verdict { KM_ELF_OK, KM_ELF_BAD, KM_ELF_NO_INTERP, KM_ELF_BAD_INTERP, KM_ELF_TOO_BIG };
 enum km_elf_verdict km_elf_check(int fd, const char *path, uint64_t mem_limit);
 uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, char **argv,
 		       char **envp);

@@ -157,5 +157,5 @@ int main(int argc, char **argv)
 	km_kvm_map_memory(&vm);
 	km_signals_init(&vm);
 	km_landlock_confine(&vm); /* last: the setup above opens what it needs */
-	km_thread_main(&vm, img.entry, sp);
+	km_thread_main(&vm, img.start, sp);
 }

@@ -71,7 +71,7 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 	AUX(AT_PHENT, img->phent);
 	AUX(AT_PHNUM, img->phnum);
 	AUX(AT_PAGESZ, KM_PAGE_SIZE);
-	AUX(AT_BASE, 0);
+	AUX(AT_BASE, img->base);
 	AUX(AT_FLAGS, 0);
 	AUX(AT_ENTRY, img->entry);
 	AUX(AT_UID, getuid());

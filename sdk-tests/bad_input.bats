@@ -95,10 +95,12 @@ one_line_status_2() {
 	assert_output --partial "is not an executable"
 }
 
-@test "a dynamically linked program" {
-	run km /bin/true
+@test "a dynamically linked program whose ELF interpreter is missing" {
+	local p
+	p=$(no_interp_program)
+	run km "$p"
 	one_line_status_2
-	assert_output "km: '/bin/true' is dynamically linked; this km runs static programs: build it with kontain-gcc"
+	assert_output "km: cannot run '$p': its ELF interpreter '/nonexistent/ld-x86-64.so.2': No such file or directory"
 }
 
 @test "a program too large for the memory limit" {

@@ -73,3 +73,20 @@ finish() {
 	status=0
 	wait "$pid" || status=$?
 }
+
+# Debian's dynamic /bin/true with its ELF interpreter renamed to one that does
+# not exist (same length): its path on stdout.
+no_interp_program() {
+	local p=$BATS_TEST_TMPDIR/no-interp
+	python3 - "$p" <<'PY'
+import sys
+data = open("/bin/true", "rb").read()
+old = b"/lib64/ld-linux-x86-64.so.2\0"
+assert old in data, "no glibc interpreter path in /bin/true"
+new = b"/nonexistent/ld-x86-64.so.2\0"
+assert len(new) == len(old)
+open(sys.argv[1], "wb").write(data.replace(old, new, 1))
+PY
+	chmod +x "$p"
+	echo "$p"
+}

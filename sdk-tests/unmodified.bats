@@ -142,3 +142,47 @@ native_and_km() {
 	assert_line 'memfd_create: mapped it reads "in memory", close-on-exec set'
 	assert_line "memfd_create(a 299-byte name): EINVAL"
 }
+
+@test "Debian's dynamically linked coreutils run with glibc's ld.so as natively: ls, sort, wc, cat, find" {
+	printf 'pear\napple\nfig\n' >"$BATS_TEST_TMPDIR/fruit"
+	same_as_native_cmd /bin/ls -la /usr/share/doc/bash
+	same_as_native_cmd /usr/bin/sort "$BATS_TEST_TMPDIR/fruit"
+	assert_output "apple
+fig
+pear"
+	same_as_native_cmd /usr/bin/wc -l /etc/passwd
+	same_as_native_cmd /bin/cat "$BATS_TEST_TMPDIR/fruit" /etc/hostname
+	same_as_native_cmd /usr/bin/find /usr/share/doc/bash -name '*.gz' -newer /etc/hostname
+}
+
+@test "bash, dynamically linked: pipelines, \$(...), background jobs and wait, traps on TERM and CHLD, statuses" {
+	local c
+	for c in 'ls /usr/share/doc | sort | head -3 | wc -l' \
+		'x=$(echo sub | tr a-z A-Z); echo "$x"' \
+		'sleep 0.2 & wait $!; echo waited $?' \
+		'trap "echo got TERM" TERM; kill -TERM $$; echo after' \
+		'trap "echo got CHLD" CHLD; /bin/true; echo end' \
+		'(exit 7); echo $?; false | true; echo ${PIPESTATUS[@]}' \
+		'for i in 1 2 3; do /bin/sleep 0.05 & done; wait; echo all done'; do
+		same_as_native_cmd /bin/bash -c "$c"
+	done
+}
+
+@test "python3, dynamically linked: threads, subprocess, a socket pair, a signal handler" {
+	same_as_native_cmd /usr/bin/python3 -c '
+import os, signal, socket, subprocess, sys, threading
+out = []
+ts = [threading.Thread(target=out.append, args=(i,)) for i in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("threads", sorted(out))
+print("subprocess", subprocess.run(["/bin/echo", "child"], capture_output=True, text=True).stdout.strip())
+a, b = socket.socketpair(); a.sendall(b"ping"); print("socketpair", b.recv(4))
+got = []
+signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))
+os.kill(os.getpid(), signal.SIGUSR1)
+print("signal", got == [signal.SIGUSR1])
+sys.exit(3)'
+	assert_failure 3
+	assert_line "subprocess child"
+	assert_line "signal True"
+}
