@@ -23,7 +23,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: km [options] program [args...]\n"
-		"Run a static x86-64 Linux program in its own KVM virtual machine.\n"
+		"Run an x86-64 Linux program, static or dynamically linked, in its own KVM\n"
+		"virtual machine.\n"
 		"A program without a slash is looked for here, then in PATH; a #! script\n"
 		"runs its interpreter, as execve does.\n"
 		"\n"
