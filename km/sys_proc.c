@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,10 +126,27 @@ KM_SYSCALL(getrusage)
 	return out ? km_host(syscall(SYS_getrusage, a[0], out)) : -EFAULT;
 }
 
+/*
+ * The host's figures, except that the guest's memory is its limit: programs
+ * size themselves from totalram (sysconf(_SC_PHYS_PAGES), the JVM's heap).
+ */
 KM_SYSCALL(sysinfo)
 {
-	void *out = KM_OUT(vcpu, a[0], SYSINFO_SIZE);
-	return out ? km_host(syscall(SYS_sysinfo, out)) : -EFAULT;
+	struct sysinfo si;
+
+	if (sysinfo(&si) != 0)
+		return -errno;
+	uint64_t limit = vcpu->vm->mem_limit / (si.mem_unit ? si.mem_unit : 1);
+	if (si.totalram > limit)
+		si.totalram = limit;
+	if (si.freeram > si.totalram)
+		si.freeram = si.totalram;
+	if (si.sharedram > si.totalram)
+		si.sharedram = si.totalram;
+	if (si.bufferram > si.totalram)
+		si.bufferram = si.totalram;
+	_Static_assert(sizeof(si) == SYSINFO_SIZE, "struct sysinfo is the kernel's");
+	return km_copy_out(vcpu->vm, a[0], &si, sizeof(si)) < 0 ? -EFAULT : 0;
 }
 
 KM_SYSCALL(getrandom)

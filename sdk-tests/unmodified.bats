@@ -186,3 +186,14 @@ sys.exit(3)'
 	assert_line "subprocess child"
 	assert_line "signal True"
 }
+
+@test "sysinfo and sysconf give the guest's memory limit as the machine's memory, as a JVM sizes its heap by" {
+	run --separate-stderr km --mem-limit=512M "$(prog more_calls)" memory
+	assert_success
+	assert_output "sysinfo totalram: 512 MiB, free at most that: yes
+sysconf physical pages: 512 MiB
+sysinfo(at an unmapped address): EFAULT"
+	run --separate-stderr km --mem-limit=512M "$(native more_calls)" memory
+	assert_success
+	assert_line "sysconf physical pages: 512 MiB"
+}

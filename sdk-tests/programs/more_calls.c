@@ -1,13 +1,15 @@
-/* Calls that real runtimes make (issue 13): priorities, sendfile, memfd_create. */
+/* Calls that real runtimes make (issue 13): priorities, sendfile, memfd_create, sysinfo. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -96,12 +98,26 @@ static void memfd_case(void)
 	       outcome(syscall(SYS_memfd_create, 16, 0)));
 }
 
+/* The memory a program sizes itself by, in MiB. */
+static void memory_case(void)
+{
+	struct sysinfo si;
+	CHECK(sysinfo(&si) == 0, "sysinfo");
+	printf("sysinfo totalram: %lu MiB, free at most that: %s\n",
+	       (unsigned long)((uint64_t)si.totalram * si.mem_unit >> 20),
+	       si.freeram <= si.totalram ? "yes" : "no");
+	printf("sysconf physical pages: %lu MiB\n",
+	       (unsigned long)((uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) >> 20));
+	printf("sysinfo(at an unmapped address): %s\n", outcome(syscall(SYS_sysinfo, 16)));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
 		{ "priority", priority_case },
 		{ "sendfile", sendfile_case },
 		{ "memfd", memfd_case },
+		{ "memory", memory_case },
 	};
 	return RUN_CASE(argc, argv, cases);
 }
