@@ -6,13 +6,14 @@
  *
  *   [0, KM_SYS_SIZE)            supervisor area: GDT, TSS, IDT, stubs,
  *                               supervisor stack, then the page-table pool
- *   [sys, sys + mem_limit)      the program's memory, shared by two windows
+ *   [sys, sys + space)          the program's memory, shared by two windows
  *
- * The low window maps guest-virtual [0, mem_limit) and grows up (image, brk);
- * the high window maps [KM_TOP - mem_limit, KM_TOP) and grows down (stack,
+ * The low window maps guest-virtual [0, space) and grows up (image, brk);
+ * the high window maps [KM_TOP - space, KM_TOP) and grows down (stack,
  * mmap). Both are linear onto the same physical pool, so a guest range is a
  * contiguous host range, and the two only have to avoid each other's
- * physical pages. See docs/architecture.md.
+ * physical pages. The space is several times the memory limit, which bounds
+ * what the guest commits, not what it reserves. See docs/architecture.md.
  */
 #ifndef KM_H
 #define KM_H
@@ -103,9 +104,10 @@ struct km_vm {
 	size_t xsave_size;
 
 	uint8_t *mem;	    /* host mapping of guest-physical memory */
-	uint64_t phys_size; /* KM_SYS_SIZE-like supervisor part + mem_limit */
+	uint64_t phys_size; /* KM_SYS_SIZE-like supervisor part + space */
 	uint64_t sys_size;
-	uint64_t mem_limit;
+	uint64_t mem_limit; /* what the guest may commit (strict overcommit), and its RAM */
+	uint64_t space;	    /* the size of each window, and of the pool */
 	uint64_t pt_next; /* next free page-table page (guest-physical) */
 	uint64_t pml4;
 	/*

@@ -42,14 +42,31 @@ static uint64_t alloc_pt_page(struct km_vm *vm)
 	return gpa;
 }
 
+/*
+ * Address space for reservations beside the memory they commit: a JVM
+ * reserves a GiB of class space and a heap it may never use, glibc 128 MiB
+ * per malloc arena. Untouched, it costs the host nothing.
+ */
+#define KM_SPACE_MIN (16ul << 30)
+#define KM_SPACE_MAX (KM_TOP / 2 & ~((1ul << 30) - 1))
+
+static uint64_t space_for(uint64_t mem_limit)
+{
+	uint64_t space = mem_limit < KM_SPACE_MAX / 4 ? 4 * mem_limit : KM_SPACE_MAX;
+
+	return space < KM_SPACE_MIN ? KM_SPACE_MIN : space;
+}
+
 void km_mem_init(struct km_vm *vm, uint64_t mem_limit)
 {
+	uint64_t space = space_for(mem_limit);
 	/* One page-table page per 2 MiB and one directory per 1 GiB of both windows. */
-	uint64_t pool = mem_limit / 256 + (2 * (mem_limit >> 30) + 16) * KM_PAGE_SIZE;
+	uint64_t pool = space / 256 + (2 * (space >> 30) + 16) * KM_PAGE_SIZE;
 
 	vm->mem_limit = mem_limit;
+	vm->space = space;
 	vm->sys_size = KM_SYS_PT_POOL + KM_ROUND_UP(pool, KM_PAGE_SIZE);
-	vm->phys_size = vm->sys_size + mem_limit;
+	vm->phys_size = vm->sys_size + space;
 	vm->mem = mmap(NULL, vm->phys_size, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->mem == MAP_FAILED)
@@ -84,12 +101,12 @@ void *km_sys(struct km_vm *vm, uint64_t off)
 
 bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa)
 {
-	if (gva < vm->mem_limit) {
+	if (gva < vm->space) {
 		*gpa = vm->sys_size + gva;
 		return true;
 	}
-	if (gva >= KM_TOP - vm->mem_limit && gva < KM_TOP) {
-		*gpa = vm->sys_size + gva - (KM_TOP - vm->mem_limit);
+	if (gva >= KM_TOP - vm->space && gva < KM_TOP) {
+		*gpa = vm->sys_size + gva - (KM_TOP - vm->space);
 		return true;
 	}
 	return false;
@@ -167,9 +184,9 @@ int km_mem_cover(struct km_vm *vm, uint64_t gva, uint64_t len)
 	if (len == 0 || !km_gva_to_gpa(vm, gva, &gpa))
 		return 0;
 	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
-	if (gva < vm->mem_limit && gpa + len > vm->need_lo)
+	if (gva < vm->space && gpa + len > vm->need_lo)
 		vm->need_lo = gpa + len;
-	else if (gva >= vm->mem_limit && gpa < vm->need_hi)
+	else if (gva >= vm->space && gpa < vm->need_hi)
 		vm->need_hi = gpa;
 	if (km_kvm_cover(vm))
 		return 0;

@@ -8,7 +8,8 @@
  * km's host mapping of guest memory change together or stay as they were,
  * and a host call that fails gives its errno to the guest (ENOMEM when the
  * host's map count, vm.max_map_count, runs out), as Linux's own calls do.
- * The guest's RLIMIT_AS and RLIMIT_DATA are enforced here, by Linux's rules.
+ * The guest's RLIMIT_AS and RLIMIT_DATA are enforced here, by Linux's rules, and
+ * the memory limit on what it commits, as Linux's strict overcommit counts it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,9 +41,9 @@ static enum window window_of(const struct km_vm *vm, uint64_t start, uint64_t en
 {
 	if (end <= start)
 		return WIN_NONE;
-	if (end <= vm->mem_limit)
+	if (end <= vm->space)
 		return WIN_LOW;
-	if (start >= KM_TOP - vm->mem_limit && end <= KM_TOP)
+	if (start >= KM_TOP - vm->space && end <= KM_TOP)
 		return WIN_HIGH;
 	return WIN_NONE;
 }
@@ -51,7 +52,7 @@ static enum window window_of(const struct km_vm *vm, uint64_t start, uint64_t en
 static void phys_range(const struct km_vm *vm, uint64_t start, uint64_t end, uint64_t *lo,
 		       uint64_t *hi)
 {
-	uint64_t base = window_of(vm, start, end) == WIN_LOW ? 0 : KM_TOP - vm->mem_limit;
+	uint64_t base = window_of(vm, start, end) == WIN_LOW ? 0 : KM_TOP - vm->space;
 	*lo = start - base;
 	*hi = end - base;
 }
@@ -226,18 +227,38 @@ static bool is_data(int prot, bool shared, enum km_vma_kind kind)
 	return (prot & PROT_WRITE) && !shared && kind != KM_VMA_STACK;
 }
 
-/* Pages the list maps in [start, end): all of them, and those that are data. */
-static void count_pages(const struct km_vm *vm, uint64_t start, uint64_t end, uint64_t *total,
-			uint64_t *data)
+/*
+ * What Linux's strict overcommit charges, which km charges against the
+ * memory limit: private writable memory and shared anonymous memory. A
+ * reservation (PROT_NONE) and a read-only or shared file cost nothing.
+ */
+static bool is_committed(int prot, bool shared, enum km_vma_kind kind)
 {
-	*total = *data = 0;
+	return shared ? kind != KM_VMA_FILE : (prot & PROT_WRITE) != 0;
+}
+
+/* Pages mapped: all of them, those that are data, those committed. */
+struct usage {
+	uint64_t total, data, committed;
+};
+
+static void usage_add(struct usage *u, int prot, bool shared, enum km_vma_kind kind, uint64_t n)
+{
+	u->total += n;
+	u->data += is_data(prot, shared, kind) ? n : 0;
+	u->committed += is_committed(prot, shared, kind) ? n : 0;
+}
+
+static struct usage usage_of(const struct km_vm *vm, uint64_t start, uint64_t end)
+{
+	struct usage u = { 0, 0, 0 };
+
 	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
 		const struct km_vma *v = &vm->vmas[i];
-		uint64_t n = (min_u64(v->end, end) - max_u64(v->start, start)) / KM_PAGE_SIZE;
-		*total += n;
-		if (is_data(v->prot, v->shared, v->kind))
-			*data += n;
+		usage_add(&u, v->prot, v->shared, v->kind,
+			  (min_u64(v->end, end) - max_u64(v->start, start)) / KM_PAGE_SIZE);
 	}
+	return u;
 }
 
 /*
@@ -246,36 +267,39 @@ static void count_pages(const struct km_vm *vm, uint64_t start, uint64_t end, ui
  */
 static bool limited(const struct km_vm *vm)
 {
-	return vm->nvcpu > 0 && (vm->rlim[RLIMIT_AS].rlim_cur != RLIM_INFINITY ||
-				 vm->rlim[RLIMIT_DATA].rlim_cur != RLIM_INFINITY);
+	return vm->nvcpu > 0;
 }
 
 /*
- * Linux's may_expand_vm against the guest's limits: may npages more be
- * mapped (data ones if `data`), with total and data_now mapped already?
- * A soft RLIMIT_DATA of 0 under a hard limit that allows them lets them
- * through, as Linux does for Valgrind.
+ * Linux's may_expand_vm against the guest's limits, and its strict
+ * overcommit check against the memory limit: may the pages `more` be
+ * mapped beside those `now`? A soft RLIMIT_DATA of 0 under a hard limit
+ * that allows them lets them through, as Linux does for Valgrind.
  */
-static bool may_expand_with(const struct km_vm *vm, uint64_t total, uint64_t data_now, bool data,
-			    uint64_t npages)
+static bool may_expand_with(const struct km_vm *vm, const struct usage *now, const struct usage *more)
 {
 	const struct rlimit *as = &vm->rlim[RLIMIT_AS], *dl = &vm->rlim[RLIMIT_DATA];
 
-	if (total + npages > as->rlim_cur / KM_PAGE_SIZE)
+	if (now->committed + more->committed > vm->mem_limit / KM_PAGE_SIZE)
 		return false;
-	if (data && data_now + npages > dl->rlim_cur / KM_PAGE_SIZE)
-		return dl->rlim_cur == 0 && data_now + npages <= dl->rlim_max / KM_PAGE_SIZE;
+	if (now->total + more->total > as->rlim_cur / KM_PAGE_SIZE)
+		return false;
+	if (more->data && now->data + more->data > dl->rlim_cur / KM_PAGE_SIZE)
+		return dl->rlim_cur == 0 && now->data + more->data <= dl->rlim_max / KM_PAGE_SIZE;
 	return true;
 }
 
-static bool may_expand(const struct km_vm *vm, bool data, uint64_t npages)
+/* May n more pages with these rights be mapped? */
+static bool may_expand(const struct km_vm *vm, int prot, bool shared, enum km_vma_kind kind,
+		       uint64_t n)
 {
-	uint64_t total, data_now;
+	struct usage more = { 0, 0, 0 };
 
 	if (!limited(vm))
 		return true;
-	count_pages(vm, 0, KM_TOP, &total, &data_now);
-	return may_expand_with(vm, total, data_now, data, npages);
+	usage_add(&more, prot, shared, kind, n);
+	struct usage now = usage_of(vm, 0, KM_TOP);
+	return may_expand_with(vm, &now, &more);
 }
 
 /*
@@ -356,7 +380,7 @@ static long unmap_range(struct km_vm *vm, uint64_t start, uint64_t end)
 /* Top-down search of the high window for len free bytes. */
 static uint64_t find_free(const struct km_vm *vm, uint64_t len)
 {
-	uint64_t floor = KM_TOP - vm->mem_limit;
+	uint64_t floor = KM_TOP - vm->space;
 	uint64_t hi = vm->mmap_top;
 	size_t i = vma_index(vm, hi);
 
@@ -384,7 +408,7 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 	if (!(flags & (MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE)))
 		return -EINVAL;
 	uint64_t start = 0, end;
-	if (!km_user_range(0, len, &len) || len > vm->mem_limit)
+	if (!km_user_range(0, len, &len) || len > vm->space)
 		return -ENOMEM;
 	if (!anon && !km_fd_ok(vm, fd))
 		return -EBADF;
@@ -409,11 +433,13 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 		kind = KM_VMA_FILE;
 	if (limited(vm)) {
 		/* What a fixed mapping replaces is given back first, as Linux counts it. */
-		uint64_t total, data_now, replaced, replaced_data;
-		count_pages(vm, 0, KM_TOP, &total, &data_now);
-		count_pages(vm, start, end, &replaced, &replaced_data);
-		if (!may_expand_with(vm, total, data_now, is_data(prot, flags & MAP_SHARED, kind),
-				     len / KM_PAGE_SIZE - replaced))
+		struct usage now = usage_of(vm, 0, KM_TOP), gone = usage_of(vm, start, end);
+		struct usage more = { 0, 0, 0 };
+		now.total -= gone.total;
+		now.data -= gone.data;
+		now.committed -= gone.committed;
+		usage_add(&more, prot, flags & MAP_SHARED, kind, len / KM_PAGE_SIZE);
+		if (!may_expand_with(vm, &now, &more))
 			return -ENOMEM;
 	}
 	long rc = place(vm, start, end, prot, flags, anon ? -1 : fd, off, kind);
@@ -441,25 +467,30 @@ static bool fully_mapped(const struct km_vm *vm, uint64_t start, uint64_t end)
 }
 
 /*
- * Linux's check when mprotect makes memory writable: a vma that becomes
+ * Linux's checks when mprotect makes memory writable: a vma that becomes
  * data must fit RLIMIT_DATA (may_expand_vm fails with the new rights and
- * passes with the old), counted vma by vma as mprotect goes.
+ * passes with the old), and one that becomes committed the memory limit,
+ * counted vma by vma as mprotect goes.
  */
 static bool protect_may(const struct km_vm *vm, uint64_t start, uint64_t end, int prot)
 {
-	uint64_t total, data_now;
-
 	if (!limited(vm) || !(prot & PROT_WRITE))
 		return true;
-	count_pages(vm, 0, KM_TOP, &total, &data_now);
+	struct usage now = usage_of(vm, 0, KM_TOP);
 	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
 		const struct km_vma *v = &vm->vmas[i];
 		uint64_t n = (min_u64(v->end, end) - max_u64(v->start, start)) / KM_PAGE_SIZE;
-		bool was = is_data(v->prot, v->shared, v->kind), will = is_data(prot, v->shared, v->kind);
-		if (!may_expand_with(vm, total, data_now, will, n) &&
-		    may_expand_with(vm, total, data_now, was, n))
+		struct usage was = { 0, 0, 0 }, will = { 0, 0, 0 };
+		usage_add(&was, v->prot, v->shared, v->kind, n);
+		usage_add(&will, prot, v->shared, v->kind, n);
+		uint64_t charge = will.committed - was.committed; /* it only grows: prot writes */
+		if (now.committed + charge > vm->mem_limit / KM_PAGE_SIZE)
 			return false;
-		data_now = data_now - (was ? n : 0) + (will ? n : 0);
+		was.committed = will.committed = 0;
+		if (!may_expand_with(vm, &now, &will) && may_expand_with(vm, &now, &was))
+			return false;
+		now.data = now.data - was.data + will.data;
+		now.committed += charge;
 	}
 	return true;
 }
@@ -615,14 +646,14 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	if (old_len > v->end - old)
 		return -EFAULT;
 	struct km_vma moved = *v;
-	bool data = is_data(moved.prot, moved.shared, moved.kind);
 	long rc;
 	if (!(flags & MREMAP_FIXED)) {
 		if (new_len <= old_len) {
 			rc = unmap_range(vm, old + new_len, old + old_len);
 			return rc < 0 ? rc : (long)old;
 		}
-		if (!may_expand(vm, data, (new_len - old_len) / KM_PAGE_SIZE))
+		if (!may_expand(vm, moved.prot, moved.shared, moved.kind,
+				(new_len - old_len) / KM_PAGE_SIZE))
 			return -ENOMEM;
 		uint64_t end = old + new_len;
 		if (window_of(vm, old, end) != WIN_NONE && range_free(vm, old + old_len, end) &&
@@ -644,7 +675,8 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 		/* Linux unmaps the target first, whatever happens next. */
 		if ((rc = unmap_range(vm, dest, dest_end)) < 0)
 			return rc;
-		if (new_len > old_len && !may_expand(vm, data, (new_len - old_len) / KM_PAGE_SIZE))
+		if (new_len > old_len && !may_expand(vm, moved.prot, moved.shared, moved.kind,
+						     (new_len - old_len) / KM_PAGE_SIZE))
 			return -ENOMEM;
 	} else if ((dest = find_free(vm, new_len)) == 0) {
 		return -ENOMEM;
@@ -670,7 +702,8 @@ long km_brk(struct km_vm *vm, uint64_t addr)
 	if (new_end > old_end) {
 		if (window_of(vm, old_end, new_end) != WIN_LOW || !range_free(vm, old_end, new_end) ||
 		    !phys_clear(vm, old_end, new_end) ||
-		    !may_expand(vm, true, (new_end - old_end) / KM_PAGE_SIZE) ||
+		    !may_expand(vm, PROT_READ | PROT_WRITE, false, KM_VMA_BRK,
+				(new_end - old_end) / KM_PAGE_SIZE) ||
 		    place(vm, old_end, new_end, PROT_READ | PROT_WRITE, MAP_PRIVATE, -1, 0,
 			  KM_VMA_BRK) < 0)
 			return (long)vm->brk;

@@ -24,6 +24,15 @@ setup() {
 	assert_output --partial "malloc of 1536 MiB"
 }
 
+@test "the memory limit binds what the program commits, not what it reserves, as a JVM needs" {
+	run km --mem-limit=1G "$(prog memory)" reserve
+	assert_success
+	assert_output "ok: 8 GiB reserved and 2 GiB read-only under a 1 GiB limit
+ok: 512 MiB of it committed and written
+ok: ENOMEM past the limit, and what was committed is kept
+ok: uncommitted memory can be committed again"
+}
+
 @test "a write to a PROT_READ page ends the program with SIGSEGV (139)" {
 	run km "$(prog fault)" readonly
 	assert_failure 139

@@ -33,7 +33,7 @@ $(TEST_DIR)/seccomp_probe: sdk-tests/km/seccomp_probe.c km/seccomp.c km/syscalls
 NATIVE_C := threads signals net http_server process vdso isolation guest_values proc_guard limits more_calls
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
-DEPS_PACKAGES += musl-tools wrk busybox-static
+DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs
 
 $(addprefix $(TEST_DIR)/native/,$(NATIVE_C)): $(TEST_DIR)/native/%: sdk-tests/programs/%.c \
 		sdk-tests/programs/check.h | $(DEPS_STAMP)

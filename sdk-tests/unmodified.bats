@@ -197,3 +197,16 @@ sysinfo(at an unmapped address): EFAULT"
 	assert_success
 	assert_line "sysconf physical pages: 512 MiB"
 }
+
+@test "java -version with km's default memory limit and a 512M one: reservations are not memory" {
+	[ -x /usr/bin/java ] || fail "openjdk-17-jre-headless is not installed"
+	run /usr/bin/java -version
+	assert_success
+	local native=$output
+	run km /usr/bin/java -version
+	assert_success
+	assert_output "$native"
+	run km --mem-limit=512M /usr/bin/java -version
+	assert_success
+	assert_output "$native"
+}

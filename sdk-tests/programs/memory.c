@@ -10,8 +10,52 @@
 #define MiB (1ul << 20)
 #define GiB (1ul << 30)
 
-int main(void)
+/*
+ * Under a 1 GiB memory limit: reservations are address space, not memory,
+ * as a JVM's heap and class space are; what becomes writable is charged.
+ */
+static int reserve(void)
 {
+	size_t big = 8 * GiB, part = 256 * MiB;
+	char *res = mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(res != MAP_FAILED, "reserve 8 GiB");
+	char *ro = mmap(NULL, 2 * GiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(ro != MAP_FAILED && ro[GiB] == 0, "2 GiB read-only");
+	OK("8 GiB reserved and 2 GiB read-only under a 1 GiB limit");
+
+	CHECK(mprotect(res, part, PROT_READ | PROT_WRITE) == 0, "commit 256 MiB");
+	memset(res, 3, part);
+	CHECK(mmap(res + part, part, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		   -1, 0) == res + part, "commit 256 MiB more with MAP_FIXED");
+	res[2 * part - 1] = 4;
+	OK("512 MiB of it committed and written");
+
+	CHECK(mprotect(res, big, PROT_READ | PROT_WRITE) != 0 && errno == ENOMEM,
+	      "committing all 8 GiB");
+	CHECK(mmap(res + 2 * part, GiB, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED && errno == ENOMEM,
+	      "committing 1 GiB more with MAP_FIXED");
+	CHECK(mmap(NULL, GiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) ==
+			      MAP_FAILED && errno == ENOMEM,
+	      "1 GiB of shared anonymous memory");
+	CHECK(mprotect(ro, GiB, PROT_READ | PROT_WRITE) != 0 && errno == ENOMEM,
+	      "making 1 GiB read-only memory writable");
+	CHECK(res[0] == 3 && res[part - 1] == 3 && res[2 * part - 1] == 4, "contents kept");
+	OK("ENOMEM past the limit, and what was committed is kept");
+
+	CHECK(mmap(res, 2 * part, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		   -1, 0) == res, "uncommit 512 MiB");
+	CHECK(mprotect(res + big - GiB + 2 * MiB, 768 * MiB, PROT_READ | PROT_WRITE) == 0,
+	      "commit 768 MiB elsewhere in the reservation");
+	OK("uncommitted memory can be committed again");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "reserve") == 0)
+		return reserve();
+
 	for (int i = 1; i < 2000; i++) {
 		char *p = malloc((size_t)i * 3);
 		CHECK(p != NULL, "malloc %d", i * 3);
