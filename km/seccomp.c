@@ -82,10 +82,11 @@ static const int machinery_calls[] = {
 	__NR_accept4, __NR_setitimer, __NR_sendmsg, __NR_recvmsg,
 };
 
-/* The terminal and fd requests sys_io.c passes to the host (its ioctls[] table). */
+/* The terminal and fd requests sys_io.c passes to the host. */
 static const unsigned tty_ioctls[] = {
-	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCGSID,
-	FIONREAD, FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX, TCFLSH, TCXONC, TCSBRK,
+#define KM_IOCTL_REQUEST(req, size, dir) req,
+	KM_IOCTLS(KM_IOCTL_REQUEST)
+#undef KM_IOCTL_REQUEST
 };
 
 static bool confined; /* for the km that exec starts: see km_seccomp_exec_option */

@@ -15,7 +15,6 @@
 #define STAT_SIZE 144
 #define STATFS_SIZE 120
 #define FLOCK_SIZE 32
-#define KERNEL_TERMIOS_SIZE 36
 #define IOV_MAX_LINUX 1024
 
 KM_SYSCALL(read)
@@ -212,34 +211,24 @@ KM_SYSCALL(fcntl)
 	}
 }
 
-/* Terminal and fd ioctls with their argument sizes; nothing else passes. */
+/* KM_IOCTLS with their argument sizes; nothing else passes. */
 static const struct {
 	unsigned long req;
 	uint32_t size;
 	int dir; /* PROT_READ: km reads the guest's buffer; PROT_WRITE: writes it; 0: by value */
 } ioctls[] = {
-	{ TCGETS, KERNEL_TERMIOS_SIZE, PROT_WRITE },
-	{ TCSETS, KERNEL_TERMIOS_SIZE, PROT_READ },
-	{ TCSETSW, KERNEL_TERMIOS_SIZE, PROT_READ },
-	{ TCSETSF, KERNEL_TERMIOS_SIZE, PROT_READ },
-	{ TIOCGWINSZ, sizeof(struct winsize), PROT_WRITE },
-	{ TIOCSWINSZ, sizeof(struct winsize), PROT_READ },
-	{ TIOCGPGRP, sizeof(int), PROT_WRITE },
-	{ TIOCSPGRP, sizeof(int), PROT_READ },
-	{ TIOCGSID, sizeof(int), PROT_WRITE },
-	{ FIONREAD, sizeof(int), PROT_WRITE },
-	{ FIONBIO, sizeof(int), PROT_READ },
-	{ FIOASYNC, sizeof(int), PROT_READ },
-	{ FIOCLEX, 0, 0 },
-	{ FIONCLEX, 0, 0 },
-	{ TCFLSH, 0, 0 },
-	{ TCXONC, 0, 0 },
-	{ TCSBRK, 0, 0 },
+#define KM_IOCTL_ENTRY(req, size, dir) { req, size, dir },
+	KM_IOCTLS(KM_IOCTL_ENTRY)
+#undef KM_IOCTL_ENTRY
 };
 
 KM_SYSCALL(ioctl)
 {
 	FD_OR_EBADF(a[0]);
+	if ((uint32_t)a[1] == TIOCGPTPEER) /* opens the pty's other end: a new fd */
+		return km_fd_new(vcpu->vm, km_host(ioctl((int)a[0], TIOCGPTPEER, (int)a[2])));
+	if ((uint32_t)a[1] == TIOCSCTTY && a[2] != 0)
+		return -EPERM; /* km takes no terminal from another session, whatever its rights */
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
 		if (ioctls[i].req != (unsigned long)(uint32_t)a[1])
 			continue;

@@ -2,6 +2,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <linux/utsname.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -60,6 +62,67 @@ KM_SYSCALL(uname)
 	struct utsname *u = KM_OUT(vcpu, a[0], sizeof(struct utsname));
 	return u ? km_host(uname(u)) : -EFAULT;
 }
+
+/*
+ * Credentials change for the calling thread only, as the raw calls do on
+ * Linux (libc makes every thread call them): the guest thread is km's vCPU
+ * thread, which then opens files with the guest's new identity.
+ */
+KM_SYSCALL(setuid) { return km_host(syscall(SYS_setuid, (uid_t)a[0])); }
+KM_SYSCALL(setgid) { return km_host(syscall(SYS_setgid, (gid_t)a[0])); }
+KM_SYSCALL(setreuid) { return km_host(syscall(SYS_setreuid, (uid_t)a[0], (uid_t)a[1])); }
+KM_SYSCALL(setregid) { return km_host(syscall(SYS_setregid, (gid_t)a[0], (gid_t)a[1])); }
+KM_SYSCALL(setresuid)
+{
+	return km_host(syscall(SYS_setresuid, (uid_t)a[0], (uid_t)a[1], (uid_t)a[2]));
+}
+KM_SYSCALL(setresgid)
+{
+	return km_host(syscall(SYS_setresgid, (gid_t)a[0], (gid_t)a[1], (gid_t)a[2]));
+}
+
+#define NGROUPS_MAX_LINUX 65536
+
+KM_SYSCALL(setgroups)
+{
+	if (a[0] > NGROUPS_MAX_LINUX)
+		return -EINVAL;
+	const void *list = a[0] ? KM_IN(vcpu, a[1], a[0] * sizeof(gid_t)) : NULL;
+	if (a[0] && list == NULL)
+		return -EFAULT;
+	return km_host(syscall(SYS_setgroups, (int)a[0], list));
+}
+
+/* The header is read once and written back, as the kernel writes its version there. */
+KM_SYSCALL(capget)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (km_copy_in(vcpu->vm, &hdr, a[0], sizeof(hdr)) < 0)
+		return -EFAULT;
+	long rc = km_host(syscall(SYS_capget, &hdr, a[1] ? data : NULL));
+	if (km_copy_out(vcpu->vm, a[0], &hdr, sizeof(hdr)) < 0)
+		return -EFAULT;
+	size_t n = hdr.version == _LINUX_CAPABILITY_VERSION_1 ? 1 : _LINUX_CAPABILITY_U32S_3;
+	if (rc == 0 && a[1] && km_copy_out(vcpu->vm, a[1], data, n * sizeof(data[0])) < 0)
+		return -EFAULT;
+	return rc;
+}
+
+static long set_uts_name(struct km_vcpu *vcpu, int nr, uint64_t name, uint64_t len)
+{
+	char buf[__NEW_UTS_LEN];
+
+	if (len > sizeof(buf))
+		return -EINVAL;
+	if (len && km_copy_in(vcpu->vm, buf, name, len) < 0)
+		return -EFAULT;
+	return km_host(syscall(nr, buf, (size_t)len));
+}
+
+KM_SYSCALL(sethostname) { return set_uts_name(vcpu, SYS_sethostname, a[0], a[1]); }
+KM_SYSCALL(setdomainname) { return set_uts_name(vcpu, SYS_setdomainname, a[0], a[1]); }
 
 /* The guest sees an open-files limit that keeps km's own fds out of reach. */
 static void clamp_limit(struct km_vm *vm, int resource, struct rlimit *r)

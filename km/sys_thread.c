@@ -78,6 +78,63 @@ KM_SYSCALL(clone)
 	return (pid_t)tid;
 }
 
+/* clone3's arguments as far as Linux 5.7 (CLONE_ARGS_SIZE_VER2). */
+struct clone_args_v2 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	uint64_t set_tid, set_tid_size, cgroup;
+};
+#define CLONE_ARGS_SIZE_VER0 64
+
+/* Bytes [from, size) of the guest's larger struct must be 0, as Linux's copy_struct_from_user. */
+static long tail_is_zero(struct km_vm *vm, uint64_t gva, uint64_t from, uint64_t size)
+{
+	uint8_t chunk[256];
+
+	for (uint64_t at = from, n; at < size; at += n) {
+		n = size - at < sizeof(chunk) ? size - at : sizeof(chunk);
+		if (km_copy_in(vm, chunk, gva + at, n) < 0)
+			return -EFAULT;
+		for (uint64_t i = 0; i < n; i++)
+			if (chunk[i])
+				return -E2BIG;
+	}
+	return 0;
+}
+
+/*
+ * clone3(args, size): clone's work with its arguments in a struct, read
+ * once. What km's clone cannot do (a chosen tid, a pidfd, a cgroup, fresh
+ * handlers) is EINVAL, as from a kernel without it.
+ */
+KM_SYSCALL(clone3)
+{
+	struct clone_args_v2 c = { 0 };
+	uint64_t size = a[1], end;
+
+	if (size < CLONE_ARGS_SIZE_VER0)
+		return -EINVAL;
+	if (size > KM_PAGE_SIZE)
+		return -E2BIG;
+	if (km_copy_in(vcpu->vm, &c, a[0], size < sizeof(c) ? size : sizeof(c)) < 0)
+		return -EFAULT;
+	long rc = tail_is_zero(vcpu->vm, a[0], sizeof(c), size);
+	if (rc < 0)
+		return rc;
+	if ((c.exit_signal & ~(uint64_t)CSIGNAL) || c.exit_signal >= KM_NSIG + 1 ||
+	    (c.flags & (CLONE_DETACHED | CSIGNAL)) || (c.stack == 0) != (c.stack_size == 0) ||
+	    (c.stack && !km_user_range(c.stack, c.stack_size, &end)))
+		return -EINVAL;
+	if (c.flags >> 32 || (c.flags & CLONE_PIDFD) || c.set_tid || c.set_tid_size) {
+		if (km_verbose)
+			km_log("km: clone3 flags 0x%lx or a chosen tid are not supported",
+			       (unsigned long)c.flags);
+		return -EINVAL;
+	}
+	const uint64_t args[5] = { c.flags | c.exit_signal, c.stack ? c.stack + c.stack_size : 0,
+				   c.parent_tid, c.child_tid, c.tls };
+	return km_sys_clone(vcpu, args);
+}
+
 KM_SYSCALL(exit)
 {
 	km_thread_exit(vcpu, (int)(a[0] & 0xff));

@@ -24,6 +24,16 @@ KM_SYSCALL(clock_getres)
 	return km_host(syscall(SYS_clock_getres, a[0], ts));
 }
 
+/* The kernel decides: EPERM without CAP_SYS_TIME, EINVAL for a clock that cannot be set. */
+KM_SYSCALL(clock_settime)
+{
+	struct timespec ts;
+
+	if (km_copy_in(vcpu->vm, &ts, a[1], sizeof(ts)) < 0)
+		return -EFAULT;
+	return km_host(syscall(SYS_clock_settime, (clockid_t)a[0], &ts));
+}
+
 KM_SYSCALL(gettimeofday)
 {
 	void *tv = NULL, *tz = NULL;

@@ -23,6 +23,7 @@
 #define KM_SYSCALLS_H
 
 #include <errno.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "km.h"
@@ -70,6 +71,7 @@
 	/* sys_time.c */                                                                       \
 	X(clock_gettime, KM_PLAIN) X(clock_getres, KM_PLAIN) X(gettimeofday, KM_PLAIN)         \
 	X(time, KM_PLAIN) X(nanosleep, KM_INTR) X(clock_nanosleep, KM_INTR) X(times, KM_PLAIN) \
+	X(clock_settime, KM_PLAIN)                                                             \
 	/* sys_proc.c */                                                                       \
 	X(getpid, KM_PLAIN) X(getppid, KM_PLAIN) X(getuid, KM_PLAIN) X(geteuid, KM_PLAIN)      \
 	X(getgid, KM_PLAIN) X(getegid, KM_PLAIN) X(getresuid, KM_PLAIN) X(getresgid, KM_PLAIN) \
@@ -79,11 +81,15 @@
 	X(sysinfo, KM_PLAIN) X(getrandom, KM_RESTARTS) X(arch_prctl, KM_PLAIN)                 \
 	X(sched_yield, KM_PLAIN) X(sched_getaffinity, KM_PLAIN) X(prctl, KM_PLAIN)             \
 	X(getcpu, KM_PLAIN) X(getpriority, KM_PLAIN) X(setpriority, KM_PLAIN)                  \
+	X(setuid, KM_PLAIN) X(setgid, KM_PLAIN) X(setreuid, KM_PLAIN) X(setregid, KM_PLAIN)    \
+	X(setresuid, KM_PLAIN) X(setresgid, KM_PLAIN) X(setgroups, KM_PLAIN)                   \
+	X(capget, KM_PLAIN) X(sethostname, KM_PLAIN) X(setdomainname, KM_PLAIN)                \
 	/* sys_process.c */                                                                    \
 	X(fork, KM_PLAIN) X(vfork, KM_PLAIN) X(execve, KM_PLAIN) X(execveat, KM_PLAIN)         \
 	X(wait4, KM_RESTARTS) X(waitid, KM_RESTARTS)                                           \
 	/* sys_thread.c */                                                                     \
-	X(clone, KM_PLAIN) X(exit, KM_PLAIN) X(exit_group, KM_PLAIN) X(gettid, KM_PLAIN)       \
+	X(clone, KM_PLAIN) X(clone3, KM_PLAIN) X(exit, KM_PLAIN) X(exit_group, KM_PLAIN)       \
+	X(gettid, KM_PLAIN)                                                                    \
 	X(set_tid_address, KM_PLAIN) X(set_robust_list, KM_PLAIN)                              \
 	X(get_robust_list, KM_PLAIN) X(futex, KM_RESTARTS)                                     \
 	/* sys_signal.c */                                                                     \
@@ -111,6 +117,31 @@
 	X(sendto, KM_WRITES) X(recvfrom, KM_RESTARTS) X(sendmsg, KM_WRITES)                    \
 	X(recvmsg, KM_RESTARTS) X(setsockopt, KM_PLAIN) X(getsockopt, KM_PLAIN)                \
 	X(shutdown, KM_PLAIN) X(sendmmsg, KM_WRITES) X(recvmmsg, KM_RESTARTS)
+
+/*
+ * The terminal, pty and fd ioctls km passes to the host, with the size of
+ * the argument and whether km reads it (PROT_READ), writes it (PROT_WRITE)
+ * or passes it by value (0). sys_io.c serves them; the seccomp filter lets
+ * exactly these requests through.
+ */
+#define KM_KERNEL_TERMIOS_SIZE 36
+#define KM_IOCTLS(X)                                                                            \
+	X(TCGETS, KM_KERNEL_TERMIOS_SIZE, PROT_WRITE) X(TCSETS, KM_KERNEL_TERMIOS_SIZE, PROT_READ) \
+	X(TCSETSW, KM_KERNEL_TERMIOS_SIZE, PROT_READ)                                           \
+	X(TCSETSF, KM_KERNEL_TERMIOS_SIZE, PROT_READ)                                           \
+	X(TIOCGWINSZ, sizeof(struct winsize), PROT_WRITE)                                      \
+	X(TIOCSWINSZ, sizeof(struct winsize), PROT_READ) X(TIOCGPGRP, sizeof(int), PROT_WRITE) \
+	X(TIOCSPGRP, sizeof(int), PROT_READ) X(TIOCGSID, sizeof(int), PROT_WRITE)              \
+	X(FIONREAD, sizeof(int), PROT_WRITE) X(FIONBIO, sizeof(int), PROT_READ)                \
+	X(FIOASYNC, sizeof(int), PROT_READ) X(FIOCLEX, 0, 0) X(FIONCLEX, 0, 0)                 \
+	X(TCFLSH, 0, 0) X(TCXONC, 0, 0) X(TCSBRK, 0, 0)                                        \
+	/* ptys (openpty, grantpt, unlockpt, ptsname) and the controlling terminal */          \
+	X(TIOCGPTN, sizeof(unsigned), PROT_WRITE) X(TIOCSPTLCK, sizeof(int), PROT_READ)        \
+	X(TIOCGPTLCK, sizeof(int), PROT_WRITE) X(TIOCPKT, sizeof(int), PROT_READ)              \
+	X(TIOCGPKT, sizeof(int), PROT_WRITE) X(TIOCOUTQ, sizeof(int), PROT_WRITE)              \
+	X(TIOCGEXCL, sizeof(int), PROT_WRITE) X(TIOCSCTTY, 0, 0) X(TIOCNOTTY, 0, 0)            \
+	X(TIOCEXCL, 0, 0) X(TIOCNXCL, 0, 0)                                                    \
+	X(TIOCGPTPEER, 0, 0) /* returns a new fd: sys_io.c takes it apart */
 
 /* What a policy may combine; hcall.c checks every entry when it builds the table. */
 #define KM_POLICY_OK(p)                                                                  \

@@ -79,13 +79,6 @@ exec_chain() {
 	assert_line "the filter is what its lists say"
 }
 
-@test "the filter's terminal ioctl requests are those sys_io.c passes to the host" {
-	requests() { sed -n "/$2/,/^};/p" "$REPO/km/$1" | grep -oE '\b(TC|TIOC|FIO)[A-Z]+\b' | sort; }
-	run diff <(requests sys_io.c '^} ioctls\[\] = {') <(requests seccomp.c '^static const unsigned tty_ioctls')
-	assert_success
-	[ "$(requests sys_io.c '^} ioctls\[\] = {' | wc -l)" -gt 10 ] || fail "no requests read from sys_io.c"
-}
-
 @test "docs/security.md lists exactly the calls in km's table" {
 	local table docs
 	table=$(awk '/^#define KM_SYSCALLS\(X\)/ { on = 1 } on { print } on && !/\\$/ { exit }' \

@@ -33,7 +33,15 @@ $(TEST_DIR)/seccomp_probe: sdk-tests/km/seccomp_probe.c km/seccomp.c km/syscalls
 NATIVE_C := threads signals net http_server process vdso isolation guest_values proc_guard limits more_calls
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
-DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs
+DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs \
+	openjdk-17-jdk-headless
+
+# Java programs for unmodified.bats, compiled here so the nested VM only runs them.
+JAVA_PROGRAMS := $(patsubst sdk-tests/programs/runtimes/%.java,$(TEST_DIR)/java/%.class,\
+	$(wildcard sdk-tests/programs/runtimes/*.java))
+$(TEST_DIR)/java/%.class: sdk-tests/programs/runtimes/%.java | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	javac -d $(@D) $<
 
 $(addprefix $(TEST_DIR)/native/,$(NATIVE_C)): $(TEST_DIR)/native/%: sdk-tests/programs/%.c \
 		sdk-tests/programs/check.h | $(DEPS_STAMP)
@@ -46,7 +54,7 @@ $(addprefix $(TEST_DIR)/native/,$(NATIVE_CXX)): $(TEST_DIR)/native/%: sdk-tests/
 	@mkdir -p $(@D)
 	$(CXX) -static -pthread -O2 -g -o $@ $<
 
-test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS)
+test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS)
 
 test: sdk test-programs
 	$(TOP)/sdk-tests/run

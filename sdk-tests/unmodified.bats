@@ -143,6 +143,55 @@ native_and_km() {
 	assert_line "memfd_create(a 299-byte name): EINVAL"
 }
 
+@test "a child drops root for nobody with setgroups, setresgid and setreuid, as natively; capget answers" {
+	[ "$(id -u)" = 0 ] || skip "needs root, to drop it"
+	same_as_native more_calls identity
+	assert_success
+	assert_line "now uid 65534 euid 65534 suid 65534 gid 65534"
+	assert_line "open /etc/shadow: EACCES"
+	assert_line "setuid(0): EPERM"
+	assert_line "the parent is still root: yes"
+	assert_line "capget(version 0): EINVAL, version written back: v3"
+}
+
+@test "sethostname and clock_settime are the kernel's answers, not ENOSYS" {
+	same_as_native more_calls uts
+	assert_success
+	assert_line "sethostname(65 bytes): EINVAL"
+	assert_line "clock_settime(CLOCK_MONOTONIC): EINVAL"
+	assert_line "clock_settime(CLOCK_REALTIME, unmapped): EFAULT"
+}
+
+@test "clone3 makes a process as fork does, and checks its size and arguments as Linux" {
+	same_as_native more_calls clone3
+	assert_success
+	assert_line "clone3 as fork: the child exited 7"
+	assert_line "clone3(size 8192): E2BIG"
+	assert_line "clone3(a larger struct, its tail not 0): E2BIG"
+	assert_line "clone3(a stack size, no stack): EINVAL"
+}
+
+@test "glibc's threads start through clone3 under km, not its fallback" {
+	run km -v --log-to="$BATS_TEST_TMPDIR/log" /usr/bin/python3 -c '
+import threading
+t = threading.Thread(target=print, args=("in a thread",)); t.start(); t.join()'
+	assert_success
+	assert_output "in a thread"
+	run grep -E '^km: clone3\(' "$BATS_TEST_TMPDIR/log"
+	assert_success
+	refute_output --regexp '= -[0-9]+$'
+}
+
+@test "a pseudo-terminal as openpty makes one: grantpt, unlockpt, ptsname, TIOCGPTPEER" {
+	same_as_native more_calls pty
+	assert_success
+	assert_output "unlocked: yes
+the slave read: hello
+the master read: back
+TIOCOUTQ: 0
+TIOCGPTN(at an unmapped address): EFAULT"
+}
+
 @test "Debian's dynamically linked coreutils run with glibc's ld.so as natively: ls, sort, wc, cat, find" {
 	printf 'pear\napple\nfig\n' >"$BATS_TEST_TMPDIR/fruit"
 	same_as_native_cmd /bin/ls -la /usr/share/doc/bash
@@ -209,4 +258,27 @@ sysinfo(at an unmapped address): EFAULT"
 	run km --mem-limit=512M /usr/bin/java -version
 	assert_success
 	assert_output "$native"
+}
+
+@test "java, dynamically linked: 64 threads, an HTTP server answering its own client, a child process" {
+	local classes=$REPO/build/tests/java
+	[ -f "$classes/Threads.class" ] || fail "$classes/Threads.class is missing: run make test-programs"
+	same_as_native_cmd /usr/bin/java -cp "$classes" Threads
+	assert_failure 5
+	assert_output "64 threads counted 64000
+http 200 hello /client
+url hello /url
+process said 'child sh', exit 3"
+}
+
+@test "node, dynamically linked: an HTTP server answering its own client, child_process, worker_threads, a signal" {
+	[ -x /usr/bin/node ] || fail "nodejs is not installed"
+	same_as_native_cmd /usr/bin/node "$REPO/sdk-tests/programs/runtimes/server.js"
+	assert_failure 6
+	assert_output "http 200 hello /client
+execSync hi
+exec 3
+spawn out 4
+workers 7999998000000
+got SIGUSR2"
 }

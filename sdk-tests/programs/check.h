@@ -16,6 +16,25 @@
 		}                                                                \
 	} while (0)
 
+/* An errno's name, for output that is compared with Linux's own. */
+static inline const char *errno_name(int err)
+{
+	static const struct { int err; const char *name; } names[] = {
+		{ EPERM, "EPERM" },   { ENOENT, "ENOENT" }, { ESRCH, "ESRCH" },   { EINTR, "EINTR" },
+		{ EBADF, "EBADF" },   { EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" }, { EACCES, "EACCES" },
+		{ EFAULT, "EFAULT" }, { EEXIST, "EEXIST" }, { EINVAL, "EINVAL" }, { EMFILE, "EMFILE" },
+		{ ENOTTY, "ENOTTY" }, { EFBIG, "EFBIG" },   { EPIPE, "EPIPE" },   { E2BIG, "E2BIG" },
+		{ ENOSYS, "ENOSYS" }, { ENOSPC, "ENOSPC" }, { EIDRM, "EIDRM" },   { ENOMSG, "ENOMSG" },
+	};
+	static char other[24];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	snprintf(other, sizeof(other), "errno %d", err);
+	return other;
+}
+
 #define OK(...) (printf("ok: " __VA_ARGS__), printf("\n"))
 
 /* Programs with several cases: argv[1] names the one to run. */

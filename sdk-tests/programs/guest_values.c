@@ -30,21 +30,7 @@
 /* "success", or the name of the errno of a failed call (musl has no strerrorname_np). */
 static const char *outcome(long rc)
 {
-	static const struct { int err; const char *name; } names[] = {
-		{ EINVAL, "EINVAL" }, { ENOMEM, "ENOMEM" }, { EBADF, "EBADF" },
-		{ EMFILE, "EMFILE" }, { EINTR, "EINTR" },   { EPIPE, "EPIPE" },
-		{ EFAULT, "EFAULT" }, { EEXIST, "EEXIST" }, { EAGAIN, "EAGAIN" },
-		{ EPERM, "EPERM" },
-	};
-	static char other[24];
-
-	if (rc != -1)
-		return "success";
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].err == errno)
-			return names[i].name;
-	snprintf(other, sizeof(other), "errno %d", errno);
-	return other;
+	return rc != -1 ? "success" : errno_name(errno);
 }
 
 /* The memory calls themselves: libc's wrappers round lengths or refuse huge ones first. */

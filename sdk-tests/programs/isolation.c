@@ -117,7 +117,7 @@ static char *past_end(void)
 
 static const char *outcome(long rc)
 {
-	return rc >= 0 ? "succeeded" : errno == EFAULT ? "EFAULT" : strerror(errno);
+	return rc >= 0 ? "succeeded" : errno_name(errno);
 }
 
 static void shared_past_end_case(void)

@@ -24,19 +24,7 @@ static const char *self;
 /* "success", or the name of the errno of a failed call. */
 static const char *outcome(int failed)
 {
-	static const struct { int err; const char *name; } names[] = {
-		{ EINVAL, "EINVAL" }, { ENOMEM, "ENOMEM" }, { EPERM, "EPERM" },
-		{ EACCES, "EACCES" }, { EFBIG, "EFBIG" },   { EAGAIN, "EAGAIN" },
-	};
-	static char other[24];
-
-	if (!failed)
-		return "success";
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].err == errno)
-			return names[i].name;
-	snprintf(other, sizeof(other), "errno %d", errno);
-	return other;
+	return failed ? errno_name(errno) : "success";
 }
 
 static const char *map_outcome(void *p)

@@ -10,23 +10,18 @@
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "check.h"
 
 static const char *outcome(long rc)
 {
-	if (rc >= 0)
-		return "success";
-	switch (errno) {
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case ESRCH: return "ESRCH";
-	case EINVAL: return "EINVAL";
-	case EBADF: return "EBADF";
-	case EFAULT: return "EFAULT";
-	default: return strerror(errno);
-	}
+	return rc >= 0 ? "success" : errno_name(errno);
 }
 
 static void priority_case(void)
@@ -111,6 +106,125 @@ static void memory_case(void)
 	printf("sysinfo(at an unmapped address): %s\n", outcome(syscall(SYS_sysinfo, 16)));
 }
 
+/* A child drops root for nobody, as a server does; root's capabilities, as capget sees them. */
+static void identity_case(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	const char *got = outcome(syscall(SYS_capget, &hdr, data));
+	printf("capget: %s, CAP_SETUID effective: %s\n", got,
+	       data[0].effective & (1u << CAP_SETUID) ? "yes" : "no");
+	hdr.version = 0;
+	got = outcome(syscall(SYS_capget, &hdr, data));
+	printf("capget(version 0): %s, version written back: %s\n", got,
+	       hdr.version == _LINUX_CAPABILITY_VERSION_3 ? "v3" : "other");
+	printf("capget(header at an unmapped address): %s\n", outcome(syscall(SYS_capget, 16, data)));
+	fflush(stdout);
+
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		gid_t none[1] = { 65534 };
+		printf("setgroups: %s\n", outcome(syscall(SYS_setgroups, 1, none)));
+		printf("setresgid(65534): %s\n", outcome(syscall(SYS_setresgid, 65534, 65534, 65534)));
+		printf("setreuid(65534, 65534): %s\n", outcome(syscall(SYS_setreuid, 65534, 65534)));
+		uid_t r, e, sv;
+		CHECK(getresuid(&r, &e, &sv) == 0, "getresuid");
+		printf("now uid %u euid %u suid %u gid %u\n", r, e, sv, getgid());
+		printf("open /etc/shadow: %s\n", outcome(open("/etc/shadow", O_RDONLY)));
+		printf("setuid(0): %s\n", outcome(syscall(SYS_setuid, 0)));
+		printf("setregid(0, 0): %s\n", outcome(syscall(SYS_setregid, 0, 0)));
+		fflush(stdout);
+		_exit(0);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status), "wait");
+	printf("the parent is still root: %s\n", getuid() == 0 && geteuid() == 0 ? "yes" : "no");
+}
+
+/* Host names and clocks: the kernel's answers, the arguments read once. */
+static void uts_case(void)
+{
+	char name[65];
+	CHECK(gethostname(name, sizeof(name)) == 0, "gethostname");
+	printf("sethostname(its own name): %s\n",
+	       outcome(syscall(SYS_sethostname, name, strlen(name))));
+	printf("sethostname(65 bytes): %s\n", outcome(syscall(SYS_sethostname, name, 65)));
+	printf("sethostname(at an unmapped address): %s\n", outcome(syscall(SYS_sethostname, 16, 4)));
+	struct timespec ts = { 0, 0 };
+	printf("clock_settime(CLOCK_MONOTONIC): %s\n",
+	       outcome(syscall(SYS_clock_settime, CLOCK_MONOTONIC, &ts)));
+	printf("clock_settime(CLOCK_REALTIME, unmapped): %s\n",
+	       outcome(syscall(SYS_clock_settime, CLOCK_REALTIME, 16)));
+}
+
+/* struct clone_args as far as its first version (64 bytes). */
+struct clone_args_v0 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+/* clone3 as fork, and the checks on its size and arguments. */
+static void clone3_case(void)
+{
+	struct clone_args_v0 args = { .exit_signal = SIGCHLD };
+	fflush(stdout);
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	CHECK(pid >= 0, "clone3");
+	if (pid == 0)
+		_exit(7);
+	int status;
+	CHECK(waitpid((pid_t)pid, &status, 0) == pid, "wait");
+	printf("clone3 as fork: the child exited %d\n", WEXITSTATUS(status));
+	printf("clone3(size 32): %s\n", outcome(syscall(SYS_clone3, &args, 32)));
+	printf("clone3(size 8192): %s\n", outcome(syscall(SYS_clone3, &args, 8192)));
+	struct {
+		struct clone_args_v0 v0;
+		uint64_t pad[16];
+	} big = { .v0 = args };
+	big.pad[15] = 1;
+	printf("clone3(a larger struct, its tail not 0): %s\n",
+	       outcome(syscall(SYS_clone3, &big, sizeof(big))));
+	struct clone_args_v0 bad = { .exit_signal = 65 };
+	printf("clone3(exit signal 65): %s\n", outcome(syscall(SYS_clone3, &bad, sizeof(bad))));
+	struct clone_args_v0 nostack = { .exit_signal = SIGCHLD, .stack_size = 4096 };
+	printf("clone3(a stack size, no stack): %s\n",
+	       outcome(syscall(SYS_clone3, &nostack, sizeof(nostack))));
+	printf("clone3(at an unmapped address): %s\n", outcome(syscall(SYS_clone3, 16, 64)));
+}
+
+/* A pseudo-terminal as openpty makes one, and its other end through TIOCGPTPEER. */
+static void pty_case(void)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	CHECK(master >= 0, "posix_openpt");
+	CHECK(grantpt(master) == 0 && unlockpt(master) == 0, "grantpt, unlockpt");
+	int locked = -1;
+	CHECK(ioctl(master, TIOCGPTLCK, &locked) == 0, "TIOCGPTLCK");
+	printf("unlocked: %s\n", locked == 0 ? "yes" : "no");
+	const char *name = ptsname(master);
+	CHECK(name != NULL && strncmp(name, "/dev/pts/", 9) == 0, "ptsname");
+	int slave = open(name, O_RDWR | O_NOCTTY);
+	CHECK(slave >= 0, "open %s", name);
+	struct termios raw;
+	CHECK(tcgetattr(slave, &raw) == 0, "tcgetattr");
+	cfmakeraw(&raw);
+	CHECK(tcsetattr(slave, TCSANOW, &raw) == 0, "tcsetattr"); /* no echo to race with */
+	CHECK(write(master, "hello\n", 6) == 6, "write the master");
+	char buf[16] = { 0 };
+	CHECK(read(slave, buf, sizeof(buf) - 1) == 6, "read the slave");
+	printf("the slave read: %s", buf);
+	int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	CHECK(peer >= 0, "TIOCGPTPEER");
+	CHECK(write(peer, "back\n", 5) == 5, "write the peer");
+	memset(buf, 0, sizeof(buf));
+	CHECK(read(master, buf, sizeof(buf) - 1) > 0, "read the master");
+	printf("the master read: %s", buf);
+	int n = -1;
+	CHECK(ioctl(slave, TIOCOUTQ, &n) == 0, "TIOCOUTQ");
+	printf("TIOCOUTQ: %d\n", n);
+	printf("TIOCGPTN(at an unmapped address): %s\n", outcome(ioctl(master, TIOCGPTN, 16)));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -118,6 +232,10 @@ int main(int argc, char **argv)
 		{ "sendfile", sendfile_case },
 		{ "memfd", memfd_case },
 		{ "memory", memory_case },
+		{ "identity", identity_case },
+		{ "uts", uts_case },
+		{ "clone3", clone3_case },
+		{ "pty", pty_case },
 	};
 	return RUN_CASE(argc, argv, cases);
 }
