@@ -78,3 +78,11 @@ met='(yes|\*\*no\*\*)'
 	assert_row "^\|  \| syscall-heavy: .+, km \| $dur \| km / native \| $nz \|"
 	assert_row "^\|  \| syscall-heavy, native \| $dur \|"
 }
+
+@test "runtimes: python3, node and java start-to-exit under km against native, or why not" {
+	local label
+	for label in 'python3 -c pass' 'node -e 0' 'java -version'; do
+		assert_row "^\| (start-to-exit, runtimes)? \| km $label \| ($dur \| km / native \| $nz|not run.*) \|"
+	done
+	assert_row "^\|  \| native python3 -c pass \| $dur \|"
+}
