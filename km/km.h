@@ -98,7 +98,8 @@ struct km_vm {
 	int kvm_fd, vm_fd;
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
-	bool has_xsave;
+	bool has_xsave;	 /* the guest's CPUID shows XSAVE: signal frames carry its area */
+	bool kvm_xsave;	 /* KVM_GET/SET_XSAVE work, whatever the guest's CPUID */
 	int entry_cpl; /* the CPL the syscall entry runs at: 0, 3, or -1 not known yet */
 	uint64_t xcr0;
 	size_t xsave_size;
@@ -166,7 +167,8 @@ enum km_vcpu_state {
 /* What a vCPU starts a guest thread with (clone, or the program's entry). */
 struct km_thread_start {
 	struct kvm_regs regs;
-	struct kvm_fpu fpu;
+	bool fpu_inherited; /* fpu holds the creator's state (km_x86_fpu_save), else initial */
+	uint8_t fpu[sizeof(struct kvm_xsave)];
 	uint64_t fs_base;
 };
 
@@ -251,6 +253,7 @@ uint64_t km_x86_hwcap(struct km_vm *vm);
 size_t km_x86_fpu_size(struct km_vm *vm);
 void km_x86_fpu_save(struct km_vcpu *vcpu, void *buf);
 bool km_x86_fpu_restore(struct km_vcpu *vcpu, const void *buf, bool full);
+void km_x86_fpu_init(struct km_vcpu *vcpu);
 uint64_t km_x86_xcr0(struct km_vm *vm);
 
 /* thread.c: guest threads on vCPUs, each vCPU on a host thread of its own. */

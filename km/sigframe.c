@@ -134,6 +134,7 @@ static uint64_t write_frame(struct km_vcpu *vcpu, const struct sigctx *ctx, cons
 	if (km_copy_out(vm, fpstate, fp, fpu_size + (xsave ? 4 : 0)) < 0 ||
 	    km_copy_out(vm, frame, f, sizeof(*f)) < 0)
 		return 0;
+	km_x86_fpu_init(vcpu); /* the handler starts with the defaults, as on Linux */
 	if ((act->flags & SA_ONSTACK) && (vcpu->altstack[1] & SS_AUTODISARM_FLAG)) {
 		vcpu->altstack[0] = vcpu->altstack[2] = 0;
 		vcpu->altstack[1] = SS_DISABLE_FLAG;

@@ -58,8 +58,8 @@ KM_SYSCALL(clone)
 	if (a[1])
 		st->regs.rsp = a[1];
 	st->fs_base = flags & CLONE_SETTLS ? a[4] : km_x86_get_fs_base(vcpu);
-	if (ioctl(vcpu->fd, KVM_GET_FPU, &st->fpu) < 0)
-		km_die(1, "km: KVM_GET_FPU failed: %s", strerror(errno));
+	km_x86_fpu_save(vcpu, st->fpu); /* as Linux, a thread starts with its creator's */
+	st->fpu_inherited = true;
 
 	child->clear_child_tid = flags & CLONE_CHILD_CLEARTID ? a[3] : 0;
 	child->robust_list = 0;

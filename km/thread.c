@@ -249,7 +249,6 @@ _Noreturn void km_thread_main(struct km_vm *vm, uint64_t entry, uint64_t sp)
 	vm->live = 1;
 	vcpu->start = (struct km_thread_start){
 		.regs = { .rip = entry, .rsp = sp, .rflags = 0x2 },
-		.fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 },
 	};
 	run_guest_thread(vcpu);
 	/* The first thread left before the others: they carry on without it. */

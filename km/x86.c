@@ -366,8 +366,10 @@ void km_x86_load_start(struct km_vcpu *vcpu)
 	const struct km_thread_start *st = &vcpu->start;
 
 	km_x86_set_fs_base(vcpu, st->fs_base);
-	if (ioctl(vcpu->fd, KVM_SET_FPU, &st->fpu) < 0)
-		km_die(1, "km: KVM_SET_FPU failed: %s", strerror(errno));
+	if (!st->fpu_inherited)
+		km_x86_fpu_init(vcpu);
+	else if (!km_x86_fpu_restore(vcpu, st->fpu, true))
+		km_die(1, "km: cannot give a new thread its FPU state: %s", strerror(errno));
 	/* Through sync regs, which also replace what a previous thread left dirty. */
 	vcpu->run->s.regs.regs = st->regs;
 	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
@@ -381,6 +383,7 @@ uint64_t km_x86_xcr0(struct km_vm *vm)
 }
 
 #define FXSAVE_SIZE 512
+#define XFEATURES_FP_SSE 3ull
 
 /*
  * The size of the FPU state in a signal frame: the standard-format XSAVE
@@ -391,8 +394,8 @@ size_t km_x86_fpu_size(struct km_vm *vm)
 	if (vm->xsave_size)
 		return vm->xsave_size;
 	const struct kvm_cpuid_entry2 *leaf1 = cpuid_leaf(vm, 1, 0);
-	vm->has_xsave = leaf1 && (leaf1->ecx & (1u << 26)) &&
-			ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	vm->kvm_xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	vm->has_xsave = leaf1 && (leaf1->ecx & (1u << 26)) && vm->kvm_xsave;
 	vm->xsave_size = FXSAVE_SIZE;
 	if (!vm->has_xsave)
 		return vm->xsave_size;
@@ -441,11 +444,20 @@ static void fxsave_to_fpu(const uint8_t *fx, struct kvm_fpu *f)
 	memcpy(f->xmm, fx + 160, sizeof(f->xmm));
 }
 
+/*
+ * FPU state moves through KVM_GET/SET_XSAVE wherever KVM has them, whatever
+ * the guest's CPUID says (PVM's shows no XSAVE): they carry the header that
+ * says which components are live. KVM_SET_FPU writes the legacy area only,
+ * which the CPU ignores for a component the header calls initial; a new
+ * thread's, a forked child's and a signal handler's MXCSR and x87 control
+ * word were lost that way.
+ */
 void km_x86_fpu_save(struct km_vcpu *vcpu, void *buf)
 {
 	struct km_vm *vm = vcpu->vm;
 
-	if (vm->has_xsave) {
+	km_x86_fpu_size(vm);
+	if (vm->kvm_xsave) {
 		struct kvm_xsave xs;
 		if (ioctl(vcpu->fd, KVM_GET_XSAVE, &xs) < 0)
 			km_die(1, "km: KVM_GET_XSAVE failed: %s", strerror(errno));
@@ -460,26 +472,44 @@ void km_x86_fpu_save(struct km_vcpu *vcpu, void *buf)
 
 /*
  * Loads FPU state a signal handler may have edited: all of an XSAVE area
- * when `full`, else only its FXSAVE part over the current extended state.
+ * when `full` (and the guest has XSAVE), else its FXSAVE part, the other
+ * components initial, as Linux restores a frame without extended state.
  * False if KVM refuses it (the caller treats that as a bad frame).
  */
 bool km_x86_fpu_restore(struct km_vcpu *vcpu, const void *buf, bool full)
 {
 	struct km_vm *vm = vcpu->vm;
 
-	if (vm->has_xsave) {
+	km_x86_fpu_size(vm);
+	if (vm->kvm_xsave) {
 		struct kvm_xsave xs;
+		full = full && vm->has_xsave;
 		if (ioctl(vcpu->fd, KVM_GET_XSAVE, &xs) < 0)
 			km_die(1, "km: KVM_GET_XSAVE failed: %s", strerror(errno));
 		memcpy(xs.region, buf, full ? vm->xsave_size : FXSAVE_SIZE);
 		uint32_t *mxcsr = (uint32_t *)((uint8_t *)xs.region + 24);
 		*mxcsr &= 0xffff;
 		uint64_t *xstate_bv = (uint64_t *)((uint8_t *)xs.region + FXSAVE_SIZE);
-		*xstate_bv &= vm->xcr0;
+		*xstate_bv = full ? *xstate_bv & vm->xcr0 : XFEATURES_FP_SSE;
 		memset(xstate_bv + 1, 0, 56); /* XCOMP_BV and reserved: standard format */
 		return ioctl(vcpu->fd, KVM_SET_XSAVE, &xs) == 0;
 	}
 	struct kvm_fpu f;
 	fxsave_to_fpu(buf, &f);
 	return ioctl(vcpu->fd, KVM_SET_FPU, &f) == 0;
+}
+
+/* The state a program starts with, and a signal handler: x87 and SSE defaults, the rest initial. */
+void km_x86_fpu_init(struct km_vcpu *vcpu)
+{
+	static const uint16_t fcw = 0x37f;
+	static const uint32_t mxcsr = 0x1f80;
+	static const uint64_t xstate_bv = XFEATURES_FP_SSE;
+	uint8_t area[sizeof(struct kvm_xsave)] = { 0 };
+
+	memcpy(area, &fcw, sizeof(fcw));
+	memcpy(area + 24, &mxcsr, sizeof(mxcsr));
+	memcpy(area + FXSAVE_SIZE, &xstate_bv, sizeof(xstate_bv));
+	if (!km_x86_fpu_restore(vcpu, area, true))
+		km_die(1, "km: cannot give a vCPU its initial FPU state: %s", strerror(errno));
 }

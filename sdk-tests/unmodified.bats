@@ -192,6 +192,22 @@ TIOCOUTQ: 0
 TIOCGPTN(at an unmapped address): EFAULT"
 }
 
+@test "the FP environment is the program's own across calls, signals, threads, fork and exec" {
+	same_as_native fpenv
+	assert_success
+	assert_line "set: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
+	assert_line "after 100 calls: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
+	assert_line "in a handler: mxcsr 0x1f80 fcw 0x037f fsw-flags 0x00"
+	assert_line "after the handler: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
+	assert_line "in a new thread: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
+	assert_line "in the forked child: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
+	assert_line "after exec: mxcsr 0x1f80 fcw 0x037f fsw-flags 0x00"
+	local native_out=$output
+	run --separate-stderr km "$(native fpenv)"
+	assert_success
+	assert_output "$native_out"
+}
+
 @test "Debian's dynamically linked coreutils run with glibc's ld.so as natively: ls, sort, wc, cat, find" {
 	printf 'pear\napple\nfig\n' >"$BATS_TEST_TMPDIR/fruit"
 	same_as_native_cmd /bin/ls -la /usr/share/doc/bash
