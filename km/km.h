@@ -66,13 +66,14 @@
 #define KM_SEL_UCODE 0x33
 #define KM_SEL_TSS 0x40
 
-enum km_vma_kind { KM_VMA_IMAGE, KM_VMA_BRK, KM_VMA_STACK, KM_VMA_ANON, KM_VMA_FILE };
+enum km_vma_kind { KM_VMA_IMAGE, KM_VMA_BRK, KM_VMA_STACK, KM_VMA_ANON, KM_VMA_FILE, KM_VMA_SHM };
 
 struct km_vma {
 	uint64_t start, end; /* guest-virtual, page aligned */
 	int prot;	     /* PROT_* as the guest asked */
 	enum km_vma_kind kind;
 	bool shared; /* MAP_SHARED: not data, as Linux counts RLIMIT_DATA */
+	uint64_t off; /* of start in the file or System V segment (KM_VMA_FILE, KM_VMA_SHM) */
 };
 
 struct km_vcpu;
@@ -300,6 +301,7 @@ int km_host_protect(struct km_vm *vm, uint64_t gva, uint64_t len, int old, int n
 int km_host_restore(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 int km_host_move(struct km_vm *vm, uint64_t from, uint64_t to, uint64_t len);
 int km_host_fence(struct km_vm *vm, uint64_t gva, uint64_t len, int mark);
+int km_host_shmat(struct km_vm *vm, uint64_t gva, uint64_t len, int shmid, int prot, bool *gone);
 void km_host_unfence(struct km_vm *vm, uint64_t gva, uint64_t len);
 void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot);
 void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
@@ -317,6 +319,8 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 	     uint64_t off, enum km_vma_kind kind);
 long km_munmap(struct km_vm *vm, uint64_t addr, uint64_t len);
 long km_mprotect(struct km_vm *vm, uint64_t addr, uint64_t len, int prot);
+long km_shmat(struct km_vm *vm, uint64_t addr, uint64_t size, int shmid, int shmflg);
+long km_shmdt(struct km_vm *vm, uint64_t addr);
 long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_len, int flags,
 	       uint64_t new_addr);
 long km_brk(struct km_vm *vm, uint64_t addr);

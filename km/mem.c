@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -250,6 +251,22 @@ int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flag
 
 	*gone = false;
 	if (mmap(at, len, host_prot(prot), how | MAP_FIXED, fd, (off_t)off) != MAP_FAILED)
+		return 0;
+	int err = -errno;
+	if (mmap(at, len, PROT_NONE, RESERVED | MAP_FIXED_NOREPLACE, -1, 0) != MAP_FAILED)
+		*gone = true;
+	else if (errno != EEXIST)
+		km_die(1, "km: cannot keep guest memory reserved: %s", strerror(errno));
+	return err;
+}
+
+/* km_host_map for the System V segment shmid, attached over [gva, gva+len). */
+int km_host_shmat(struct km_vm *vm, uint64_t gva, uint64_t len, int shmid, int prot, bool *gone)
+{
+	uint8_t *at = host_of(vm, gva);
+
+	*gone = false;
+	if (shmat(shmid, at, SHM_REMAP | (prot & PROT_WRITE ? 0 : SHM_RDONLY)) != (void *)-1)
 		return 0;
 	int err = -errno;
 	if (mmap(at, len, PROT_NONE, RESERVED | MAP_FIXED_NOREPLACE, -1, 0) != MAP_FAILED)

@@ -108,6 +108,10 @@
 	X(epoll_wait, KM_INTR) X(epoll_pwait, KM_INTR) X(eventfd, KM_PLAIN)                    \
 	X(eventfd2, KM_PLAIN) X(timerfd_create, KM_PLAIN) X(timerfd_settime, KM_PLAIN)         \
 	X(timerfd_gettime, KM_PLAIN)                                                           \
+	/* sys_ipc.c */                                                                        \
+	X(msgget, KM_PLAIN) X(msgsnd, KM_INTR) X(msgrcv, KM_INTR) X(msgctl, KM_PLAIN)          \
+	X(semget, KM_PLAIN) X(semop, KM_INTR) X(semtimedop, KM_INTR) X(semctl, KM_PLAIN)       \
+	X(shmget, KM_PLAIN) X(shmat, KM_PLAIN) X(shmdt, KM_PLAIN) X(shmctl, KM_PLAIN)          \
 	/* signalfd.c */                                                                       \
 	X(signalfd, KM_PLAIN) X(signalfd4, KM_PLAIN)                                           \
 	/* sys_net.c */                                                                        \

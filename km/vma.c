@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 
 #include "km.h"
 
@@ -131,6 +132,7 @@ static bool vma_split(struct km_vm *vm, uint64_t at)
 	if (i < vm->nvma && vm->vmas[i].start < at) {
 		struct km_vma tail = vm->vmas[i];
 		tail.start = at;
+		tail.off += at - vm->vmas[i].start;
 		vm->vmas[i].end = at;
 		vma_insert_at(vm, i + 1, tail);
 		return true;
@@ -149,10 +151,16 @@ static void vma_join(struct km_vm *vm, uint64_t at)
 	}
 }
 
+/* Backed by a file or a System V segment: its pages are not km's to grow or merge. */
+static bool file_backed(enum km_vma_kind kind)
+{
+	return kind == KM_VMA_FILE || kind == KM_VMA_SHM;
+}
+
 static bool vma_joinable(const struct km_vma *a, const struct km_vma *b)
 {
 	return a->end == b->start && a->prot == b->prot && a->kind == b->kind &&
-	       a->shared == b->shared && a->kind != KM_VMA_FILE;
+	       a->shared == b->shared && !file_backed(a->kind);
 }
 
 /*
@@ -179,11 +187,11 @@ static void vma_merge_around(struct km_vm *vm, uint64_t start, uint64_t end)
 }
 
 static void vma_add(struct km_vm *vm, uint64_t start, uint64_t end, int prot,
-		    enum km_vma_kind kind, bool shared)
+		    enum km_vma_kind kind, bool shared, uint64_t off)
 {
 	vma_insert_at(vm, vma_index(vm, start),
 		      (struct km_vma){ .start = start, .end = end, .prot = prot, .kind = kind,
-				       .shared = shared });
+				       .shared = shared, .off = off });
 	vma_merge_around(vm, start, end);
 }
 
@@ -234,7 +242,7 @@ static bool is_data(int prot, bool shared, enum km_vma_kind kind)
  */
 static bool is_committed(int prot, bool shared, enum km_vma_kind kind)
 {
-	return shared ? kind != KM_VMA_FILE : (prot & PROT_WRITE) != 0;
+	return shared ? !file_backed(kind) : (prot & PROT_WRITE) != 0;
 }
 
 /* Pages mapped: all of them, those that are data, those committed. */
@@ -304,7 +312,8 @@ static bool may_expand(const struct km_vm *vm, int prot, bool shared, enum km_vm
 
 /*
  * Maps [start, end) afresh for the guest, replacing what it had there:
- * anonymous memory (fd < 0) or the file fd at off.
+ * anonymous memory (fd < 0), the file fd at off, or with KM_VMA_SHM the
+ * System V segment whose id fd is.
  */
 static long place(struct km_vm *vm, uint64_t start, uint64_t end, int prot, int flags, int fd,
 		  uint64_t off, enum km_vma_kind kind)
@@ -316,7 +325,10 @@ static long place(struct km_vm *vm, uint64_t start, uint64_t end, int prot, int 
 	if (rc < 0)
 		return rc;
 	pte_clear(vm, start, end);
-	rc = km_host_map(vm, start, len, prot, flags, fd, off, &gone);
+	if (kind == KM_VMA_SHM)
+		rc = km_host_shmat(vm, start, len, fd, prot, &gone);
+	else
+		rc = km_host_map(vm, start, len, prot, flags, fd, off, &gone);
 	if (rc < 0) {
 		if (gone)
 			vma_drop(vm, start, end); /* as Linux, whose unmap of the range completed */
@@ -326,7 +338,7 @@ static long place(struct km_vm *vm, uint64_t start, uint64_t end, int prot, int 
 	}
 	vma_drop(vm, start, end);
 	km_pte_set(vm, start, len, prot);
-	vma_add(vm, start, end, prot, kind, flags & MAP_SHARED);
+	vma_add(vm, start, end, prot, kind, flags & MAP_SHARED, fd < 0 ? 0 : off);
 	return 0;
 }
 
@@ -606,7 +618,7 @@ static long move_range(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_
 	km_host_unfence(vm, dest, new_len);
 	vma_drop(vm, old, old + old_len);
 	km_pte_set(vm, dest, new_len, v->prot);
-	vma_add(vm, dest, dest + new_len, v->prot, v->kind, v->shared);
+	vma_add(vm, dest, dest + new_len, v->prot, v->kind, v->shared, v->off);
 	return 0;
 unfence:
 	km_host_unfence(vm, dest, new_len);
@@ -657,7 +669,7 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 			return -ENOMEM;
 		uint64_t end = old + new_len;
 		if (window_of(vm, old, end) != WIN_NONE && range_free(vm, old + old_len, end) &&
-		    phys_clear(vm, old + old_len, end) && moved.kind != KM_VMA_FILE) {
+		    phys_clear(vm, old + old_len, end) && !file_backed(moved.kind)) {
 			rc = place(vm, old + old_len, end, moved.prot,
 				   moved.shared ? MAP_SHARED : MAP_PRIVATE, -1, 0, moved.kind);
 			return rc < 0 ? rc : (long)old;
@@ -683,6 +695,75 @@ long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_le
 	}
 	rc = move_range(vm, old, old_len, dest, new_len, &moved);
 	return rc < 0 ? rc : (long)dest;
+}
+
+/*
+ * shmat: the System V segment shmid (size bytes) attached at addr, or where
+ * mmap would put it, by Linux's rules for the address: SHM_RND rounds it
+ * down, else it must be page aligned; without SHM_REMAP it must be free, and
+ * SHM_REMAP needs one.
+ */
+long km_shmat(struct km_vm *vm, uint64_t addr, uint64_t size, int shmid, int shmflg)
+{
+	int prot = PROT_READ | (shmflg & SHM_RDONLY ? 0 : PROT_WRITE) |
+		   (shmflg & SHM_EXEC ? PROT_EXEC : 0);
+	uint64_t len, start, end;
+
+	if (addr & ~KM_PAGE_MASK) {
+		if (!(shmflg & SHM_RND))
+			return -EINVAL;
+		addr &= KM_PAGE_MASK;
+	}
+	if (addr == 0 && (shmflg & SHM_REMAP))
+		return -EINVAL;
+	if (!km_user_range(0, size, &len) || len == 0 || len > vm->space)
+		return -ENOMEM;
+	if (addr) {
+		if (!km_user_range(addr, len, &end) || window_of(vm, addr, end) == WIN_NONE ||
+		    !phys_clear(vm, addr, end))
+			return -ENOMEM;
+		if (!(shmflg & SHM_REMAP) && !range_free(vm, addr, end))
+			return -EINVAL;
+		start = addr;
+	} else if ((start = find_free(vm, len)) == 0) {
+		return -ENOMEM;
+	}
+	end = start + len;
+	if (limited(vm)) {
+		struct usage now = usage_of(vm, 0, KM_TOP), gone = usage_of(vm, start, end);
+		struct usage more = { 0, 0, 0 };
+		now.total -= gone.total;
+		now.data -= gone.data;
+		now.committed -= gone.committed;
+		usage_add(&more, prot, true, KM_VMA_SHM, len / KM_PAGE_SIZE);
+		if (!may_expand_with(vm, &now, &more))
+			return -ENOMEM;
+	}
+	long rc = place(vm, start, end, prot, MAP_SHARED, shmid, 0, KM_VMA_SHM);
+	return rc < 0 ? rc : (long)start;
+}
+
+/*
+ * shmdt: detaches the segment attached at addr, as Linux finds it: the
+ * mappings from the first one at or above addr whose offset in a segment is
+ * its distance from addr, on through those that continue it.
+ */
+long km_shmdt(struct km_vm *vm, uint64_t addr)
+{
+	if (addr & ~KM_PAGE_MASK)
+		return -EINVAL;
+	size_t i = vma_index(vm, addr);
+	if (i == vm->nvma || vm->vmas[i].kind != KM_VMA_SHM ||
+	    vm->vmas[i].start - addr != vm->vmas[i].off)
+		return -EINVAL;
+	while (i + 1 < vm->nvma) {
+		const struct km_vma *v = &vm->vmas[i], *next = v + 1;
+		if (next->start != v->end || next->kind != KM_VMA_SHM ||
+		    next->off != v->off + (v->end - v->start))
+			break;
+		i++;
+	}
+	return unmap_range(vm, addr, vm->vmas[i].end);
 }
 
 /*

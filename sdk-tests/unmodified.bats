@@ -208,6 +208,26 @@ TIOCGPTN(at an unmapped address): EFAULT"
 	assert_output "$native_out"
 }
 
+@test "System V message queues and semaphores between a process and its child, as natively" {
+	same_as_native more_calls sysv
+	assert_success
+	assert_line 'msgrcv from the child: type 2, "hello"'
+	assert_line "msgrcv(empty, IPC_NOWAIT): ENOMSG"
+	assert_line "after one down: 2 0, GETVAL 2"
+	assert_line "semtimedop on a zero semaphore, 10 ms: EAGAIN"
+	assert_line "semop(at an unmapped address): EFAULT"
+}
+
+@test "System V shared memory attached twice and in a forked child, detached, as natively" {
+	same_as_native more_calls shm
+	assert_success
+	assert_line "the second attachment reads: shared"
+	assert_line "the child wrote: from the child"
+	assert_line "shmat(over a, SHM_RND | SHM_REMAP): success, same place: yes"
+	assert_line "attached 0 times after shmdt"
+	assert_line "shmdt again: EINVAL"
+}
+
 @test "Debian's dynamically linked coreutils run with glibc's ld.so as natively: ls, sort, wc, cat, find" {
 	printf 'pear\napple\nfig\n' >"$BATS_TEST_TMPDIR/fruit"
 	same_as_native_cmd /bin/ls -la /usr/share/doc/bash

@@ -11,6 +11,10 @@
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <termios.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -225,6 +229,88 @@ static void pty_case(void)
 	printf("TIOCGPTN(at an unmapped address): %s\n", outcome(ioctl(master, TIOCGPTN, 16)));
 }
 
+/* System V message queues and semaphores, between a process and its child. */
+static void sysv_case(void)
+{
+	int q = msgget(IPC_PRIVATE, 0600);
+	CHECK(q >= 0, "msgget");
+	struct {
+		long type;
+		char text[16];
+	} msg = { 2, "hello" }, got = { 0, "" };
+	fflush(stdout);
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(msgsnd(q, &msg, sizeof(msg.text), 0) == 0 ? 0 : 1);
+	CHECK(msgrcv(q, &got, sizeof(got.text), 2, 0) == sizeof(got.text), "msgrcv");
+	printf("msgrcv from the child: type %ld, \"%s\"\n", got.type, got.text);
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child");
+	printf("msgrcv(empty, IPC_NOWAIT): %s\n",
+	       outcome(msgrcv(q, &got, sizeof(got.text), 0, IPC_NOWAIT)));
+	printf("msgsnd(at an unmapped address): %s\n", outcome(msgsnd(q, (void *)16, 8, 0)));
+	struct msqid_ds qs;
+	CHECK(msgctl(q, IPC_STAT, &qs) == 0, "msgctl IPC_STAT");
+	printf("queue: %lu messages, last sent by the child: %s\n", (unsigned long)qs.msg_qnum,
+	       qs.msg_lspid == pid ? "yes" : "no");
+	CHECK(msgctl(q, IPC_RMID, NULL) == 0, "msgctl IPC_RMID");
+	printf("msgsnd to a removed queue: %s\n", outcome(msgsnd(q, &msg, sizeof(msg.text), 0)));
+
+	int sem = semget(IPC_PRIVATE, 2, 0600);
+	CHECK(sem >= 0, "semget");
+	unsigned short vals[2] = { 3, 0 };
+	CHECK(semctl(sem, 0, SETALL, vals) == 0, "semctl SETALL");
+	struct sembuf down = { 0, -1, 0 };
+	CHECK(semop(sem, &down, 1) == 0, "semop");
+	CHECK(semctl(sem, 0, GETALL, vals) == 0, "semctl GETALL");
+	printf("after one down: %u %u, GETVAL %d\n", vals[0], vals[1], semctl(sem, 0, GETVAL));
+	struct sembuf wait1 = { 1, -1, 0 };
+	struct timespec ms10 = { 0, 10000000 };
+	printf("semtimedop on a zero semaphore, 10 ms: %s\n", outcome(semtimedop(sem, &wait1, 1, &ms10)));
+	printf("semop(at an unmapped address): %s\n", outcome(semop(sem, (void *)16, 1)));
+	struct semid_ds ss;
+	CHECK(semctl(sem, 0, IPC_STAT, &ss) == 0, "semctl IPC_STAT");
+	printf("the set has %lu semaphores\n", (unsigned long)ss.sem_nsems);
+	CHECK(semctl(sem, 0, IPC_RMID) == 0, "semctl IPC_RMID");
+}
+
+/* A System V shared memory segment, attached twice, and in a child. */
+static void shm_case(void)
+{
+	int id = shmget(IPC_PRIVATE, 10000, 0600);
+	CHECK(id >= 0, "shmget");
+	char *a = shmat(id, NULL, 0), *b = shmat(id, NULL, SHM_RDONLY);
+	CHECK(a != (void *)-1 && b != (void *)-1 && a != b, "shmat twice");
+	strcpy(a + 9000, "shared");
+	printf("the second attachment reads: %s\n", b + 9000);
+	struct shmid_ds ds;
+	CHECK(shmctl(id, IPC_STAT, &ds) == 0, "shmctl IPC_STAT");
+	printf("size %lu, attached %lu times\n", (unsigned long)ds.shm_segsz,
+	       (unsigned long)ds.shm_nattch);
+	fflush(stdout);
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		strcpy(a, "from the child");
+		_exit(0);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid, "wait");
+	printf("the child wrote: %s\n", b);
+	printf("shmat(unaligned, no SHM_RND): %s\n", outcome((long)shmat(id, a + 1, 0)));
+	printf("shmat(over a, no SHM_REMAP): %s\n", outcome((long)shmat(id, a, 0)));
+	char *again = shmat(id, a + 1, SHM_RND | SHM_REMAP);
+	printf("shmat(over a, SHM_RND | SHM_REMAP): %s, same place: %s\n",
+	       outcome((long)again), again == a ? "yes" : "no");
+	printf("shmdt(inside it): %s\n", outcome(shmdt(a + 4096)));
+	CHECK(shmdt(a) == 0 && shmdt(b) == 0, "shmdt");
+	CHECK(shmctl(id, IPC_STAT, &ds) == 0, "shmctl IPC_STAT");
+	printf("attached %lu times after shmdt\n", (unsigned long)ds.shm_nattch);
+	printf("shmdt again: %s\n", outcome(shmdt(a)));
+	CHECK(shmctl(id, IPC_RMID, NULL) == 0, "shmctl IPC_RMID");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -236,6 +322,8 @@ int main(int argc, char **argv)
 		{ "uts", uts_case },
 		{ "clone3", clone3_case },
 		{ "pty", pty_case },
+		{ "sysv", sysv_case },
+		{ "shm", shm_case },
 	};
 	return RUN_CASE(argc, argv, cases);
 }
