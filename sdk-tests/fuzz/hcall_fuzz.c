@@ -274,8 +274,9 @@ static uint64_t pointer(void)
 	switch (below(12)) {
 	case 0:
 		return PICK(wild);
-	case 1: { /* the edges of the two windows of guest memory */
-		uint64_t edges[] = { mem_limit, KM_TOP - mem_limit };
+	case 1: { /* the edges of the two windows of guest memory (km/mem.c's space_for) */
+		uint64_t space = 4 * mem_limit < (16ull << 30) ? 16ull << 30 : 4 * mem_limit;
+		uint64_t edges[] = { space, KM_TOP - space, mem_limit, KM_TOP - mem_limit };
 		return PICK(edges) + (below(3) - 1) * 8;
 	}
 	case 2:
