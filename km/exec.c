@@ -106,10 +106,28 @@ static size_t count(char *const *v)
 }
 
 /*
+ * The options every km that a guest's exec starts gets, at av[*n]: the
+ * memory limit, the guest's own limits (which km never applies to itself:
+ * the new km reserves guest memory under its own), the log and seccomp's
+ * state. Returns where the rest of opts begins.
+ */
+static char *confinement(struct km_vm *vm, char *o, char **av, size_t *n)
+{
+	av[(*n)++] = o;
+	o += sprintf(o, "--mem-limit=%lu", (unsigned long)vm->mem_limit) + 1;
+	*n += (size_t)km_rlimit_options(vm, o, av + *n);
+	o += KM_RLIMIT_OPTIONS * KM_RLIMIT_OPTION_MAX;
+	if (km_verbose) {
+		av[(*n)++] = o;
+		o += (vm->log_path ? sprintf(o, "--log-to=%s", vm->log_path) : sprintf(o, "-v")) + 1;
+	}
+	av[(*n)++] = (char *)km_seccomp_exec_option();
+	return o;
+}
+
+/*
  * km [km's options] --argv0=ARGV0 -- PROGRAM ARGS... for an ELF; for a
  * script, Linux's "interp [arg] script args...", the guest's argv[0] dropped.
- * km's options carry the guest's own limits, which km never applies to
- * itself (the new km reserves guest memory under its own).
  */
 static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const struct program *p,
 			 char *opts)
@@ -121,16 +139,7 @@ static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const s
 	if (av == NULL)
 		return NULL;
 	av[n++] = (char *)vm->km_argv0;
-	char *o = opts;
-	av[n++] = o;
-	o += sprintf(o, "--mem-limit=%lu", (unsigned long)vm->mem_limit) + 1;
-	n += (size_t)km_rlimit_options(vm, o, av + n);
-	o += KM_RLIMIT_OPTIONS * KM_RLIMIT_OPTION_MAX;
-	if (km_verbose) {
-		av[n++] = o;
-		o += (vm->log_path ? sprintf(o, "--log-to=%s", vm->log_path) : sprintf(o, "-v")) + 1;
-	}
-	av[n++] = (char *)km_seccomp_exec_option();
+	char *o = confinement(vm, opts, av, &n);
 	if (p->interp == NULL && argc > 0) {
 		av[n++] = o;
 		sprintf(o, "--argv0=%s", x->argv[0]);
@@ -146,6 +155,43 @@ static char **km_command(struct km_vm *vm, const struct km_exec_args *x, const s
 		av[n++] = x->argv[i];
 	av[n] = NULL;
 	return av;
+}
+
+/*
+ * A guest that runs km itself ("km [options] program args") gets its
+ * program in this VM's place, not a VM inside this one: the guest's km
+ * options, then this km's confinement, which comes later and so wins (a
+ * guest cannot loosen its memory limit, its limits or seccomp this way),
+ * then the program and its arguments.
+ */
+static char **km_again_command(struct km_vm *vm, const struct km_exec_args *x, char *opts)
+{
+	int argc = (int)count(x->argv);
+	char **av = calloc((size_t)argc + KM_OPTIONS + 2, sizeof(*av));
+	size_t n = 0;
+
+	if (av == NULL)
+		return NULL;
+	int end = argc > 0 ? km_options_end(argc, x->argv) : 0;
+	if (end > 1 && strcmp(x->argv[end - 1], "--") == 0)
+		end--; /* ours go before the guest's "--" */
+	av[n++] = (char *)vm->km_argv0;
+	for (int i = 1; i < end; i++)
+		av[n++] = x->argv[i];
+	confinement(vm, opts, av, &n);
+	for (int i = end > 0 ? end : 1; i < argc; i++)
+		av[n++] = x->argv[i];
+	av[n] = NULL;
+	return av;
+}
+
+/* Whether the file open on fd is km's own binary. */
+static bool is_km(int fd)
+{
+	struct stat st, km;
+
+	return fstat(fd, &st) == 0 && stat("/proc/self/exe", &km) == 0 && st.st_dev == km.st_dev &&
+	       st.st_ino == km.st_ino;
 }
 
 /*
@@ -173,10 +219,10 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 	long rc = open_program(x->path, &p);
 	if (rc < 0)
 		return rc;
-	bool script = parse_script(&p);
+	bool again = is_km(p.fd), script = !again && parse_script(&p);
 	if (script)
 		p.interp = (char *)program_path(vm, p.interp);
-	rc = script ? check_interpreter(vm, p.interp) : check_elf(vm, p.fd, x->path);
+	rc = again ? 0 : script ? check_interpreter(vm, p.interp) : check_elf(vm, p.fd, x->path);
 	close(p.fd);
 	if (rc < 0)
 		return rc;
@@ -185,7 +231,8 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 3 * 16 +
 			 KM_RLIMIT_OPTIONS * KM_RLIMIT_OPTION_MAX;
 	char *opts = malloc(opt_len);
-	char **av = opts ? km_command(vm, x, &p, opts) : NULL;
+	char **av = opts == NULL ? NULL : again ? km_again_command(vm, x, opts) :
+						 km_command(vm, x, &p, opts);
 	if (av == NULL) {
 		free(opts);
 		return -ENOMEM;

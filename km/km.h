@@ -274,6 +274,7 @@ struct km_exec_args {
 	char **argv, **envp;
 };
 long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *args);
+int km_options_end(int argc, char **argv);
 
 /* procfs.c: what the guest opens in /proc is decided on the opened file; km's own never shows. */
 long km_proc_open(struct km_vm *vm, int dirfd, const char *path, int flags, mode_t mode);

@@ -318,3 +318,16 @@ spawn out 4
 workers 7999998000000
 got SIGUSR2"
 }
+
+@test "a program that runs km gets km's program in its place, not a VM inside its VM, and no wider limits" {
+	run --separate-stderr km /bin/sh -c 'km /bin/echo hi there; echo status $?'
+	assert_success
+	assert_output "hi there
+status 0"
+	run --separate-stderr km --mem-limit=1G /bin/sh -c "km --mem-limit=8G $(prog more_calls) memory"
+	assert_success
+	assert_line "sysinfo totalram: 1024 MiB, free at most that: yes"
+	run --separate-stderr km /bin/sh -c 'km --bogus /bin/true'
+	assert_failure 2
+	assert_equal "$stderr" "km: unknown option '--bogus'; see km --help"
+}
