@@ -287,6 +287,13 @@ static void load_segments(struct km_vm *vm, int fd, const char *path, const stru
 			km_die(BAD_PROGRAM, "km: cannot read '%s': truncated", path);
 	}
 	apply_rights(vm, p->segs, p->n, p->bias, p->lo, p->hi);
+	uint32_t name = km_vma_name_of_fd(vm, fd);
+	for (size_t i = 0; i < p->n && name; i++) {
+		const struct segment *s = &p->segs[i];
+		uint64_t start = KM_ROUND_DOWN(s->vaddr + p->bias, KM_PAGE_SIZE);
+		km_vma_set_name(vm, start, KM_ROUND_UP(s->vaddr + p->bias + s->memsz, KM_PAGE_SIZE),
+				name, KM_ROUND_DOWN(s->offset, KM_PAGE_SIZE));
+	}
 }
 
 /*

@@ -73,7 +73,14 @@ struct km_vma {
 	int prot;	     /* PROT_* as the guest asked */
 	enum km_vma_kind kind;
 	bool shared; /* MAP_SHARED: not data, as Linux counts RLIMIT_DATA */
-	uint64_t off; /* of start in the file or System V segment (KM_VMA_FILE, KM_VMA_SHM) */
+	uint32_t name; /* the file it maps, 1 + its index in vm->names; 0: none */
+	uint64_t off;  /* of start in that file, or in a System V segment (KM_VMA_SHM) */
+};
+
+/* A file some mapping maps, as /proc/<pid>/maps names it. */
+struct km_mapname {
+	char *path;
+	uint64_t dev, ino;
 };
 
 struct km_vcpu;
@@ -121,6 +128,8 @@ struct km_vm {
 	bool slots_live;
 
 	struct km_vma *vmas; /* sorted by start, never overlapping */
+	struct km_mapname *names; /* kept for the process's life; few distinct files */
+	uint32_t nnames, names_cap;
 	size_t nvma, vma_cap;
 	uint64_t brk_start, brk;
 	uint64_t data_size; /* the image's initialised data, which brk's RLIMIT_DATA check counts */
@@ -147,6 +156,7 @@ struct km_vm {
 	uint64_t arg_start, arg_end, env_start, env_end, auxv_start, auxv_end;
 
 	/* Threads: every vCPU ever created, live or parked for reuse. */
+	uint64_t park_seq;
 	pthread_mutex_t thread_lock;
 	struct km_vcpu *vcpus[KM_MAX_VCPUS];
 	int nvcpu, max_vcpus;
@@ -183,6 +193,7 @@ struct km_vcpu {
 	enum km_vcpu_state state; /* under vm->thread_lock */
 	struct km_thread_start start;
 	int exit_code;
+	uint64_t parked_seq; /* when it was last parked, in vm->park_seq's count */
 
 	uint64_t clear_child_tid, robust_list, fs_base;
 	/* Signal state of the guest thread; sigmask changes under vm->sig_lock. */
@@ -320,6 +331,8 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 	     uint64_t off, enum km_vma_kind kind);
 long km_munmap(struct km_vm *vm, uint64_t addr, uint64_t len);
 long km_mprotect(struct km_vm *vm, uint64_t addr, uint64_t len, int prot);
+uint32_t km_vma_name_of_fd(struct km_vm *vm, int fd);
+void km_vma_set_name(struct km_vm *vm, uint64_t start, uint64_t end, uint32_t name, uint64_t off);
 long km_shmat(struct km_vm *vm, uint64_t addr, uint64_t size, int shmid, int shmflg);
 long km_shmdt(struct km_vm *vm, uint64_t addr);
 long km_mremap(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_t new_len, int flags,

@@ -35,6 +35,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@
 #include "km.h"
 #include "vvar.h"
 
-#define MAPS_LINE 64
+#define MAPS_LINE 128 /* a line up to its name, padding included */
 #define PROC_ROOT_INO 1 /* every proc mount's root directory */
 #define PROC_DEPTH 6	/* <pid>/task/<tid>/fd/<n> and one more */
 #define DELETED " (deleted)"
@@ -345,36 +346,47 @@ static long decide(struct km_vm *vm, int fd, int dirfd, const char *magic_path)
 	return !S_ISDIR(st.st_mode) && km_only(vm, fd, &st) ? -ENOENT : PROC_HOST;
 }
 
-static char *vma_line(char *at, uint64_t start, uint64_t end, int prot, bool shared,
-		      const char *name)
+/* One line as Linux's show_map_vma writes it: a name starts at column 74. */
+static char *vma_line(char *at, uint64_t start, uint64_t end, int prot, bool shared, uint64_t off,
+		      const struct km_mapname *file, const char *name)
 {
-	return at + sprintf(at, "%08lx-%08lx %c%c%c%c 00000000 00:00 0%s%s\n",
-			    (unsigned long)start, (unsigned long)end, prot & PROT_READ ? 'r' : '-',
-			    prot & PROT_WRITE ? 'w' : '-', prot & PROT_EXEC ? 'x' : '-',
-			    shared ? 's' : 'p', name[0] ? "                          " : "", name);
+	uint64_t dev = file ? file->dev : 0;
+	int n = sprintf(at, "%08lx-%08lx %c%c%c%c %08lx %02x:%02x %lu", (unsigned long)start,
+			(unsigned long)end, prot & PROT_READ ? 'r' : '-', prot & PROT_WRITE ? 'w' : '-',
+			prot & PROT_EXEC ? 'x' : '-', shared ? 's' : 'p', (unsigned long)off,
+			major(dev), minor(dev), (unsigned long)(file ? file->ino : 0));
+	if (name[0])
+		n += sprintf(at + n, "%*s%s", n < 72 ? 73 - n : 1, "", name);
+	at[n++] = '\n';
+	return at + n;
 }
 
 /* The guest's mappings in /proc/<pid>/maps format, then the vDSO's two. */
 static char *maps_text(struct km_vm *vm, size_t *len)
 {
 	pthread_rwlock_rdlock(&vm->mm_lock);
-	size_t cap = (vm->nvma + 2) * (MAPS_LINE + strlen(vm->exe_path) + 16);
-	char *text = malloc(cap), *at = text;
+	size_t longest = strlen(vm->exe_path);
+	for (uint32_t i = 0; i < vm->nnames; i++)
+		if (strlen(vm->names[i].path) > longest)
+			longest = strlen(vm->names[i].path);
+	char *text = malloc((vm->nvma + 2) * (MAPS_LINE + longest + 1)), *at = text;
 	for (size_t i = 0; text && i < vm->nvma; i++) {
 		const struct km_vma *v = &vm->vmas[i];
-		const char *name = v->kind == KM_VMA_IMAGE ? vm->exe_path :
+		const struct km_mapname *file = v->name ? &vm->names[v->name - 1] : NULL;
+		const char *name = file			  ? file->path :
+				   v->kind == KM_VMA_IMAGE ? vm->exe_path :
 				   v->kind == KM_VMA_BRK   ? "[heap]" :
 				   v->kind == KM_VMA_STACK ? "[stack]" :
 							     "";
-		at = vma_line(at, v->start, v->end, v->prot, false, name);
+		at = vma_line(at, v->start, v->end, v->prot, v->shared, file ? v->off : 0, file, name);
 	}
 	pthread_rwlock_unlock(&vm->mm_lock);
 	if (text == NULL)
 		return NULL;
 	at = vma_line(at, KM_SYS_VA + KM_SYS_VVAR, KM_SYS_VA + KM_SYS_VVAR + KM_PAGE_SIZE,
-		      PROT_READ, false, "[vvar]");
+		      PROT_READ, false, 0, NULL, "[vvar]");
 	at = vma_line(at, KM_SYS_VA + KM_SYS_VDSO, KM_SYS_VA + KM_SYS_VDSO_MAX,
-		      PROT_READ | PROT_EXEC, false, "[vdso]");
+		      PROT_READ | PROT_EXEC, false, 0, NULL, "[vdso]");
 	*len = (size_t)(at - text);
 	return text;
 }

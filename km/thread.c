@@ -59,6 +59,7 @@ static void *vcpu_thread(void *arg)
 		run_guest_thread(vcpu);
 		pthread_mutex_lock(&vm->thread_lock);
 		vcpu->state = KM_VCPU_PARKED;
+		vcpu->parked_seq = ++vm->park_seq;
 	}
 	return NULL;
 }
@@ -99,24 +100,53 @@ static bool start_host_thread(struct km_vcpu *vcpu)
 	return true;
 }
 
+/* A new vCPU with its host thread running, or NULL. */
+static struct km_vcpu *fresh_vcpu(struct km_vm *vm)
+{
+	struct km_vcpu *vcpu = vm->nvcpu < vm->max_vcpus ? new_vcpu(vm) : NULL;
+
+	if (vcpu && !start_host_thread(vcpu)) {
+		vcpu->state = KM_VCPU_EXITED; /* never used again */
+		vcpu = NULL;
+	}
+	return vcpu;
+}
+
+/* The vCPU parked longest ago, or NULL. */
+static struct km_vcpu *oldest_parked(struct km_vm *vm)
+{
+	struct km_vcpu *found = NULL;
+
+	for (int i = 1; i < vm->nvcpu; i++) {
+		struct km_vcpu *v = vm->vcpus[i];
+		if (v->state == KM_VCPU_PARKED && (!found || v->parked_seq < found->parked_seq))
+			found = v;
+	}
+	return found;
+}
+
 /*
  * A vCPU for a new guest thread, parked and with its tid known, or NULL
- * when the VM has no room for another (the caller's EAGAIN).
+ * when the VM has no room for another (the caller's EAGAIN). A guest tid is
+ * its host thread's, which a reused vCPU keeps (a new host thread on an old
+ * vCPU would cost KVM an RCU grace period at its first KVM_RUN, ~20 ms on a
+ * 6.1 kernel): so the first KM_FRESH_VCPUS threads get vCPUs of their own,
+ * then the one parked longest ago is reused, and a tid comes back only
+ * after that many others have ended, where Linux cycles through pid_max.
  */
+#define KM_FRESH_VCPUS 16
+
 struct km_vcpu *km_thread_claim(struct km_vm *vm)
 {
 	struct km_vcpu *found = NULL;
 
 	pthread_mutex_lock(&vm->thread_lock);
-	for (int i = 1; i < vm->nvcpu && !found; i++)
-		if (vm->vcpus[i]->state == KM_VCPU_PARKED)
-			found = vm->vcpus[i];
-	if (!found && vm->nvcpu < vm->max_vcpus && (found = new_vcpu(vm)) != NULL) {
-		if (!start_host_thread(found)) {
-			found->state = KM_VCPU_EXITED; /* never used again */
-			found = NULL;
-		}
-	}
+	if (vm->nvcpu < KM_FRESH_VCPUS)
+		found = fresh_vcpu(vm);
+	if (!found)
+		found = oldest_parked(vm);
+	if (!found)
+		found = fresh_vcpu(vm);
 	if (found) {
 		found->state = KM_VCPU_CLAIMED;
 		vm->live++;

@@ -12,10 +12,14 @@
  * the memory limit on what it commits, as Linux's strict overcommit counts it.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "km.h"
 
@@ -160,7 +164,7 @@ static bool file_backed(enum km_vma_kind kind)
 static bool vma_joinable(const struct km_vma *a, const struct km_vma *b)
 {
 	return a->end == b->start && a->prot == b->prot && a->kind == b->kind &&
-	       a->shared == b->shared && !file_backed(a->kind);
+	       a->shared == b->shared && !file_backed(a->kind) && a->name == 0 && b->name == 0;
 }
 
 /*
@@ -207,6 +211,54 @@ static void vma_drop(struct km_vm *vm, uint64_t start, uint64_t end)
 		return; /* nothing listed there, maybe no list at all */
 	memmove(&vm->vmas[i], &vm->vmas[i + n], (vm->nvma - i - n) * sizeof(*vm->vmas));
 	vm->nvma -= n;
+}
+
+/* The name of path (dev, ino) for the maps file, kept once: 0 if km has no memory for it. */
+static uint32_t intern_name(struct km_vm *vm, const char *path, uint64_t dev, uint64_t ino)
+{
+	for (uint32_t i = 0; i < vm->nnames; i++)
+		if (vm->names[i].dev == dev && vm->names[i].ino == ino &&
+		    strcmp(vm->names[i].path, path) == 0)
+			return i + 1;
+	if (vm->nnames == vm->names_cap) {
+		uint32_t cap = vm->names_cap ? vm->names_cap * 2 : 16;
+		struct km_mapname *grown = realloc(vm->names, cap * sizeof(*grown));
+		if (grown == NULL)
+			return 0;
+		vm->names = grown;
+		vm->names_cap = cap;
+	}
+	char *copy = strdup(path);
+	if (copy == NULL)
+		return 0;
+	vm->names[vm->nnames] = (struct km_mapname){ copy, dev, ino };
+	return ++vm->nnames;
+}
+
+/* The name of the file open on fd (km's host fd): its path as the host's /proc names it. */
+uint32_t km_vma_name_of_fd(struct km_vm *vm, int fd)
+{
+	char link[32], path[PATH_MAX];
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0 || fstat(fd, &st) != 0)
+		return 0;
+	path[n] = '\0';
+	return intern_name(vm, path, st.st_dev, st.st_ino);
+}
+
+/* [start, end) maps the named file from off on (the loader's segments). */
+void km_vma_set_name(struct km_vm *vm, uint64_t start, uint64_t end, uint32_t name, uint64_t off)
+{
+	vma_split(vm, start);
+	vma_split(vm, end);
+	for (size_t i = vma_index(vm, start); i < vm->nvma && vm->vmas[i].start < end; i++) {
+		vm->vmas[i].name = name;
+		vm->vmas[i].off = off + (vm->vmas[i].start - start);
+	}
+	vma_merge_around(vm, start, end);
 }
 
 /* The page tables of what the list maps in [start, end): cleared, or as the list says. */
@@ -455,7 +507,11 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 			return -ENOMEM;
 	}
 	long rc = place(vm, start, end, prot, flags, anon ? -1 : fd, off, kind);
-	return rc < 0 ? rc : (long)start;
+	if (rc < 0)
+		return rc;
+	if (!anon)
+		km_vma_set_name(vm, start, end, km_vma_name_of_fd(vm, fd), off);
+	return (long)start;
 }
 
 long km_munmap(struct km_vm *vm, uint64_t addr, uint64_t len)
@@ -619,6 +675,8 @@ static long move_range(struct km_vm *vm, uint64_t old, uint64_t old_len, uint64_
 	vma_drop(vm, old, old + old_len);
 	km_pte_set(vm, dest, new_len, v->prot);
 	vma_add(vm, dest, dest + new_len, v->prot, v->kind, v->shared, v->off);
+	if (v->name)
+		km_vma_set_name(vm, dest, dest + new_len, v->name, v->off);
 	return 0;
 unfence:
 	km_host_unfence(vm, dest, new_len);

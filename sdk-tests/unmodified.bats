@@ -331,3 +331,26 @@ status 0"
 	assert_failure 2
 	assert_equal "$stderr" "km: unknown option '--bogus'; see km --help"
 }
+
+@test "/proc/self/maps names the program, its ELF interpreter and its libraries, with Linux's offsets and rights" {
+	files() { awk '$6 ~ /libc\.so\.6|ld-linux|\/usr\/bin\/cat$/ { print $2, $3, $4, $5, $6 }'; }
+	local native
+	native=$(/bin/cat /proc/self/maps | files)
+	[ "$(grep -c libc.so.6 <<<"$native")" -ge 4 ] || fail "native maps without libc: $native"
+	run --separate-stderr km /bin/cat /proc/self/maps
+	assert_success
+	assert_line --regexp '^[0-9a-f]+-[0-9a-f]+ rw-p 00000000 00:00 0 +\[heap\]$'
+	assert_line --regexp '^[0-9a-f]+-[0-9a-f]+ rw-p 00000000 00:00 0 +\[stack\]$'
+	assert_equal "$(files <<<"$output")" "$native"
+}
+
+@test "thread ids are not handed out again at once: ten threads one after another have ten ids, as natively" {
+	same_as_native_cmd /usr/bin/python3 -c '
+import threading
+ids = []
+for i in range(10):
+    t = threading.Thread(target=lambda: ids.append(threading.get_native_id())); t.start(); t.join()
+print("distinct", len(set(ids) | {threading.get_native_id()}), "of", len(ids) + 1)'
+	assert_success
+	assert_output "distinct 11 of 11"
+}

@@ -29,7 +29,13 @@ server.listen(0, '127.0.0.1', () => {
 			const child = cp.spawnSync('/bin/sh', ['-c', 'echo out; exit 4']);
 			console.log('spawn', child.stdout.toString().trim(), child.status);
 			console.log('workers', await workers());
-			process.on('SIGUSR2', () => { console.log('got SIGUSR2'); process.exit(6); });
+			// The loop must stay alive until libuv delivers the signal.
+			const deadline = setTimeout(() => process.exit(9), 10000);
+			process.on('SIGUSR2', () => {
+				clearTimeout(deadline);
+				console.log('got SIGUSR2');
+				process.exit(6);
+			});
 			process.kill(process.pid, 'SIGUSR2');
 		});
 	});
