@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -286,6 +287,8 @@ struct km_exec_args {
 };
 long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *args);
 int km_options_end(int argc, char **argv);
+extern const struct option km_options[]; /* options.c, with KM_OPTSTRING */
+#define KM_OPTSTRING "+m:vh"
 
 /* procfs.c: what the guest opens in /proc is decided on the opened file; km's own never shows. */
 long km_proc_open(struct km_vm *vm, int dirfd, const char *path, int flags, mode_t mode);

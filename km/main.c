@@ -78,41 +78,6 @@ static char *absolute_path(const char *path)
 	return abs ? abs : strdup(path);
 }
 
-static const struct option options[] = {
-	{ "mem-limit", required_argument, NULL, 'm' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "log-to", required_argument, NULL, 'L' },
-	{ "argv0", required_argument, NULL, 'A' },
-	{ "rlimit", required_argument, NULL, 'R' },
-	{ "allow-path", required_argument, NULL, 'P' },
-	{ "no-seccomp", no_argument, NULL, 'S' },
-	/* Only from km's own exec for the guest: see seccomp.c. */
-	{ "seccomp-inherited", no_argument, NULL, 'I' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ 0 },
-};
-#define OPTSTRING "+m:vh"
-
-
-/*
- * How many of argv's first words are km's options, argv[0] counted: where
- * the program begins for a km that a guest runs (exec.c).
- */
-int km_options_end(int argc, char **argv)
-{
-	int saved = opterr, end;
-
-	opterr = 0;
-	optind = 0; /* glibc's full reset */
-	while (getopt_long(argc, argv, OPTSTRING, options, NULL) != -1)
-		;
-	end = optind;
-	optind = 0;
-	opterr = saved;
-	return end;
-}
-
 int main(int argc, char **argv)
 {
 	uint64_t mem_limit = KM_DEFAULT_MEM_LIMIT;
@@ -121,7 +86,7 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, OPTSTRING, options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, KM_OPTSTRING, km_options, NULL)) != -1) {
 		switch (c) {
 		case 'm': mem_limit = parse_size(optarg); break;
 		case 'v': km_verbose = 1; break;

@@ -257,6 +257,61 @@ KM_SYSCALL(sendfile)
 	return rc;
 }
 
+/*
+ * A loff_t the guest passes by address, as copy_file_range and splice
+ * take them: copied in once, used from km's copy, copied back after.
+ */
+struct guest_off {
+	uint64_t gva;
+	loff_t val;
+};
+
+static long off_in(struct km_vcpu *vcpu, struct guest_off *o, uint64_t gva)
+{
+	o->gva = gva;
+	return gva && km_copy_in(vcpu->vm, &o->val, gva, sizeof(o->val)) < 0 ? -EFAULT : 0;
+}
+
+static loff_t *off_ptr(struct guest_off *o)
+{
+	return o->gva ? &o->val : NULL;
+}
+
+/* The offsets back to the guest once the call has moved bytes. */
+static long offs_out(struct km_vcpu *vcpu, long rc, const struct guest_off *in,
+		     const struct guest_off *out)
+{
+	if (rc > 0 && in->gva && km_copy_out(vcpu->vm, in->gva, &in->val, sizeof(in->val)) < 0)
+		return -EFAULT;
+	if (rc > 0 && out->gva && km_copy_out(vcpu->vm, out->gva, &out->val, sizeof(out->val)) < 0)
+		return -EFAULT;
+	return rc;
+}
+
+/* copy_file_range(fd_in, off_in, fd_out, off_out, len, flags), and splice's same shape. */
+static long two_fd_copy(struct km_vcpu *vcpu, long nr, const uint64_t *a)
+{
+	struct guest_off in, out;
+
+	FD_OR_EBADF(a[0]);
+	FD_OR_EBADF(a[2]);
+	if (off_in(vcpu, &in, a[1]) < 0 || off_in(vcpu, &out, a[3]) < 0)
+		return -EFAULT;
+	long rc = km_host(syscall(nr, (int)a[0], off_ptr(&in), (int)a[2], off_ptr(&out),
+				  (size_t)a[4], (unsigned)a[5]));
+	return offs_out(vcpu, rc, &in, &out);
+}
+
+KM_SYSCALL(copy_file_range) { return two_fd_copy(vcpu, SYS_copy_file_range, a); }
+KM_SYSCALL(splice) { return two_fd_copy(vcpu, SYS_splice, a); }
+
+KM_SYSCALL(tee)
+{
+	FD_OR_EBADF(a[0]);
+	FD_OR_EBADF(a[1]);
+	return km_host(syscall(SYS_tee, (int)a[0], (int)a[1], (size_t)a[2], (unsigned)a[3]));
+}
+
 #define MEMFD_NAME_MAX 249 /* NAME_MAX less "memfd:", as Linux */
 
 KM_SYSCALL(memfd_create)

@@ -1,6 +1,7 @@
 /* Syscalls that name files by path. Paths are guest strings copied into km. */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -201,3 +202,118 @@ KM_SYSCALL(utimensat)
 		return -EFAULT;
 	return km_host(syscall(SYS_utimensat, a[0], a[1] ? p : NULL, times, a[3]));
 }
+
+/* Extended attributes: Linux's limits on a name and a value, then the host's call. */
+#define XATTR_NAME_MAX_LINUX 255
+#define XATTR_SIZE_MAX_LINUX 65536
+
+static long xattr_name(struct km_vcpu *vcpu, char *name, uint64_t gva)
+{
+	long rc = km_string_in(vcpu->vm, name, gva, XATTR_NAME_MAX_LINUX + 1);
+	return rc == -ENAMETOOLONG ? -ERANGE : rc < 0 ? rc : 0;
+}
+
+/*
+ * get and list fill a value or list of at most XATTR_SIZE_MAX bytes (as Linux
+ * reads size) in km, then copy it out: the guest's buffer is checked only
+ * when there is something to write, where Linux faults, so a missing
+ * attribute is ENODATA whatever the buffer.
+ */
+static long xattr_read(struct km_vcpu *vcpu, long nr, long fd, const char *path, const char *name,
+		       uint64_t gva, uint64_t size)
+{
+	if (size > XATTR_SIZE_MAX_LINUX)
+		size = XATTR_SIZE_MAX_LINUX;
+	char *buf = size ? malloc(size) : NULL;
+	if (size && buf == NULL)
+		return -ENOMEM;
+	long rc;
+	if (name)
+		rc = fd >= 0 ? syscall(nr, (int)fd, name, buf, (size_t)size) :
+			       syscall(nr, path, name, buf, (size_t)size);
+	else
+		rc = fd >= 0 ? syscall(nr, (int)fd, buf, (size_t)size) :
+			       syscall(nr, path, buf, (size_t)size);
+	rc = km_host(rc);
+	if (rc > 0 && size && km_copy_out(vcpu->vm, gva, buf, (size_t)rc) < 0)
+		rc = -EFAULT;
+	free(buf);
+	return rc;
+}
+
+/* The object: a path (nr for it) or, with fd set, a file descriptor. */
+static long get_xattr(struct km_vcpu *vcpu, long nr, const uint64_t *a, bool fd)
+{
+	char path[PATH_MAX], name[XATTR_NAME_MAX_LINUX + 1];
+	long rc;
+
+	if (fd && !km_fd_ok(vcpu->vm, (long)(int)a[0]))
+		return -EBADF;
+	if (!fd && (rc = km_string_in(vcpu->vm, path, a[0], sizeof(path))) < 0)
+		return rc;
+	if ((rc = xattr_name(vcpu, name, a[1])) < 0)
+		return rc;
+	return xattr_read(vcpu, nr, fd ? (long)(int)a[0] : -1, path, name, a[2], a[3]);
+}
+
+static long set_xattr(struct km_vcpu *vcpu, long nr, const uint64_t *a, bool fd)
+{
+	char path[PATH_MAX], name[XATTR_NAME_MAX_LINUX + 1];
+	long rc;
+
+	if (fd && !km_fd_ok(vcpu->vm, (long)(int)a[0]))
+		return -EBADF;
+	if (!fd && (rc = km_string_in(vcpu->vm, path, a[0], sizeof(path))) < 0)
+		return rc;
+	if ((rc = xattr_name(vcpu, name, a[1])) < 0)
+		return rc;
+	if (a[3] > XATTR_SIZE_MAX_LINUX)
+		return -E2BIG;
+	const void *value = a[3] ? KM_IN(vcpu, a[2], a[3]) : NULL;
+	if (a[3] && value == NULL)
+		return -EFAULT;
+	if (fd)
+		return km_host(syscall(nr, (int)a[0], name, value, (size_t)a[3], (int)a[4]));
+	return km_host(syscall(nr, path, name, value, (size_t)a[3], (int)a[4]));
+}
+
+static long list_xattr(struct km_vcpu *vcpu, long nr, const uint64_t *a, bool fd)
+{
+	char path[PATH_MAX];
+	long rc;
+
+	if (fd && !km_fd_ok(vcpu->vm, (long)(int)a[0]))
+		return -EBADF;
+	if (!fd && (rc = km_string_in(vcpu->vm, path, a[0], sizeof(path))) < 0)
+		return rc;
+	return xattr_read(vcpu, nr, fd ? (long)(int)a[0] : -1, path, NULL, a[1], a[2]);
+}
+
+static long remove_xattr(struct km_vcpu *vcpu, long nr, const uint64_t *a, bool fd)
+{
+	char path[PATH_MAX], name[XATTR_NAME_MAX_LINUX + 1];
+	long rc;
+
+	if (fd && !km_fd_ok(vcpu->vm, (long)(int)a[0]))
+		return -EBADF;
+	if (!fd && (rc = km_string_in(vcpu->vm, path, a[0], sizeof(path))) < 0)
+		return rc;
+	if ((rc = xattr_name(vcpu, name, a[1])) < 0)
+		return rc;
+	if (fd)
+		return km_host(syscall(nr, (int)a[0], name));
+	return km_host(syscall(nr, path, name));
+}
+
+KM_SYSCALL(getxattr) { return get_xattr(vcpu, SYS_getxattr, a, false); }
+KM_SYSCALL(lgetxattr) { return get_xattr(vcpu, SYS_lgetxattr, a, false); }
+KM_SYSCALL(fgetxattr) { return get_xattr(vcpu, SYS_fgetxattr, a, true); }
+KM_SYSCALL(setxattr) { return set_xattr(vcpu, SYS_setxattr, a, false); }
+KM_SYSCALL(lsetxattr) { return set_xattr(vcpu, SYS_lsetxattr, a, false); }
+KM_SYSCALL(fsetxattr) { return set_xattr(vcpu, SYS_fsetxattr, a, true); }
+KM_SYSCALL(listxattr) { return list_xattr(vcpu, SYS_listxattr, a, false); }
+KM_SYSCALL(llistxattr) { return list_xattr(vcpu, SYS_llistxattr, a, false); }
+KM_SYSCALL(flistxattr) { return list_xattr(vcpu, SYS_flistxattr, a, true); }
+KM_SYSCALL(removexattr) { return remove_xattr(vcpu, SYS_removexattr, a, false); }
+KM_SYSCALL(lremovexattr) { return remove_xattr(vcpu, SYS_lremovexattr, a, false); }
+KM_SYSCALL(fremovexattr) { return remove_xattr(vcpu, SYS_fremovexattr, a, true); }

@@ -23,6 +23,7 @@
 #define KM_SYSCALLS_H
 
 #include <errno.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
@@ -53,6 +54,7 @@
 	X(fcntl, KM_RESTARTS) /* F_SETLKW */                                                   \
 	X(ioctl, KM_RESTARTS) /* a terminal's drain */                                         \
 	X(fallocate, KM_PLAIN) X(sendfile, KM_WRITES) X(memfd_create, KM_PLAIN)                \
+	X(copy_file_range, KM_PLAIN) X(splice, KM_WRITES) X(tee, KM_WRITES)                    \
 	/* sys_path.c */                                                                       \
 	X(open, KM_RESTARTS) X(openat, KM_RESTARTS) X(creat, KM_RESTARTS) /* a FIFO */         \
 	X(stat, KM_PLAIN) X(lstat, KM_PLAIN) X(newfstatat, KM_PLAIN) X(statx, KM_PLAIN)        \
@@ -64,6 +66,10 @@
 	X(fchmodat, KM_PLAIN) X(chown, KM_PLAIN) X(lchown, KM_PLAIN) X(fchownat, KM_PLAIN)     \
 	X(truncate, KM_PLAIN) X(getcwd, KM_PLAIN) X(chdir, KM_PLAIN) X(umask, KM_PLAIN)        \
 	X(utimensat, KM_PLAIN) X(statfs, KM_PLAIN) X(mknod, KM_PLAIN) X(mknodat, KM_PLAIN)     \
+	X(getxattr, KM_PLAIN) X(lgetxattr, KM_PLAIN) X(fgetxattr, KM_PLAIN)                    \
+	X(setxattr, KM_PLAIN) X(lsetxattr, KM_PLAIN) X(fsetxattr, KM_PLAIN)                    \
+	X(listxattr, KM_PLAIN) X(llistxattr, KM_PLAIN) X(flistxattr, KM_PLAIN)                 \
+	X(removexattr, KM_PLAIN) X(lremovexattr, KM_PLAIN) X(fremovexattr, KM_PLAIN)           \
 	/* sys_mem.c */                                                                        \
 	X(brk, KM_PLAIN) X(mmap, KM_PLAIN) X(munmap, KM_PLAIN) X(mprotect, KM_PLAIN)           \
 	X(mremap, KM_PLAIN) X(madvise, KM_PLAIN) X(msync, KM_PLAIN) X(mlock, KM_PLAIN)         \
@@ -123,9 +129,9 @@
 	X(shutdown, KM_PLAIN) X(sendmmsg, KM_WRITES) X(recvmmsg, KM_RESTARTS)
 
 /*
- * The terminal, pty and fd ioctls km passes to the host, with the size of
- * the argument and whether km reads it (PROT_READ), writes it (PROT_WRITE)
- * or passes it by value (0). sys_io.c serves them; the seccomp filter lets
+ * The terminal, pty, fd and interface ioctls km passes to the host, with
+ * the size of the argument and whether the kernel reads it (PROT_READ),
+ * writes it (PROT_WRITE), both, or takes it by value (0). sys_io.c serves them; the seccomp filter lets
  * exactly these requests through.
  */
 #define KM_KERNEL_TERMIOS_SIZE 36
@@ -145,7 +151,16 @@
 	X(TIOCGPKT, sizeof(int), PROT_WRITE) X(TIOCOUTQ, sizeof(int), PROT_WRITE)              \
 	X(TIOCGEXCL, sizeof(int), PROT_WRITE) X(TIOCSCTTY, 0, 0) X(TIOCNOTTY, 0, 0)            \
 	X(TIOCEXCL, 0, 0) X(TIOCNXCL, 0, 0)                                                    \
-	X(TIOCGPTPEER, 0, 0) /* returns a new fd: sys_io.c takes it apart */
+	X(TIOCGPTPEER, 0, 0) /* returns a new fd: sys_io.c takes it apart */               \
+	/* network interfaces by name or index (if_nametoindex, if_indextoname), read only */ \
+	X(SIOCGIFNAME, sizeof(struct ifreq), PROT_READ | PROT_WRITE)                           \
+	X(SIOCGIFINDEX, sizeof(struct ifreq), PROT_READ | PROT_WRITE)                          \
+	X(SIOCGIFFLAGS, sizeof(struct ifreq), PROT_READ | PROT_WRITE)                          \
+	X(SIOCGIFADDR, sizeof(struct ifreq), PROT_READ | PROT_WRITE)                           \
+	X(SIOCGIFNETMASK, sizeof(struct ifreq), PROT_READ | PROT_WRITE)                        \
+	X(SIOCGIFBRDADDR, sizeof(struct ifreq), PROT_READ | PROT_WRITE)                        \
+	X(SIOCGIFMTU, sizeof(struct ifreq), PROT_READ | PROT_WRITE)                            \
+	X(SIOCGIFHWADDR, sizeof(struct ifreq), PROT_READ | PROT_WRITE)
 
 /* What a policy may combine; hcall.c checks every entry when it builds the table. */
 #define KM_POLICY_OK(p)                                                                  \

@@ -228,6 +228,33 @@ TIOCGPTN(at an unmapped address): EFAULT"
 	assert_line "shmdt again: EINVAL"
 }
 
+@test "extended attributes: set, get, list and remove as natively, with Linux's limits" {
+	cd "$BATS_TEST_TMPDIR"
+	same_as_native more_calls xattr
+	assert_success
+	assert_line "setxattr(a 299-byte name): ERANGE"
+	assert_line "setxattr(a 70000-byte value): E2BIG"
+}
+
+@test "copy_file_range, splice and tee move bytes and update their offsets as natively" {
+	cd "$BATS_TEST_TMPDIR"
+	same_as_native more_calls copy
+	assert_success
+	assert_output 'copy_file_range: 5 bytes, "23456", offsets now 7 and 5
+splice file to pipe: 3 bytes, offset now 9
+tee: 3 bytes, "678", still in the first pipe: "678"
+copy_file_range(offset at an unmapped address): EFAULT
+splice(a closed fd): EBADF'
+}
+
+@test "network interfaces by name and index (if_nametoindex, if_indextoname), as natively" {
+	same_as_native more_calls ifname
+	assert_success
+	assert_output "lo has an index: yes
+and back: lo
+no such interface: ENODEV"
+}
+
 @test "Debian's dynamically linked coreutils run with glibc's ld.so as natively: ls, sort, wc, cat, find" {
 	printf 'pear\napple\nfig\n' >"$BATS_TEST_TMPDIR/fruit"
 	same_as_native_cmd /bin/ls -la /usr/share/doc/bash

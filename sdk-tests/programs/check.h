@@ -25,6 +25,8 @@ static inline const char *errno_name(int err)
 		{ EFAULT, "EFAULT" }, { EEXIST, "EEXIST" }, { EINVAL, "EINVAL" }, { EMFILE, "EMFILE" },
 		{ ENOTTY, "ENOTTY" }, { EFBIG, "EFBIG" },   { EPIPE, "EPIPE" },   { E2BIG, "E2BIG" },
 		{ ENOSYS, "ENOSYS" }, { ENOSPC, "ENOSPC" }, { EIDRM, "EIDRM" },   { ENOMSG, "ENOMSG" },
+		{ ERANGE, "ERANGE" }, { ENODEV, "ENODEV" }, { ENODATA, "ENODATA" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" }, { ENAMETOOLONG, "ENAMETOOLONG" },
 	};
 	static char other[24];
 

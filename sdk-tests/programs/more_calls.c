@@ -12,6 +12,8 @@
 #include <sys/sysinfo.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
+#include <sys/xattr.h>
+#include <net/if.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -311,6 +313,75 @@ static void shm_case(void)
 	CHECK(shmctl(id, IPC_RMID, NULL) == 0, "shmctl IPC_RMID");
 }
 
+/* Extended attributes on a file in the current directory: whatever the file system says, and Linux's own limits. */
+static void xattr_case(void)
+{
+	int fd = open("xattr-file", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0, "create xattr-file");
+	printf("setxattr: %s\n", outcome(setxattr("xattr-file", "user.km", "value", 5, 0)));
+	char buf[64] = "";
+	long n = getxattr("xattr-file", "user.km", buf, sizeof(buf));
+	printf("getxattr: %s %.*s\n", outcome(n), n > 0 ? (int)n : 0, buf);
+	printf("getxattr(size 0): %ld\n", (long)fgetxattr(fd, "user.km", NULL, 0));
+	printf("getxattr(a 2-byte buffer): %s\n", outcome(getxattr("xattr-file", "user.km", buf, 2)));
+	n = flistxattr(fd, buf, sizeof(buf));
+	printf("listxattr: %s, lists user.km: %s\n", outcome(n),
+	       n > 0 && memmem(buf, (size_t)n, "user.km", 8) ? "yes" : "no");
+	printf("removexattr: %s\n", outcome(fremovexattr(fd, "user.km")));
+	char name[300];
+	memset(name, 'a', sizeof(name) - 1);
+	memcpy(name, "user.", 5);
+	name[sizeof(name) - 1] = 0;
+	printf("setxattr(a 299-byte name): %s\n", outcome(setxattr("xattr-file", name, "v", 1, 0)));
+	printf("setxattr(a 70000-byte value): %s\n",
+	       outcome(setxattr("xattr-file", "user.big", buf, 70000, 0)));
+	printf("getxattr(value at an unmapped address): %s\n",
+	       outcome(getxattr("xattr-file", "user.km", (void *)16, 8)));
+	close(fd);
+	unlink("xattr-file");
+}
+
+/* copy_file_range, splice and tee, their offsets read and written back once. */
+static void copy_case(void)
+{
+	int in = open("copy-in", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	int out = open("copy-out", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(in >= 0 && out >= 0 && write(in, "0123456789", 10) == 10, "files");
+	loff_t off_in = 2, off_out = 0;
+	long n = syscall(SYS_copy_file_range, in, &off_in, out, &off_out, 5, 0);
+	char buf[16] = "";
+	CHECK(pread(out, buf, sizeof(buf) - 1, 0) >= 0, "pread");
+	printf("copy_file_range: %ld bytes, \"%s\", offsets now %ld and %ld\n", n, buf, (long)off_in,
+	       (long)off_out);
+	int p[2], q[2];
+	CHECK(pipe(p) == 0 && pipe(q) == 0, "pipes");
+	off_in = 6;
+	n = splice(in, &off_in, p[1], NULL, 3, 0);
+	printf("splice file to pipe: %ld bytes, offset now %ld\n", n, (long)off_in);
+	n = tee(p[0], q[1], 3, 0);
+	memset(buf, 0, sizeof(buf));
+	CHECK(read(q[0], buf, sizeof(buf)) == 3, "read the tee");
+	printf("tee: %ld bytes, \"%s\"", n, buf);
+	memset(buf, 0, sizeof(buf));
+	CHECK(read(p[0], buf, sizeof(buf)) == 3, "read the pipe");
+	printf(", still in the first pipe: \"%s\"\n", buf);
+	printf("copy_file_range(offset at an unmapped address): %s\n",
+	       outcome(syscall(SYS_copy_file_range, in, 16, out, NULL, 5, 0)));
+	printf("splice(a closed fd): %s\n", outcome(splice(99, NULL, p[1], NULL, 3, 0)));
+	unlink("copy-in");
+	unlink("copy-out");
+}
+
+/* Interface names and indexes, as getaddrinfo's scope ids need them. */
+static void ifname_case(void)
+{
+	unsigned idx = if_nametoindex("lo");
+	char name[IF_NAMESIZE] = "";
+	printf("lo has an index: %s\n", idx > 0 ? "yes" : "no");
+	printf("and back: %s\n", if_indextoname(idx, name) ? name : strerror(errno));
+	printf("no such interface: %s\n", if_nametoindex("no-such-if0") == 0 ? errno_name(errno) : "found");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -324,6 +395,9 @@ int main(int argc, char **argv)
 		{ "pty", pty_case },
 		{ "sysv", sysv_case },
 		{ "shm", shm_case },
+		{ "xattr", xattr_case },
+		{ "copy", copy_case },
+		{ "ifname", ifname_case },
 	};
 	return RUN_CASE(argc, argv, cases);
 }

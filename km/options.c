@@ -1,0 +1,38 @@
+/* km's command line: its options, shared by main and by exec (a guest that runs km). */
+#include <getopt.h>
+
+#include "km.h"
+
+const struct option km_options[] = {
+	{ "mem-limit", required_argument, NULL, 'm' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "log-to", required_argument, NULL, 'L' },
+	{ "argv0", required_argument, NULL, 'A' },
+	{ "rlimit", required_argument, NULL, 'R' },
+	{ "allow-path", required_argument, NULL, 'P' },
+	{ "no-seccomp", no_argument, NULL, 'S' },
+	/* Only from km's own exec for the guest: see seccomp.c. */
+	{ "seccomp-inherited", no_argument, NULL, 'I' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+/*
+ * How many of argv's first words are km's options, argv[0] counted: where
+ * the program begins for a km that a guest runs (exec.c).
+ */
+int km_options_end(int argc, char **argv)
+{
+	int saved = opterr, end;
+
+	opterr = 0;
+	optind = 0; /* glibc's full reset */
+	while (getopt_long(argc, argv, KM_OPTSTRING, km_options, NULL) != -1)
+		;
+	end = optind;
+	optind = 0;
+	opterr = saved;
+	return end;
+}
+
