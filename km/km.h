@@ -156,6 +156,7 @@ struct km_vm {
 	/* Where the initial stack keeps them, for /proc/self. */
 	uint64_t arg_start, arg_end, env_start, env_end, auxv_start, auxv_end;
 
+	char comm[16]; /* the program's name, as a new thread's comm */
 	/* Threads: every vCPU ever created, live or parked for reuse. */
 	uint64_t park_seq;
 	pthread_mutex_t thread_lock;
@@ -292,6 +293,9 @@ extern const struct option km_options[]; /* options.c, with KM_OPTSTRING */
 
 /* procfs.c: what the guest opens in /proc is decided on the opened file; km's own never shows. */
 long km_proc_open(struct km_vm *vm, int dirfd, const char *path, int flags, mode_t mode);
+char *km_proc_status_text(struct km_vm *vm, pid_t tid, size_t *len);
+char *km_proc_comm_text(struct km_vm *vm, pid_t tid, size_t *len);
+const char *km_thread_name(struct km_vm *vm, const struct km_vcpu *vcpu);
 long km_proc_readlink(struct km_vm *vm, int dirfd, const char *path, char *out, size_t size);
 const char *km_proc_stat_exe(struct km_vm *vm, int dirfd, const char *path, int at_flags,
 			     dev_t dev, ino_t ino);

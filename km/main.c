@@ -121,6 +121,8 @@ int main(int argc, char **argv)
 	const char *file, *execfn;
 	char **prog_argv = km_start_program(argv + optind, &file, &execfn);
 	vm.exe_path = absolute_path(file);
+	const char *base = strrchr(file, '/');
+	snprintf(vm.comm, sizeof(vm.comm), "%s", base ? base + 1 : file); /* as execve names it */
 	vm.km_argv0 = argv[0];
 	if (log_path) {
 		km_log_open(log_path);

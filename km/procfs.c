@@ -58,7 +58,13 @@
 #define O_PATH_FLAGS (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)
 
 /* What a file is to the guest, or -errno when the guest may not have it. */
-enum proc_file { PROC_HOST, PROC_EXE, PROC_EXE_LINK, PROC_CMDLINE, PROC_ENVIRON, PROC_AUXV, PROC_MAPS };
+enum proc_file {
+	PROC_HOST, PROC_EXE, PROC_EXE_LINK, PROC_CMDLINE, PROC_ENVIRON, PROC_AUXV, PROC_MAPS,
+	PROC_STATUS, PROC_COMM,
+};
+/* status and comm are a thread's: its tid (0: the process's) rides above the proc_file. */
+#define PROC_TID_SHIFT 8
+#define PROC_FILE(rc) ((enum proc_file)((rc) & ((1 << PROC_TID_SHIFT) - 1)))
 
 /* Per-process files with no guest view that would show or change km's memory or registers. */
 static const char *const memory_files[] = { "mem",	    "pagemap",	 "map_files", "smaps",
@@ -72,7 +78,8 @@ static const struct {
 } guest_files[] = {
 	{ "exe", PROC_EXE_LINK, PROC_HOST },  { "cmdline", PROC_CMDLINE, PROC_HOST },
 	{ "environ", PROC_ENVIRON, PROC_HOST }, { "auxv", PROC_AUXV, -EACCES },
-	{ "maps", PROC_MAPS, -EACCES },
+	{ "maps", PROC_MAPS, -EACCES },		{ "status", PROC_STATUS, PROC_HOST },
+	{ "comm", PROC_COMM, PROC_HOST },
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -206,9 +213,17 @@ static long pid_file(struct km_vm *vm, const char *root, char **c, int n, int at
 	if (strcmp(name, "fd") == 0 || strcmp(name, "fdinfo") == 0)
 		return own && at + 1 < n && number(c[at + 1], &fd) && fd >= vm->fd_limit ? -ENOENT :
 											 PROC_HOST;
-	for (size_t i = 0; at + 1 == n && i < sizeof(guest_files) / sizeof(guest_files[0]); i++)
-		if (strcmp(name, guest_files[i].name) == 0)
-			return own ? (long)guest_files[i].own : guest_files[i].other;
+	long tid = 0;
+	if (at == 3)
+		number(c[2], &tid);
+	for (size_t i = 0; at + 1 == n && i < sizeof(guest_files) / sizeof(guest_files[0]); i++) {
+		if (strcmp(name, guest_files[i].name) != 0)
+			continue;
+		if (!own)
+			return guest_files[i].other;
+		enum proc_file f = guest_files[i].own;
+		return f == PROC_STATUS || f == PROC_COMM ? (long)f | tid << PROC_TID_SHIFT : (long)f;
+	}
 	return PROC_HOST;
 }
 
@@ -419,11 +434,14 @@ static long sealed_file(const char *name, const char *text, size_t len, int flag
 	return fd;
 }
 
-/* The guest's own version of an emulated file, opened with the guest's flags. */
-static long guest_view(struct km_vm *vm, enum proc_file what, int flags)
+/* The guest's own version of an emulated file (a proc_file with its tid), opened with the guest's flags. */
+static long guest_view(struct km_vm *vm, long file, int flags)
 {
 	static const char *const names[] = { [PROC_CMDLINE] = "cmdline", [PROC_ENVIRON] = "environ",
-					     [PROC_AUXV] = "auxv", [PROC_MAPS] = "maps" };
+					     [PROC_AUXV] = "auxv", [PROC_MAPS] = "maps",
+					     [PROC_STATUS] = "status", [PROC_COMM] = "comm" };
+	enum proc_file what = PROC_FILE(file);
+	pid_t tid = (pid_t)(file >> PROC_TID_SHIFT);
 	size_t len = 0;
 	char *text;
 
@@ -437,6 +455,10 @@ static long guest_view(struct km_vm *vm, enum proc_file what, int flags)
 		return -EACCES;
 	if (what == PROC_MAPS)
 		text = maps_text(vm, &len);
+	else if (what == PROC_STATUS)
+		text = km_proc_status_text(vm, tid, &len);
+	else if (what == PROC_COMM)
+		text = km_proc_comm_text(vm, tid, &len);
 	else if (what == PROC_CMDLINE)
 		text = guest_bytes(vm, vm->arg_start, vm->arg_end, &len);
 	else if (what == PROC_ENVIRON)
@@ -521,7 +543,7 @@ static long careful_open(struct km_vm *vm, int dirfd, const char *path, int flag
 		else if (rc == PROC_EXE && !exe)
 			rc = -ELOOP; /* the program's path leads back to /proc/self/exe */
 		else if (rc >= 0)
-			rc = guest_view(vm, (enum proc_file)rc, flags);
+			rc = guest_view(vm, rc, flags);
 		close((int)fd);
 		break;
 	}

@@ -269,7 +269,7 @@ KM_SYSCALL(prctl)
 		return 0;
 	}
 	case PR_GET_NAME:
-		return km_copy_out(vcpu->vm, a[1], vcpu->name, TASK_COMM_LEN);
+		return km_copy_out(vcpu->vm, a[1], km_thread_name(vcpu->vm, vcpu), TASK_COMM_LEN);
 	case PR_GET_DUMPABLE:
 		return 1;
 	default:

@@ -381,3 +381,23 @@ print("distinct", len(set(ids) | {threading.get_native_id()}), "of", len(ids) + 
 	assert_success
 	assert_output "distinct 11 of 11"
 }
+
+@test "/proc/self/status and comm show the guest's name, threads and signal masks, as natively" {
+	status_lines() { grep -E '^(Name|Threads|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):'; }
+	local script='trap "" USR1; exec cat /proc/self/status'
+	run --separate-stderr km /bin/sh -c "$script"
+	assert_success
+	assert_equal "$(status_lines <<<"$output")" "$(/bin/sh -c "$script" | status_lines)"
+	assert_line --regexp '^SigIgn:	0+200$'
+	local py='
+import signal, threading, time
+signal.signal(signal.SIGUSR2, lambda *a: 0)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+t = threading.Thread(target=time.sleep, args=(0.5,)); t.start()
+print(open("/proc/self/status").read()); print(open("/proc/self/comm").read()); t.join()'
+	run --separate-stderr km /usr/bin/python3 -c "$py"
+	assert_success
+	assert_equal "$(status_lines <<<"$output")" "$(/usr/bin/python3 -c "$py" | status_lines)"
+	assert_line "Threads:	2"
+	assert_line "python3"
+}
