@@ -107,7 +107,7 @@ struct km_vm {
 	int kvm_fd, vm_fd;
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
-	bool has_xsave;	 /* the guest's CPUID shows XSAVE: signal frames carry its area */
+	bool has_xsave;	 /* the guest has XSAVE features beyond SSE: signal frames carry its area */
 	bool kvm_xsave;	 /* KVM_GET/SET_XSAVE work, whatever the guest's CPUID */
 	int entry_cpl; /* the CPL the syscall entry runs at: 0, 3, or -1 not known yet */
 	uint64_t xcr0;

@@ -387,28 +387,37 @@ uint64_t km_x86_xcr0(struct km_vm *vm)
 
 /*
  * The size of the FPU state in a signal frame: the standard-format XSAVE
- * area for the features in XCR0, or the 512-byte FXSAVE area without XSAVE.
+ * area for the features the guest can use beyond x87 and SSE, else the
+ * 512-byte FXSAVE area. Those features are what KVM's XSAVE leaf (0xd)
+ * names, not its leaf 1: on PVM the guest's CPUID instruction runs on the
+ * host's processor and shows XSAVE and AVX, which the guest then uses,
+ * while KVM's leaf 1 shows neither; KVM_GET/SET_XSAVE carry them all the
+ * same. A frame without them would lose the upper halves of the YMM
+ * registers at every rt_sigreturn. Computed once, published last.
  */
 size_t km_x86_fpu_size(struct km_vm *vm)
 {
-	if (vm->xsave_size)
-		return vm->xsave_size;
-	const struct kvm_cpuid_entry2 *leaf1 = cpuid_leaf(vm, 1, 0);
-	vm->kvm_xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
-	vm->has_xsave = leaf1 && (leaf1->ecx & (1u << 26)) && vm->kvm_xsave;
-	vm->xsave_size = FXSAVE_SIZE;
-	if (!vm->has_xsave)
-		return vm->xsave_size;
-	vm->xcr0 = km_x86_xcr0(vm);
-	size_t size = FXSAVE_SIZE + 64;
-	for (uint32_t i = 2; i < 64; i++) {
-		const struct kvm_cpuid_entry2 *c = cpuid_leaf(vm, 0xd, i);
-		if ((vm->xcr0 >> i & 1) && c && c->ebx + c->eax > size)
-			size = c->ebx + c->eax;
+	size_t size = __atomic_load_n(&vm->xsave_size, __ATOMIC_ACQUIRE);
+
+	if (size)
+		return size;
+	bool kvm_xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	uint64_t xcr0 = kvm_xsave ? km_x86_xcr0(vm) : XFEATURES_FP_SSE;
+	size = FXSAVE_SIZE;
+	if (xcr0 & ~XFEATURES_FP_SSE) {
+		size = FXSAVE_SIZE + 64;
+		for (uint32_t i = 2; i < 64; i++) {
+			const struct kvm_cpuid_entry2 *c = cpuid_leaf(vm, 0xd, i);
+			if ((xcr0 >> i & 1) && c && c->ebx + c->eax > size)
+				size = c->ebx + c->eax;
+		}
+		if (size > sizeof(struct kvm_xsave))
+			size = sizeof(struct kvm_xsave);
 	}
-	if (size > sizeof(struct kvm_xsave))
-		size = sizeof(struct kvm_xsave);
-	vm->xsave_size = size;
+	vm->kvm_xsave = kvm_xsave;
+	vm->has_xsave = size > FXSAVE_SIZE;
+	vm->xcr0 = xcr0;
+	__atomic_store_n(&vm->xsave_size, size, __ATOMIC_RELEASE);
 	return size;
 }
 

@@ -35,7 +35,19 @@ NATIVE_C := threads signals net http_server process vdso isolation guest_values 
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
 DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs \
-	openjdk-17-jdk-headless
+	openjdk-17-jdk-headless age openssl
+
+# esbuild, a static Go program, as npm ships it (unmodified.bats): pinned by version and hash.
+ESBUILD_VERSION := 0.19.12
+ESBUILD_SHA512 := B71g1QpxfwBvNrfyJdVDexenDIt1CiDN1TIXLbhOw0KhJzE78KIFGX6OJ9MrtC0oOqMWf+0xop4qEU8JrJTwCg==
+ESBUILD := $(TEST_DIR)/esbuild/package/bin/esbuild
+$(ESBUILD): | $(DEPS_STAMP)
+	@rm -rf $(TEST_DIR)/esbuild && mkdir -p $(TEST_DIR)/esbuild
+	cd $(TEST_DIR)/esbuild && npm pack --silent @esbuild/linux-x64@$(ESBUILD_VERSION) >/dev/null
+	[ "$$(openssl dgst -sha512 -binary $(TEST_DIR)/esbuild/esbuild-linux-x64-$(ESBUILD_VERSION).tgz | \
+		base64 -w0)" = "$(ESBUILD_SHA512)" ] || { echo "esbuild: the package's hash is not the pinned one"; exit 1; }
+	tar -xzf $(TEST_DIR)/esbuild/esbuild-linux-x64-$(ESBUILD_VERSION).tgz -C $(TEST_DIR)/esbuild
+	touch $@
 
 # Java programs for unmodified.bats, compiled here so the nested VM only runs them.
 JAVA_PROGRAMS := $(patsubst sdk-tests/programs/runtimes/%.java,$(TEST_DIR)/java/%.class,\
@@ -55,7 +67,7 @@ $(addprefix $(TEST_DIR)/native/,$(NATIVE_CXX)): $(TEST_DIR)/native/%: sdk-tests/
 	@mkdir -p $(@D)
 	$(CXX) -static -pthread -O2 -g -o $@ $<
 
-test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS)
+test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD)
 
 test: sdk test-programs
 	$(TOP)/sdk-tests/run

@@ -202,6 +202,7 @@ TIOCGPTN(at an unmapped address): EFAULT"
 	assert_line "in a new thread: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
 	assert_line "in the forked child: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
 	assert_line "after exec: mxcsr 0x1f80 fcw 0x037f fsw-flags 0x00"
+	assert_line --regexp '^ymm registers(: no AVX here| survive signals that change them: yes)$'
 	local native_out=$output
 	run --separate-stderr km "$(native fpenv)"
 	assert_success
@@ -400,4 +401,37 @@ print(open("/proc/self/status").read()); print(open("/proc/self/comm").read()); 
 	assert_equal "$(status_lines <<<"$output")" "$(/usr/bin/python3 -c "$py" | status_lines)"
 	assert_line "Threads:	2"
 	assert_line "python3"
+}
+
+@test "Go: esbuild (static, from npm) bundles a project byte for byte as natively" {
+	local esbuild=$REPO/build/tests/esbuild/package/bin/esbuild
+	[ -x "$esbuild" ] || fail "$esbuild is missing: run make test-programs"
+	cd "$REPO/sdk-tests/programs/runtimes/bundle"
+	same_as_native_cmd "$esbuild" main.js --bundle --minify --format=esm --target=es2019
+	[ -n "$output" ] || fail "no bundle"
+	run bash -c "km $esbuild main.js --bundle --platform=node | node"
+	assert_success
+	assert_output "hello, km! 3"
+	same_as_native_cmd "$esbuild" no-such-file.js --bundle
+	assert_failure 1
+}
+
+@test "Go: Debian's age, a dynamically linked PIE, encrypts under km what decrypts natively, and back" {
+	[ -x /usr/bin/age ] || fail "age is not installed"
+	cd "$BATS_TEST_TMPDIR"
+	head -c 200000 /dev/urandom >plain
+	run km /usr/bin/age-keygen -o key
+	assert_success
+	local pub
+	pub=$(grep -o 'age1[0-9a-z]*' key)
+	run km /usr/bin/age -r "$pub" -o by-km plain
+	assert_success
+	/usr/bin/age -d -i key -o back by-km
+	cmp plain back
+	/usr/bin/age -a -r "$pub" -o native.age plain
+	run km /usr/bin/age -d -i key -o back2 native.age
+	assert_success
+	cmp plain back2
+	run km /usr/bin/age -d -i /dev/null native.age
+	assert_failure 1
 }

@@ -4,12 +4,15 @@
  * signals (a handler starts with the default one), threads, fork and exec.
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +70,47 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+static volatile unsigned long alarms;
+
+static void clobber_ymm(int sig)
+{
+	(void)sig;
+	__asm__ volatile("vpcmpeqd %%ymm3, %%ymm3, %%ymm3" ::: "xmm3");
+	alarms++;
+}
+
+static bool have_avx(void)
+{
+	unsigned a, b, c, d, lo, hi;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || !(c & bit_AVX))
+		return false;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (lo & 6) == 6;
+}
+
+/* The upper halves of the YMM registers (AVX) survive signals whose handlers change them. */
+static void ymm_case(void)
+{
+	if (!have_avx()) {
+		printf("ymm registers: no AVX here\n");
+		return;
+	}
+	signal(SIGALRM, clobber_ymm);
+	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &every, NULL);
+	unsigned long bad = 0;
+	for (long n = 0; n < 400000 || alarms < 100; n++) {
+		uint64_t in[4] = { (uint64_t)n, 0x1111, (uint64_t)n * 3, 0x2222 }, out[4];
+		__asm__ volatile("vmovdqu %1, %%ymm3\n\tmov $100, %%ecx\n1:\tpause\n\tdec %%ecx\n\tjnz 1b\n\t"
+				 "vmovdqu %%ymm3, %0"
+				 : "=m"(out) : "m"(in) : "xmm3", "ecx");
+		bad += memcmp(in, out, sizeof(in)) != 0;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_IGN); /* one may still be on its way */
+	printf("ymm registers survive signals that change them: %s\n", bad ? "no" : "yes");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "exec-child") == 0) {
@@ -107,5 +151,6 @@ int main(int argc, char **argv)
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the child");
 	show("at the end", get_env());
+	ymm_case();
 	return 0;
 }
