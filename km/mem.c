@@ -235,6 +235,20 @@ static uint8_t *host_of(struct km_vm *vm, uint64_t gva)
 #define RESERVED (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
 
 /*
+ * After a failed mapping call over [at, at+len): if the kernel had already
+ * unmapped the range, it becomes reserved memory again (so no other mapping
+ * of km's lands inside guest memory) and *gone says the old one is gone.
+ */
+static int refill(uint8_t *at, uint64_t len, int err, bool *gone)
+{
+	if (mmap(at, len, PROT_NONE, RESERVED | MAP_FIXED_NOREPLACE, -1, 0) != MAP_FAILED)
+		*gone = true;
+	else if (errno != EEXIST)
+		km_die(1, "km: cannot keep guest memory reserved: %s", strerror(errno));
+	return err;
+}
+
+/*
  * [gva, gva+len) mapped afresh: anonymous memory (fd < 0) or the file, with
  * km's side of the guest's rights prot. When the new mapping cannot be
  * made, the kernel keeps what was there if it failed for want of maps
@@ -252,12 +266,7 @@ int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flag
 	*gone = false;
 	if (mmap(at, len, host_prot(prot), how | MAP_FIXED, fd, (off_t)off) != MAP_FAILED)
 		return 0;
-	int err = -errno;
-	if (mmap(at, len, PROT_NONE, RESERVED | MAP_FIXED_NOREPLACE, -1, 0) != MAP_FAILED)
-		*gone = true;
-	else if (errno != EEXIST)
-		km_die(1, "km: cannot keep guest memory reserved: %s", strerror(errno));
-	return err;
+	return refill(at, len, -errno, gone);
 }
 
 /* km_host_map for the System V segment shmid, attached over [gva, gva+len). */
@@ -268,12 +277,7 @@ int km_host_shmat(struct km_vm *vm, uint64_t gva, uint64_t len, int shmid, int p
 	*gone = false;
 	if (shmat(shmid, at, SHM_REMAP | (prot & PROT_WRITE ? 0 : SHM_RDONLY)) != (void *)-1)
 		return 0;
-	int err = -errno;
-	if (mmap(at, len, PROT_NONE, RESERVED | MAP_FIXED_NOREPLACE, -1, 0) != MAP_FAILED)
-		*gone = true;
-	else if (errno != EEXIST)
-		km_die(1, "km: cannot keep guest memory reserved: %s", strerror(errno));
-	return err;
+	return refill(at, len, -errno, gone);
 }
 
 /*

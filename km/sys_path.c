@@ -214,12 +214,43 @@ static long xattr_name(struct km_vcpu *vcpu, char *name, uint64_t gva)
 }
 
 /*
+ * The object of an xattr call (a path, or an fd when `fd`) and, for all but
+ * list, the attribute's name: each read once.
+ */
+struct xattr_of {
+	bool fd;
+	int fdnum;
+	char path[PATH_MAX], name[XATTR_NAME_MAX_LINUX + 1];
+};
+
+static long xattr_of(struct km_vcpu *vcpu, const uint64_t *a, bool fd, bool named,
+		     struct xattr_of *x)
+{
+	long rc;
+
+	x->fd = fd;
+	x->fdnum = (int)a[0];
+	if (fd && !km_fd_ok(vcpu->vm, x->fdnum))
+		return -EBADF;
+	if (!fd && (rc = km_string_in(vcpu->vm, x->path, a[0], sizeof(x->path))) < 0)
+		return rc;
+	return named ? xattr_name(vcpu, x->name, a[1]) : 0;
+}
+
+/* The host's call on the object, with up to four more arguments. */
+static long xattr_call(const struct xattr_of *x, long nr, uint64_t p, uint64_t q, uint64_t r,
+		       uint64_t t)
+{
+	return km_host(x->fd ? syscall(nr, x->fdnum, p, q, r, t) : syscall(nr, x->path, p, q, r, t));
+}
+
+/*
  * get and list fill a value or list of at most XATTR_SIZE_MAX bytes (as Linux
  * reads size) in km, then copy it out: the guest's buffer is checked only
  * when there is something to write, where Linux faults, so a missing
  * attribute is ENODATA whatever the buffer.
  */
-static long xattr_read(struct km_vcpu *vcpu, long nr, long fd, const char *path, const char *name,
+static long xattr_read(struct km_vcpu *vcpu, const struct xattr_of *x, long nr, const char *name,
 		       uint64_t gva, uint64_t size)
 {
 	if (size > XATTR_SIZE_MAX_LINUX)
@@ -227,82 +258,48 @@ static long xattr_read(struct km_vcpu *vcpu, long nr, long fd, const char *path,
 	char *buf = size ? malloc(size) : NULL;
 	if (size && buf == NULL)
 		return -ENOMEM;
-	long rc;
-	if (name)
-		rc = fd >= 0 ? syscall(nr, (int)fd, name, buf, (size_t)size) :
-			       syscall(nr, path, name, buf, (size_t)size);
-	else
-		rc = fd >= 0 ? syscall(nr, (int)fd, buf, (size_t)size) :
-			       syscall(nr, path, buf, (size_t)size);
-	rc = km_host(rc);
+	long rc = name ? xattr_call(x, nr, (uint64_t)name, (uint64_t)buf, size, 0) :
+			 xattr_call(x, nr, (uint64_t)buf, size, 0, 0);
 	if (rc > 0 && size && km_copy_out(vcpu->vm, gva, buf, (size_t)rc) < 0)
 		rc = -EFAULT;
 	free(buf);
 	return rc;
 }
 
-/* The object: a path (nr for it) or, with fd set, a file descriptor. */
 static long get_xattr(struct km_vcpu *vcpu, long nr, const uint64_t *a, bool fd)
 {
-	char path[PATH_MAX], name[XATTR_NAME_MAX_LINUX + 1];
-	long rc;
-
-	if (fd && !km_fd_ok(vcpu->vm, (long)(int)a[0]))
-		return -EBADF;
-	if (!fd && (rc = km_string_in(vcpu->vm, path, a[0], sizeof(path))) < 0)
-		return rc;
-	if ((rc = xattr_name(vcpu, name, a[1])) < 0)
-		return rc;
-	return xattr_read(vcpu, nr, fd ? (long)(int)a[0] : -1, path, name, a[2], a[3]);
+	struct xattr_of x;
+	long rc = xattr_of(vcpu, a, fd, true, &x);
+	return rc < 0 ? rc : xattr_read(vcpu, &x, nr, x.name, a[2], a[3]);
 }
 
 static long set_xattr(struct km_vcpu *vcpu, long nr, const uint64_t *a, bool fd)
 {
-	char path[PATH_MAX], name[XATTR_NAME_MAX_LINUX + 1];
-	long rc;
+	struct xattr_of x;
+	long rc = xattr_of(vcpu, a, fd, true, &x);
 
-	if (fd && !km_fd_ok(vcpu->vm, (long)(int)a[0]))
-		return -EBADF;
-	if (!fd && (rc = km_string_in(vcpu->vm, path, a[0], sizeof(path))) < 0)
-		return rc;
-	if ((rc = xattr_name(vcpu, name, a[1])) < 0)
+	if (rc < 0)
 		return rc;
 	if (a[3] > XATTR_SIZE_MAX_LINUX)
 		return -E2BIG;
 	const void *value = a[3] ? KM_IN(vcpu, a[2], a[3]) : NULL;
 	if (a[3] && value == NULL)
 		return -EFAULT;
-	if (fd)
-		return km_host(syscall(nr, (int)a[0], name, value, (size_t)a[3], (int)a[4]));
-	return km_host(syscall(nr, path, name, value, (size_t)a[3], (int)a[4]));
+	return xattr_call(&x, nr, (uint64_t)x.name, (uint64_t)value, a[3], (uint32_t)a[4]);
 }
 
 static long list_xattr(struct km_vcpu *vcpu, long nr, const uint64_t *a, bool fd)
 {
-	char path[PATH_MAX];
-	long rc;
-
-	if (fd && !km_fd_ok(vcpu->vm, (long)(int)a[0]))
-		return -EBADF;
-	if (!fd && (rc = km_string_in(vcpu->vm, path, a[0], sizeof(path))) < 0)
-		return rc;
-	return xattr_read(vcpu, nr, fd ? (long)(int)a[0] : -1, path, NULL, a[1], a[2]);
+	struct xattr_of x;
+	long rc = xattr_of(vcpu, a, fd, false, &x);
+	return rc < 0 ? rc : xattr_read(vcpu, &x, nr, NULL, a[1], a[2]);
 }
 
 static long remove_xattr(struct km_vcpu *vcpu, long nr, const uint64_t *a, bool fd)
 {
-	char path[PATH_MAX], name[XATTR_NAME_MAX_LINUX + 1];
-	long rc;
-
-	if (fd && !km_fd_ok(vcpu->vm, (long)(int)a[0]))
-		return -EBADF;
-	if (!fd && (rc = km_string_in(vcpu->vm, path, a[0], sizeof(path))) < 0)
-		return rc;
-	if ((rc = xattr_name(vcpu, name, a[1])) < 0)
-		return rc;
-	if (fd)
-		return km_host(syscall(nr, (int)a[0], name));
-	return km_host(syscall(nr, path, name));
+	struct xattr_of x;
+	long rc = xattr_of(vcpu, a, fd, true, &x);
+	return rc < 0 ? rc : xattr_call(&x, nr, (uint64_t)x.name, 0, 0, 0);
 }
 
 KM_SYSCALL(getxattr) { return get_xattr(vcpu, SYS_getxattr, a, false); }

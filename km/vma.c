@@ -363,6 +363,24 @@ static bool may_expand(const struct km_vm *vm, int prot, bool shared, enum km_vm
 }
 
 /*
+ * May [start, end) be mapped with these rights? What it replaces is given
+ * back first, as Linux counts it.
+ */
+static bool may_replace(const struct km_vm *vm, uint64_t start, uint64_t end, int prot, bool shared,
+			enum km_vma_kind kind)
+{
+	if (!limited(vm))
+		return true;
+	struct usage now = usage_of(vm, 0, KM_TOP), gone = usage_of(vm, start, end);
+	struct usage more = { 0, 0, 0 };
+	now.total -= gone.total;
+	now.data -= gone.data;
+	now.committed -= gone.committed;
+	usage_add(&more, prot, shared, kind, (end - start) / KM_PAGE_SIZE);
+	return may_expand_with(vm, &now, &more);
+}
+
+/*
  * Maps [start, end) afresh for the guest, replacing what it had there:
  * anonymous memory (fd < 0), the file fd at off, or with KM_VMA_SHM the
  * System V segment whose id fd is.
@@ -495,17 +513,8 @@ long km_mmap(struct km_vm *vm, uint64_t addr, uint64_t len, int prot, int flags,
 	end = start + len;
 	if (!anon)
 		kind = KM_VMA_FILE;
-	if (limited(vm)) {
-		/* What a fixed mapping replaces is given back first, as Linux counts it. */
-		struct usage now = usage_of(vm, 0, KM_TOP), gone = usage_of(vm, start, end);
-		struct usage more = { 0, 0, 0 };
-		now.total -= gone.total;
-		now.data -= gone.data;
-		now.committed -= gone.committed;
-		usage_add(&more, prot, flags & MAP_SHARED, kind, len / KM_PAGE_SIZE);
-		if (!may_expand_with(vm, &now, &more))
-			return -ENOMEM;
-	}
+	if (!may_replace(vm, start, end, prot, flags & MAP_SHARED, kind))
+		return -ENOMEM;
 	long rc = place(vm, start, end, prot, flags, anon ? -1 : fd, off, kind);
 	if (rc < 0)
 		return rc;
@@ -787,16 +796,8 @@ long km_shmat(struct km_vm *vm, uint64_t addr, uint64_t size, int shmid, int shm
 		return -ENOMEM;
 	}
 	end = start + len;
-	if (limited(vm)) {
-		struct usage now = usage_of(vm, 0, KM_TOP), gone = usage_of(vm, start, end);
-		struct usage more = { 0, 0, 0 };
-		now.total -= gone.total;
-		now.data -= gone.data;
-		now.committed -= gone.committed;
-		usage_add(&more, prot, true, KM_VMA_SHM, len / KM_PAGE_SIZE);
-		if (!may_expand_with(vm, &now, &more))
-			return -ENOMEM;
-	}
+	if (!may_replace(vm, start, end, prot, true, KM_VMA_SHM))
+		return -ENOMEM;
 	long rc = place(vm, start, end, prot, MAP_SHARED, shmid, 0, KM_VMA_SHM);
 	return rc < 0 ? rc : (long)start;
 }

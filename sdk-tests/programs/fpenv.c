@@ -96,10 +96,10 @@ static void ymm_case(void)
 		return;
 	}
 	signal(SIGALRM, clobber_ymm);
-	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct itimerval every = { { 0, 1000 }, { 0, 1000 } }, off = { { 0, 0 }, { 0, 0 } };
 	setitimer(ITIMER_REAL, &every, NULL);
 	unsigned long bad = 0;
-	for (long n = 0; n < 400000 || alarms < 100; n++) {
+	for (long n = 0; alarms < 20; n++) {
 		uint64_t in[4] = { (uint64_t)n, 0x1111, (uint64_t)n * 3, 0x2222 }, out[4];
 		__asm__ volatile("vmovdqu %1, %%ymm3\n\tmov $100, %%ecx\n1:\tpause\n\tdec %%ecx\n\tjnz 1b\n\t"
 				 "vmovdqu %%ymm3, %0"
