@@ -11,6 +11,9 @@ setup() {
 
 @test "random calls with hostile arguments neither crash nor hang km, nor make it exit" {
 	need_kvm
+	local host_name ipc_objects
+	host_name=$(uname -n)
+	ipc_objects=$(ipcs | grep -c '^0x' || true)
 	run "$REPO/sdk-tests/fuzz/hcall-fuzz" -t "${FUZZ_TEST_SECONDS:-60}" 3>&-
 	if [ "$status" = 77 ]; then
 		echo "# FUZZ TEST SKIPPED: $output" >&3
@@ -18,4 +21,7 @@ setup() {
 	fi
 	echo "$output"
 	assert_success
+	# Its sethostname, System V IPC and clock_settime stayed in the sandbox.
+	assert_equal "$(uname -n)" "$host_name"
+	assert_equal "$(ipcs | grep -c '^0x' || true)" "$ipc_objects"
 }
