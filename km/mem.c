@@ -269,15 +269,26 @@ int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flag
 	return refill(at, len, -errno, gone);
 }
 
-/* km_host_map for the System V segment shmid, attached over [gva, gva+len). */
+/*
+ * km_host_map for the System V segment shmid, attached over [gva, gva+len).
+ * The host attaches it where it likes, and exactly len bytes of that move
+ * into guest memory: len came from the segment's size, which another
+ * segment may have by the time of the attach (its id freed and given out
+ * again meanwhile), and a larger one attached in place would cover memory
+ * past the guest's. What is left over is detached; a smaller one fails.
+ */
 int km_host_shmat(struct km_vm *vm, uint64_t gva, uint64_t len, int shmid, int prot, bool *gone)
 {
 	uint8_t *at = host_of(vm, gva);
+	void *host = shmat(shmid, NULL, prot & PROT_WRITE ? 0 : SHM_RDONLY);
 
 	*gone = false;
-	if (shmat(shmid, at, SHM_REMAP | (prot & PROT_WRITE ? 0 : SHM_RDONLY)) != (void *)-1)
-		return 0;
-	return refill(at, len, -errno, gone);
+	if (host == (void *)-1)
+		return -errno;
+	void *moved = mremap(host, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at);
+	int err = moved == MAP_FAILED ? (errno == EFAULT ? -EINVAL : -errno) : 0;
+	shmdt(host); /* what is left at host, if anything */
+	return err ? refill(at, len, err, gone) : 0;
 }
 
 /*
