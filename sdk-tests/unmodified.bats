@@ -361,7 +361,9 @@ status 0"
 }
 
 @test "/proc/self/maps names the program, its ELF interpreter and its libraries, with Linux's offsets and rights" {
-	files() { awk '$6 ~ /libc\.so\.6|ld-linux|\/usr\/bin\/cat$/ { print $2, $3, $4, $5, $6 }'; }
+	# Rights, offset and file name: a path and device can differ under an overlay root (the
+	# nested test VM's), where Linux names the lower file.
+	files() { awk '$6 ~ /libc\.so\.6|ld-linux|\/cat$/ { n = split($6, p, "/"); print $2, $3, p[n] }'; }
 	local native
 	native=$(/bin/cat /proc/self/maps | files)
 	[ "$(grep -c libc.so.6 <<<"$native")" -ge 4 ] || fail "native maps without libc: $native"
