@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "km.h"
@@ -43,8 +44,9 @@ static void release_all(struct km_vm *vm)
 	pthread_mutex_unlock(&vm->thread_lock);
 }
 
-static void become_child(struct km_vcpu *vcpu, const struct fork_point *at,
-			 const struct km_fork_args *args)
+/* 0, or the errno with which fork fails when the child cannot have a VM or a thread of its own. */
+static int become_child(struct km_vcpu *vcpu, const struct fork_point *at,
+			const struct km_fork_args *args)
 {
 	struct km_vm *vm = vcpu->vm;
 
@@ -55,7 +57,8 @@ static void become_child(struct km_vcpu *vcpu, const struct fork_point *at,
 	km_timers_after_fork();
 	km_signalfd_after_fork();
 
-	km_kvm_rebuild_after_fork(vm, vcpu);
+	if (!km_kvm_rebuild_after_fork(vm, vcpu))
+		return errno;
 	km_vdso_after_fork();
 	vcpu->tid = getpid();
 	vcpu->state = KM_VCPU_RUNNING;
@@ -71,23 +74,56 @@ static void become_child(struct km_vcpu *vcpu, const struct fork_point *at,
 	uint32_t tid = (uint32_t)vcpu->tid;
 	if (args->flags & CLONE_CHILD_SETTID)
 		km_copy_out(vm, args->ctid, &tid, sizeof(tid));
-	km_signals_after_fork(vcpu);
+	return km_signals_after_fork(vcpu) ? 0 : EAGAIN;
 }
 
-/* A vfork parent sleeps until the child's end of the pipe closes: exec or exit. */
-static void wait_for_exec_or_exit(int fd)
+/*
+ * The child reports on a pipe: an errno when it cannot become a process,
+ * which the parent's fork then fails with, as Linux's fails when it has
+ * no room; else the pipe just closes, at once after a fork, at exec or
+ * exit after a vfork, whose parent Linux makes wait that long. Made with
+ * every lock held, so that no other thread's fork takes its write end.
+ */
+static bool open_report(int fds[2])
 {
-	char byte;
-	while (read(fd, &byte, 1) < 0 && errno == EINTR)
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return false;
+	fds[0] = km_fd_high(fds[0]);
+	fds[1] = km_fd_high(fds[1]);
+	if (fds[0] >= 0 && fds[1] >= 0)
+		return true;
+	close(fds[0]);
+	close(fds[1]);
+	return false;
+}
+
+static _Noreturn void report_failure(int fd, int err)
+{
+	ssize_t n = write(fd, &err, sizeof(err));
+	(void)n;
+	_exit(127);
+}
+
+static long wait_for_report(int fd, pid_t pid)
+{
+	int err;
+	ssize_t n;
+
+	while ((n = read(fd, &err, sizeof(err))) < 0 && errno == EINTR)
 		;
 	close(fd);
+	if (n != sizeof(err))
+		return pid;
+	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	return err == ENOMEM ? -ENOMEM : -EAGAIN;
 }
 
 long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args)
 {
 	struct km_vm *vm = vcpu->vm;
 	struct fork_point *at = malloc(sizeof(*at));
-	int vfork_pipe[2] = { -1, -1 };
+	int report[2];
 
 	if (at == NULL)
 		return -ENOMEM;
@@ -101,47 +137,39 @@ long km_fork(struct km_vcpu *vcpu, const struct km_fork_args *args)
 	at->fs_base = args->flags & CLONE_SETTLS ? args->tls : km_x86_get_fs_base(vcpu);
 	km_x86_fpu_size(vm);
 	km_x86_fpu_save(vcpu, at->fpu);
-	if (args->flags & CLONE_VFORK) {
-		if (pipe2(vfork_pipe, O_CLOEXEC) != 0) {
-			free(at);
-			return -errno;
-		}
-		vfork_pipe[0] = km_fd_high(vfork_pipe[0]);
-		vfork_pipe[1] = km_fd_high(vfork_pipe[1]);
-		if (vfork_pipe[0] < 0 || vfork_pipe[1] < 0) {
-			close(vfork_pipe[0]);
-			close(vfork_pipe[1]);
-			free(at);
-			return -EAGAIN;
-		}
-	}
 
 	sigset_t mask;
 	km_signals_before_fork(vm, &mask);
 	hold_all(vm);
+	if (!open_report(report)) {
+		release_all(vm);
+		km_signals_fork_done(&mask);
+		free(at);
+		return -EAGAIN;
+	}
 	pid_t pid = fork();
 	int saved = errno;
 	if (pid == 0) {
-		if (vfork_pipe[0] >= 0)
-			close(vfork_pipe[0]); /* the write end closes at exec or exit */
-		become_child(vcpu, at, args);
+		close(report[0]);
+		int err = become_child(vcpu, at, args);
 		free(at);
+		if (err != 0)
+			report_failure(report[1], err);
+		if (!(args->flags & CLONE_VFORK))
+			close(report[1]);
 		return 0;
 	}
+	close(report[1]);
 	release_all(vm);
 	km_signals_fork_done(&mask);
 	free(at);
-	if (vfork_pipe[1] >= 0)
-		close(vfork_pipe[1]);
 	if (pid < 0) {
-		if (vfork_pipe[0] >= 0)
-			close(vfork_pipe[0]);
+		close(report[0]);
 		return saved == ENOMEM ? -ENOMEM : -EAGAIN;
 	}
+	long rc = wait_for_report(report[0], pid);
 	uint32_t child = (uint32_t)pid;
-	if (args->flags & CLONE_PARENT_SETTID)
+	if (rc > 0 && (args->flags & CLONE_PARENT_SETTID))
 		km_copy_out(vm, args->ptid, &child, sizeof(child));
-	if (vfork_pipe[0] >= 0)
-		wait_for_exec_or_exit(vfork_pipe[0]);
-	return pid;
+	return rc;
 }

@@ -241,7 +241,7 @@ void km_kvm_open(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);
 bool km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
-void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor);
+bool km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor);
 int km_vcpu_run(struct km_vcpu *vcpu);
 void km_vcpu_complete_io(struct km_vcpu *vcpu);
 
@@ -400,7 +400,7 @@ void km_signal_thread_exit(struct km_vcpu *vcpu);
 long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline);
 bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out);
 _Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
-void km_signals_after_fork(struct km_vcpu *vcpu);
+bool km_signals_after_fork(struct km_vcpu *vcpu);
 void km_signals_before_fork(struct km_vm *vm, sigset_t *saved);
 void km_signals_fork_done(const sigset_t *saved);
 void km_signal_sent(const siginfo_t *info);

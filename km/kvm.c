@@ -183,9 +183,10 @@ struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id)
  * In a forked km: a VM fd belongs to the process that made it, so the child
  * makes a new VM over its copy-on-write copy of guest memory and gives the
  * forking thread's vcpu a new KVM vCPU 0 in it. Every other vCPU stays
- * behind with the parent. The new fds take the old ones' numbers.
+ * behind with the parent. The new fds take the old ones' numbers. False,
+ * with errno, when KVM has no room for one more VM or vCPU: fork fails then.
  */
-void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
+bool km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
 {
 	for (int i = 0; i < vm->nvcpu; i++) {
 		struct km_vcpu *v = vm->vcpus[i];
@@ -199,7 +200,7 @@ void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
 	while ((fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0 && errno == EINTR)
 		; /* a signal sent to the new process meanwhile: kept for the guest (signal.c) */
 	if (fd < 0)
-		km_die(1, "km: KVM_CREATE_VM failed in the forked child: %s", strerror(errno));
+		return false;
 	vm->vm_fd = km_fd_replace(fd, vm->vm_fd);
 	/* The new VM has no slots: cover again what the parent's covered, in at most two. */
 	vm->nslots = 0;
@@ -208,9 +209,10 @@ void km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor)
 	km_kvm_map_memory(vm);
 	survivor->id = 0;
 	if (!attach_vcpu(survivor))
-		km_die(1, "km: KVM_CREATE_VCPU failed in the forked child: %s", strerror(errno));
+		return false;
 	vm->vcpus[0] = survivor;
 	vm->nvcpu = 1;
+	return true;
 }
 
 /*

@@ -452,19 +452,21 @@ static void *router(void *arg)
 	return NULL;
 }
 
-static void start_router(struct km_vm *vm)
+/* False when the host has no room for one more thread (RLIMIT_NPROC, threads-max). */
+static bool start_router(struct km_vm *vm)
 {
 	pthread_t t;
 	pthread_attr_t attr;
+	bool started;
 
 	vm->sig_thread_tid = 0;
 	router_tid = &vm->sig_thread_tid;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, router, vm) != 0)
-		km_die(1, "km: cannot start the signal thread");
+	started = pthread_create(&t, &attr, router, vm) == 0;
 	pthread_attr_destroy(&attr);
+	return started;
 }
 
 /* The routing thread's tid, which POSIX timers name as their target; waits for it to start. */
@@ -534,7 +536,8 @@ void km_signals_init(struct km_vm *vm)
 
 	km_signals_sigchld(vm);
 	take_pending(vm); /* what the exec that started this km kept pending */
-	start_router(vm);
+	if (!start_router(vm))
+		km_die(1, "km: cannot start the signal thread");
 }
 
 static void no_op(int sig)
@@ -607,9 +610,10 @@ void km_signals_fork_done(const sigset_t *saved)
 
 /*
  * In a forked km, on the one thread it has: nothing is pending in a new
- * process, and the routing thread stayed with the parent.
+ * process, and the routing thread stayed with the parent. False when the
+ * child cannot have one of its own.
  */
-void km_signals_after_fork(struct km_vcpu *vcpu)
+bool km_signals_after_fork(struct km_vcpu *vcpu)
 {
 	struct km_vm *vm = vcpu->vm;
 	siginfo_t scratch;
@@ -620,7 +624,7 @@ void km_signals_after_fork(struct km_vcpu *vcpu)
 		;
 	vcpu->kick_pending = 0;
 	km_signals_vcpu_thread(vcpu);
-	start_router(vm);
+	return start_router(vm);
 }
 
 /*

@@ -25,6 +25,12 @@ setup() {
 	assert_output "ok: exit 3 by waitid after SIGCHLD, SIGTERM and SIGSEGV deaths by waitpid, then ECHILD"
 }
 
+@test "fork with no room left under RLIMIT_NPROC fails with EAGAIN, and the program goes on" {
+	same_as_native process no-room
+	assert_success
+	assert_output "ok: as user 65534 with RLIMIT_NPROC 4, fork fails with EAGAIN after 1 to 3 children"
+}
+
 @test "vfork waits for the child's exit or exec" {
 	same_as_native process vfork
 	assert_success

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -506,6 +507,46 @@ static void signal_while_forking(void)
 	OK("50 children sent signal 64 while they forked: each exited or died of it");
 }
 
+/*
+ * A user whose RLIMIT_NPROC is spent: fork fails with EAGAIN and the
+ * program goes on. km's processes have threads of their own, so its
+ * children run out sooner than native ones; km must not exit on the way.
+ */
+static void fork_without_room(void)
+{
+	const struct rlimit four = { 4, 4 };
+	pid_t tester = fork();
+
+	CHECK(tester >= 0, "fork");
+	if (tester == 0) {
+		pid_t kids[8];
+		int made = 0, err = 0;
+		CHECK(setrlimit(RLIMIT_NPROC, &four) == 0 && setuid(65534) == 0,
+		      "RLIMIT_NPROC 4 as user 65534 (this case runs as root)");
+		while (made < 8) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				pause();
+				_exit(0);
+			}
+			if (pid < 0) {
+				err = errno;
+				break;
+			}
+			kids[made++] = pid;
+		}
+		for (int i = 0; i < made; i++) {
+			kill(kids[i], SIGKILL);
+			waitpid(kids[i], NULL, 0);
+		}
+		CHECK(err == EAGAIN && made >= 1 && made <= 3, "%d children, then %s", made,
+		      errno_name(err));
+		_exit(0);
+	}
+	expect_exit(tester, 0);
+	OK("as user 65534 with RLIMIT_NPROC 4, fork fails with EAGAIN after 1 to 3 children");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -515,7 +556,7 @@ int main(int argc, char **argv)
 		{ "scripts", scripts_and_errors }, { "groups", groups },
 		{ "shell", shell },	     { "proc-self", proc_self },
 		{ "no-zombies", no_zombies }, { "signal-while-forking", signal_while_forking },
-		{ "exec-self", exec_self },
+		{ "exec-self", exec_self },   { "no-room", fork_without_room },
 	};
 
 	self = argv[0];
