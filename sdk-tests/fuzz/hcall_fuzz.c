@@ -912,6 +912,8 @@ static bool may_block(uint64_t nr)
 		__NR_rt_sigtimedwait, __NR_poll, __NR_ppoll, __NR_select, __NR_pselect6,
 		__NR_epoll_wait, __NR_epoll_pwait, __NR_connect, __NR_accept, __NR_accept4,
 		__NR_sendto, __NR_recvfrom, __NR_sendmsg, __NR_recvmsg, __NR_sendmmsg, __NR_recvmmsg,
+		__NR_msgsnd, __NR_msgrcv, __NR_semop, __NR_semtimedop, __NR_splice, __NR_tee,
+		__NR_sendfile,
 	};
 	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
 		if ((uint64_t)nrs[i] == nr)
