@@ -60,7 +60,7 @@
 /* What a file is to the guest, or -errno when the guest may not have it. */
 enum proc_file {
 	PROC_HOST, PROC_EXE, PROC_EXE_LINK, PROC_CMDLINE, PROC_ENVIRON, PROC_AUXV, PROC_MAPS,
-	PROC_STATUS, PROC_COMM,
+	PROC_STATUS, PROC_COMM, PROC_MEMINFO,
 };
 /* status and comm are a thread's: its tid (0: the process's) rides above the proc_file. */
 #define PROC_TID_SHIFT 8
@@ -239,6 +239,8 @@ static long in_proc(struct km_vm *vm, int fd, dev_t dev)
 		return -EACCES;
 	for (char *t = strtok_r(rel, "/", &save); t && n < PROC_DEPTH; t = strtok_r(NULL, "/", &save))
 		c[n++] = t;
+	if (n == 1 && strcmp(c[0], "meminfo") == 0)
+		return PROC_MEMINFO;
 	if (n == 0 || !number(c[0], &num))
 		return PROC_HOST; /* not a process's: /proc/cpuinfo, /proc/sys/... */
 	int at = n >= 3 && strcmp(c[1], "task") == 0 && number(c[2], &num) ? 3 : 1;
@@ -439,7 +441,8 @@ static long guest_view(struct km_vm *vm, long file, int flags)
 {
 	static const char *const names[] = { [PROC_CMDLINE] = "cmdline", [PROC_ENVIRON] = "environ",
 					     [PROC_AUXV] = "auxv", [PROC_MAPS] = "maps",
-					     [PROC_STATUS] = "status", [PROC_COMM] = "comm" };
+					     [PROC_STATUS] = "status", [PROC_COMM] = "comm",
+					     [PROC_MEMINFO] = "meminfo" };
 	enum proc_file what = PROC_FILE(file);
 	pid_t tid = (pid_t)(file >> PROC_TID_SHIFT);
 	size_t len = 0;
@@ -459,6 +462,8 @@ static long guest_view(struct km_vm *vm, long file, int flags)
 		text = km_proc_status_text(vm, tid, &len);
 	else if (what == PROC_COMM)
 		text = km_proc_comm_text(vm, tid, &len);
+	else if (what == PROC_MEMINFO)
+		text = km_proc_meminfo_text(vm, &len);
 	else if (what == PROC_CMDLINE)
 		text = guest_bytes(vm, vm->arg_start, vm->arg_end, &len);
 	else if (what == PROC_ENVIRON)

@@ -311,6 +311,25 @@ sysinfo(at an unmapped address): EFAULT"
 	assert_line "sysconf physical pages: 512 MiB"
 }
 
+@test "/proc/meminfo gives the memory limit as MemTotal, as sysinfo does; node's os.totalmem agrees" {
+	run km --mem-limit=512M /bin/cat /proc/meminfo
+	assert_success
+	assert_line --index 0 "MemTotal:         524288 kB"
+	local free avail host_lines
+	free=$(awk '/^MemFree:/ { print $2 }' <<<"$output")
+	avail=$(awk '/^MemAvailable:/ { print $2 }' <<<"$output")
+	[ "$free" -le 524288 ] && [ "$avail" -le 524288 ] || fail "MemFree $free, MemAvailable $avail"
+	host_lines=$(wc -l </proc/meminfo)
+	[ "$(wc -l <<<"$output")" -eq "$host_lines" ] ||
+		fail "$(wc -l <<<"$output") lines, the host's has $host_lines"
+	assert_line --regexp '^Buffers: +[0-9]+ kB$'
+	[ -x /usr/bin/node ] || fail "nodejs is not installed"
+	run km --mem-limit=512M /usr/bin/node -e 'const os = require("os");
+		console.log(os.totalmem(), os.freemem() <= os.totalmem())'
+	assert_success
+	assert_output "536870912 true"
+}
+
 @test "java -version with km's default memory limit and a 512M one: reservations are not memory" {
 	[ -x /usr/bin/java ] || fail "openjdk-17-jre-headless is not installed"
 	run /usr/bin/java -version
