@@ -179,8 +179,16 @@ KM_SYSCALL(waitid)
 		return -EFAULT;
 	if (a[4] && (ru = KM_OUT(vcpu, a[4], RUSAGE_SIZE)) == NULL)
 		return -EFAULT;
+	if ((int)a[0] == P_PIDFD && !km_fd_ok(vcpu->vm, (int)a[1]))
+		return -EBADF;
 	long rc = km_host(syscall(SYS_waitid, (int)a[0], (pid_t)a[1], info, (int)a[3], ru));
 	if (rc == 0)
 		km_signal_settle(vcpu->vm);
 	return rc;
+}
+
+/* A pidfd is the host's: the guest's processes are km processes with the same pids. */
+KM_SYSCALL(pidfd_open)
+{
+	return km_fd_new(vcpu->vm, km_host(syscall(SYS_pidfd_open, (pid_t)a[0], (unsigned)a[1])));
 }

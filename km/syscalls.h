@@ -92,7 +92,7 @@
 	X(capget, KM_PLAIN) X(sethostname, KM_PLAIN) X(setdomainname, KM_PLAIN)                \
 	/* sys_process.c */                                                                    \
 	X(fork, KM_PLAIN) X(vfork, KM_PLAIN) X(execve, KM_PLAIN) X(execveat, KM_PLAIN)         \
-	X(wait4, KM_RESTARTS) X(waitid, KM_RESTARTS)                                           \
+	X(wait4, KM_RESTARTS) X(waitid, KM_RESTARTS) X(pidfd_open, KM_PLAIN)                   \
 	/* sys_thread.c */                                                                     \
 	X(clone, KM_PLAIN) X(clone3, KM_PLAIN) X(exit, KM_PLAIN) X(exit_group, KM_PLAIN)       \
 	X(gettid, KM_PLAIN)                                                                    \
@@ -104,7 +104,7 @@
 	X(rt_sigqueueinfo, KM_PLAIN) X(rt_tgsigqueueinfo, KM_PLAIN)                            \
 	X(rt_sigsuspend, KM_WAITS) X(pause, KM_WAITS) X(rt_sigtimedwait, KM_WAITS)             \
 	X(rt_sigreturn, KM_SIGRETURN) X(alarm, KM_PLAIN) X(setitimer, KM_PLAIN)                \
-	X(getitimer, KM_PLAIN)                                                                 \
+	X(getitimer, KM_PLAIN) X(pidfd_send_signal, KM_PLAIN)                                  \
 	/* sys_timer.c */                                                                      \
 	X(timer_create, KM_PLAIN) X(timer_settime, KM_PLAIN) X(timer_gettime, KM_PLAIN)        \
 	X(timer_getoverrun, KM_PLAIN) X(timer_delete, KM_PLAIN)                                \

@@ -171,6 +171,15 @@ native_and_km() {
 	assert_line "clone3(a stack size, no stack): EINVAL"
 }
 
+@test "pidfds of the program and of a child: signals, sigqueue, poll and waitid(P_PIDFD), as natively" {
+	same_as_native more_calls pidfd
+	assert_success
+	assert_line "to itself: the handler ran before the call returned: yes"
+	assert_line "sigqueue to the child: value 7"
+	assert_line "waitid(P_PIDFD): exited 0, readable after: yes"
+	assert_line "pidfd_send_signal SIGTERM to a child: killed by it"
+}
+
 @test "glibc's threads start through clone3 under km, not its fallback" {
 	run km -v --log-to="$BATS_TEST_TMPDIR/log" /usr/bin/python3 -c '
 import threading

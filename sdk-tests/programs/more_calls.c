@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <sys/ipc.h>
 #include <sys/xattr.h>
 #include <net/if.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -382,6 +385,86 @@ static void ifname_case(void)
 	printf("no such interface: %s\n", if_nametoindex("no-such-if0") == 0 ? errno_name(errno) : "found");
 }
 
+static volatile sig_atomic_t usr1_value = -1;
+
+static void on_usr1(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig, (void)uc;
+	usr1_value = info->si_code == SI_QUEUE ? info->si_value.sival_int : 0;
+}
+
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* pidfds: of the program itself and of a child; sigqueue to the child. */
+static void pidfd_case(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO };
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction");
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	CHECK(self >= 0, "pidfd_open(self): %s", errno_name(errno));
+	CHECK(syscall(SYS_pidfd_send_signal, self, SIGUSR1, NULL, 0) == 0, "pidfd_send_signal");
+	printf("to itself: the handler ran before the call returned: %s\n",
+	       usr1_value == 0 ? "yes" : "no");
+	siginfo_t info = { .si_signo = SIGUSR1, .si_code = SI_QUEUE };
+	info.si_value.sival_int = 42;
+	CHECK(syscall(SYS_pidfd_send_signal, self, SIGUSR1, &info, 0) == 0, "with a siginfo");
+	printf("to itself with a siginfo: value %d\n", (int)usr1_value);
+	printf("a siginfo of another signal: %s\n",
+	       outcome(syscall(SYS_pidfd_send_signal, self, SIGUSR2, &info, 0)));
+	printf("on a pipe: %s\n", outcome(syscall(SYS_pidfd_send_signal, 0, SIGUSR1, NULL, 0)));
+	printf("on fd 100000: %s\n", outcome(syscall(SYS_pidfd_send_signal, 100000, 0, NULL, 0)));
+	printf("flags 0x100: %s\n", outcome(syscall(SYS_pidfd_send_signal, self, 0, NULL, 0x100)));
+	printf("pidfd_open(-1): %s\n", outcome(syscall(SYS_pidfd_open, -1, 0)));
+	printf("pidfd_open(flags 1): %s\n", outcome(syscall(SYS_pidfd_open, getpid(), 1)));
+	close(self);
+
+	int report[2];
+	CHECK(pipe(report) == 0, "pipe");
+	fflush(stdout);
+	pid_t child = fork();
+	CHECK(child >= 0, "fork");
+	if (child == 0) {
+		usr1_value = -1;
+		while (usr1_value < 0)
+			pause();
+		char v = (char)usr1_value;
+		_exit(write(report[1], &v, 1) == 1 ? 0 : 1);
+	}
+	int fd = (int)syscall(SYS_pidfd_open, child, 0);
+	CHECK(fd >= 0, "pidfd_open(child)");
+	printf("the child's pidfd readable while it runs: %s\n", readable(fd) ? "yes" : "no");
+	union sigval value = { .sival_int = 7 };
+	do { /* until its handler is in place */
+		CHECK(sigqueue(child, SIGUSR1, value) == 0, "sigqueue: %s", errno_name(errno));
+		usleep(1000);
+	} while (!readable(report[0]));
+	char v = 0;
+	CHECK(read(report[0], &v, 1) == 1, "the child's report");
+	printf("sigqueue to the child: value %d\n", v);
+	siginfo_t done;
+	CHECK(waitid(P_PIDFD, (id_t)fd, &done, WEXITED) == 0, "waitid(P_PIDFD)");
+	printf("waitid(P_PIDFD): exited %d, readable after: %s\n", done.si_status,
+	       readable(fd) ? "yes" : "no");
+	printf("waitid(P_PIDFD, fd 100000): %s\n",
+	       outcome(waitid(P_PIDFD, 100000, &done, WEXITED | WNOHANG)));
+
+	child = fork();
+	CHECK(child >= 0, "fork");
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	fd = (int)syscall(SYS_pidfd_open, child, 0);
+	CHECK(fd >= 0 && syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0) == 0, "SIGTERM");
+	CHECK(waitid(P_PIDFD, (id_t)fd, &done, WEXITED) == 0, "waitid");
+	printf("pidfd_send_signal SIGTERM to a child: %s\n",
+	       done.si_code == CLD_KILLED && done.si_status == SIGTERM ? "killed by it" : "not killed");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -398,6 +481,7 @@ int main(int argc, char **argv)
 		{ "xattr", xattr_case },
 		{ "copy", copy_case },
 		{ "ifname", ifname_case },
+		{ "pidfd", pidfd_case },
 	};
 	return RUN_CASE(argc, argv, cases);
 }
