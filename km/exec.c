@@ -16,7 +16,7 @@
 #include "km.h"
 
 #define SCRIPT_LINE 256 /* what Linux reads of a "#!" line */
-#define KM_OPTIONS (6 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
+#define KM_OPTIONS (7 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
 
 struct program {
 	int fd;
@@ -108,8 +108,8 @@ static size_t count(char *const *v)
 /*
  * The options every km that a guest's exec starts gets, at av[*n]: the
  * memory limit, the guest's own limits (which km never applies to itself:
- * the new km reserves guest memory under its own), the log and seccomp's
- * state. Returns where the rest of opts begins.
+ * the new km reserves guest memory under its own), the log, seccomp's
+ * state and this km's /dev/kvm. Returns where the rest of opts begins.
  */
 static char *confinement(struct km_vm *vm, char *o, char **av, size_t *n)
 {
@@ -122,6 +122,8 @@ static char *confinement(struct km_vm *vm, char *o, char **av, size_t *n)
 		o += (vm->log_path ? sprintf(o, "--log-to=%s", vm->log_path) : sprintf(o, "-v")) + 1;
 	}
 	av[(*n)++] = (char *)km_seccomp_exec_option();
+	av[(*n)++] = o;
+	o += sprintf(o, "--kvm-fd=%d", vm->kvm_fd) + 1;
 	return o;
 }
 
@@ -228,7 +230,7 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 		return rc;
 
 	size_t opt_len = 64 + (vm->log_path ? strlen(vm->log_path) : 0) +
-			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 3 * 16 +
+			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 4 * 16 +
 			 KM_RLIMIT_OPTIONS * KM_RLIMIT_OPTION_MAX;
 	char *opts = malloc(opt_len);
 	char **av = opts == NULL ? NULL : again ? km_again_command(vm, x, opts) :
@@ -241,8 +243,10 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 	struct rlimit raised;
 	km_signals_before_exec(vcpu, &saved);
 	km_fds_before_exec(&raised);
+	fcntl(vm->kvm_fd, F_SETFD, 0); /* the new km's: --kvm-fd */
 	execve("/proc/self/exe", av, x->envp);
 	rc = -errno;
+	fcntl(vm->kvm_fd, F_SETFD, FD_CLOEXEC);
 	km_fds_exec_failed(&raised);
 	km_signals_exec_failed(vm, &saved);
 	free(av);

@@ -237,7 +237,8 @@ void km_landlock_confine(const struct km_vm *vm);
 #define KM_CLOCKSOURCE_PATH "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 
 /* kvm.c: the host backend. */
-void km_kvm_open(struct km_vm *vm);
+int km_kvm_fd_option(const char *arg);
+void km_kvm_open(struct km_vm *vm, int inherited);
 void km_kvm_map_memory(struct km_vm *vm);
 bool km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);

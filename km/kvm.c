@@ -1,11 +1,13 @@
 /* The host backend: /dev/kvm, the VM, its memory slot and vCPUs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "km.h"
@@ -18,9 +20,28 @@ static void need_cap(struct km_vm *vm, long cap, const char *name)
 		km_die(1, "km: this KVM lacks %s, which km needs", name);
 }
 
-void km_kvm_open(struct km_vm *vm)
+/*
+ * --kvm-fd=N: the /dev/kvm that the km a guest's exec replaced had open,
+ * so that a program that dropped root for a user who may not open
+ * /dev/kvm (a server's worker, subprocess's user=) still execs.
+ */
+int km_kvm_fd_option(const char *arg)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	char *end;
+	long fd = strtol(arg, &end, 10);
+	struct stat st;
+
+	if (*arg == '\0' || *end != '\0' || fd < 0 || fd > INT_MAX || fstat((int)fd, &st) != 0 ||
+	    !S_ISCHR(st.st_mode) || ioctl((int)fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		km_die(2, "km: --kvm-fd=%s is not an open /dev/kvm", arg);
+	return (int)fd;
+}
+
+void km_kvm_open(struct km_vm *vm, int inherited)
+{
+	int fd = inherited >= 0 ? inherited : open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (inherited >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+		km_die(1, "km: cannot keep /dev/kvm from the program: %s", strerror(errno));
 	if (fd < 0) {
 		if (errno == ENOENT)
 			km_die(1, "km: /dev/kvm does not exist: enable virtualization (VT-x or AMD-V) "
@@ -31,7 +52,7 @@ void km_kvm_open(struct km_vm *vm)
 				  "(sudo usermod -aG kvm $USER) and log in again");
 		km_die(1, "km: cannot open /dev/kvm: %s", strerror(errno));
 	}
-	vm->kvm_fd = km_fd_move_high(fd);
+	vm->kvm_fd = fd >= vm->fd_limit ? fd : km_fd_move_high(fd);
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
 		km_die(1, "km: /dev/kvm speaks an unknown API version");
 	need_cap(vm, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY");

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	uint64_t mem_limit = KM_DEFAULT_MEM_LIMIT;
 	const char *log_path = NULL, *argv0 = NULL;
 	enum km_seccomp seccomp = KM_SECCOMP_ON;
-	int c;
+	int c, kvm_fd = -1;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, KM_OPTSTRING, km_options, NULL)) != -1) {
@@ -96,6 +96,7 @@ int main(int argc, char **argv)
 		case 'P': km_allow_path_option(optarg); break;
 		case 'S': seccomp = KM_SECCOMP_OFF; break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
+		case 'K': kvm_fd = km_kvm_fd_option(optarg); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("km %s\n", KM_VERSION); return 0;
 		default:
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
 	img.execfn = execfn;
 	if (argv0 && prog_argv == argv + optind)
 		prog_argv[0] = (char *)argv0; /* a script's argv[0] is its interpreter, as on Linux */
-	km_kvm_open(&vm);
+	km_kvm_open(&vm, kvm_fd);
 	km_threads_init(&vm);
 	int prog_argc = 0;
 	while (prog_argv[prog_argc])

@@ -11,8 +11,9 @@ const struct option km_options[] = {
 	{ "rlimit", required_argument, NULL, 'R' },
 	{ "allow-path", required_argument, NULL, 'P' },
 	{ "no-seccomp", no_argument, NULL, 'S' },
-	/* Only from km's own exec for the guest: see seccomp.c. */
+	/* Only from km's own exec for the guest: see seccomp.c and kvm.c. */
 	{ "seccomp-inherited", no_argument, NULL, 'I' },
+	{ "kvm-fd", required_argument, NULL, 'K' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },

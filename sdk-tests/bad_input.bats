@@ -38,6 +38,15 @@ one_line_status_2() {
 	assert_output --partial "bad memory limit 'lots'"
 }
 
+@test "a --kvm-fd that is not an open /dev/kvm (exec passes km's own)" {
+	run km --kvm-fd=0 hello.km
+	one_line_status_2
+	assert_output "km: --kvm-fd=0 is not an open /dev/kvm"
+	run km --kvm-fd=99x hello.km
+	one_line_status_2
+	assert_output "km: --kvm-fd=99x is not an open /dev/kvm"
+}
+
 @test "a missing program" {
 	run km "$BATS_TEST_TMPDIR/nope.km"
 	one_line_status_2

@@ -154,6 +154,14 @@ native_and_km() {
 	assert_line "capget(version 0): EINVAL, version written back: v3"
 }
 
+@test "a child that dropped root for a user who may not open /dev/kvm still execs (subprocess's user=)" {
+	[ "$(id -u)" = 0 ] || skip "needs root, to drop it"
+	same_as_native_cmd /usr/bin/python3 -c 'import subprocess
+print(subprocess.check_output(["/usr/bin/id", "-u"], user=65534).decode().strip())'
+	assert_success
+	assert_output 65534
+}
+
 @test "sethostname and clock_settime are the kernel's answers, not ENOSYS" {
 	same_as_native more_calls uts
 	assert_success
