@@ -35,7 +35,7 @@ NATIVE_C := threads signals net http_server process vdso isolation guest_values 
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
 DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs \
-	openjdk-17-jdk-headless age openssl
+	openjdk-17-jdk-headless age openssl libpython3.11-testsuite
 
 # esbuild, a static Go program, as npm ships it (unmodified.bats): pinned by version and hash.
 ESBUILD_VERSION := 0.19.12

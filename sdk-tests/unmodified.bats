@@ -317,6 +317,26 @@ sys.exit(3)'
 	assert_line "signal True"
 }
 
+# What CPython's regression test runner says of one module: tests run, and the outcome.
+regrtest_summary() {
+	grep -E '^(Ran [0-9]+ tests?|OK|FAILED)' | sed 's/ in [0-9.]*s$//' | tr '\n' ' '
+}
+
+# The quick part of the selection the closing note of issue 13 compares (the whole of it, with
+# test_subprocess, test_socket, test_signal, test_threading and test_selectors, takes minutes).
+@test "CPython's own regression tests (os, json, re, math, time, select, fcntl, mmap) pass under km as natively" {
+	[ -d /usr/lib/python3.11/test ] || fail "libpython3.11-testsuite is not installed"
+	local m native under_km
+	cd "$BATS_TEST_TMPDIR"
+	for m in test_os test_json test_re test_math test_time test_select test_fcntl test_mmap; do
+		native=$(/usr/bin/python3 -m test -v "$m" 2>&1 | regrtest_summary)
+		under_km=$(km /usr/bin/python3 -m test -v "$m" 2>&1 | regrtest_summary)
+		[[ $native == "Ran "*" OK"* ]] || fail "$m natively: '$native'"
+		[ "$under_km" = "$native" ] || fail "$m: natively '$native', under km '$under_km'"
+		echo "# $m: $under_km" >&3
+	done
+}
+
 @test "sysinfo and sysconf give the guest's memory limit as the machine's memory, as a JVM sizes its heap by" {
 	run --separate-stderr km --mem-limit=512M "$(prog more_calls)" memory
 	assert_success
