@@ -56,6 +56,7 @@ static int become_child(struct km_vcpu *vcpu, const struct fork_point *at,
 	pthread_mutex_init(&vm->thread_lock, NULL);
 	km_timers_after_fork();
 	km_signalfd_after_fork();
+	km_aio_after_fork();
 
 	if (!km_kvm_rebuild_after_fork(vm, vcpu))
 		return errno;

@@ -403,6 +403,7 @@ long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline);
 bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out);
 _Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
 bool km_signals_after_fork(struct km_vcpu *vcpu);
+void km_aio_after_fork(void); /* sys_aio.c */
 void km_signals_before_fork(struct km_vm *vm, sigset_t *saved);
 void km_signals_fork_done(const sigset_t *saved);
 void km_signal_sent(const siginfo_t *info);

@@ -15,7 +15,6 @@
 #define STAT_SIZE 144
 #define STATFS_SIZE 120
 #define FLOCK_SIZE 32
-#define IOV_MAX_LINUX 1024
 
 KM_SYSCALL(read)
 {

@@ -15,7 +15,6 @@
 
 #define SOCKADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
 #define CONTROL_MAX (64 << 10) /* ancillary data km carries; SCM_RIGHTS needs ~1 KiB */
-#define IOV_MAX_LINUX 1024
 
 /*
  * An optional (buffer, socklen_t *len) pair the kernel fills. The length is

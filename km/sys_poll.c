@@ -23,7 +23,7 @@
  * wait. A signal it lets through ends the wait with EINTR and is delivered
  * with the old mask saved in its frame, as sigsuspend does.
  */
-static long temp_mask(struct km_vcpu *vcpu, uint64_t gva, bool *applied)
+long km_temp_mask(struct km_vcpu *vcpu, uint64_t gva, bool *applied)
 {
 	*applied = false;
 	if (gva == 0)
@@ -36,7 +36,7 @@ static long temp_mask(struct km_vcpu *vcpu, uint64_t gva, bool *applied)
 	return km_signal_deliverable(vcpu) ? -EINTR : 0;
 }
 
-static long end_mask(struct km_vcpu *vcpu, bool applied, long rc)
+long km_end_mask(struct km_vcpu *vcpu, bool applied, long rc)
 {
 	/* Kept only for a signal about to be delivered; a bare kick repeats the call. */
 	if (applied && (rc != -EINTR || !km_signal_deliverable(vcpu)))
@@ -95,10 +95,10 @@ KM_SYSCALL(ppoll)
 		return -EFAULT;
 	if (a[3] && a[4] != SIGSET_SIZE)
 		return -EINVAL;
-	long rc = temp_mask(vcpu, a[3], &applied);
+	long rc = km_temp_mask(vcpu, a[3], &applied);
 	if (rc == 0)
 		rc = do_poll(vcpu, a[0], a[1], ts);
-	return end_mask(vcpu, applied, rc);
+	return km_end_mask(vcpu, applied, rc);
 }
 
 /* The fd_sets, copied once; a set naming an fd the guest may not use is EBADF. */
@@ -155,10 +155,10 @@ KM_SYSCALL(pselect6)
 			return -EINVAL;
 		mask = data[0];
 	}
-	long rc = temp_mask(vcpu, mask, &applied);
+	long rc = km_temp_mask(vcpu, mask, &applied);
 	if (rc == 0)
 		rc = do_select(vcpu, a, ts, true);
-	return end_mask(vcpu, applied, rc);
+	return km_end_mask(vcpu, applied, rc);
 }
 
 KM_SYSCALL(epoll_create)
@@ -198,10 +198,10 @@ KM_SYSCALL(epoll_pwait)
 	bool applied;
 	if (a[4] && a[5] != SIGSET_SIZE)
 		return -EINVAL;
-	long rc = temp_mask(vcpu, a[4], &applied);
+	long rc = km_temp_mask(vcpu, a[4], &applied);
 	if (rc == 0)
 		rc = do_epoll_wait(vcpu, a);
-	return end_mask(vcpu, applied, rc);
+	return km_end_mask(vcpu, applied, rc);
 }
 
 KM_SYSCALL(eventfd) { return km_fd_new(vcpu->vm, km_host(eventfd((unsigned)a[0], 0))); }

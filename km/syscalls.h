@@ -118,6 +118,9 @@
 	X(msgget, KM_PLAIN) X(msgsnd, KM_INTR) X(msgrcv, KM_INTR) X(msgctl, KM_PLAIN)          \
 	X(semget, KM_PLAIN) X(semop, KM_INTR) X(semtimedop, KM_INTR) X(semctl, KM_PLAIN)       \
 	X(shmget, KM_PLAIN) X(shmat, KM_PLAIN) X(shmdt, KM_PLAIN) X(shmctl, KM_PLAIN)          \
+	/* sys_aio.c */                                                                        \
+	X(io_setup, KM_PLAIN) X(io_destroy, KM_PLAIN) X(io_submit, KM_INTR)                    \
+	X(io_getevents, KM_INTR) X(io_pgetevents, KM_INTR) X(io_cancel, KM_PLAIN)              \
 	/* signalfd.c */                                                                       \
 	X(signalfd, KM_PLAIN) X(signalfd4, KM_PLAIN)                                           \
 	/* sys_net.c */                                                                        \
@@ -178,7 +181,11 @@ KM_SYSCALLS(KM_DECLARE)
 
 long km_clone_process(struct km_vcpu *vcpu, const uint64_t *a);
 
+#define IOV_MAX_LINUX 1024 /* UIO_MAXIOV */
 struct iovec;
+/* sys_poll.c: a call's own signal mask for its wait (ppoll's, io_pgetevents'), and its end. */
+long km_temp_mask(struct km_vcpu *vcpu, uint64_t gva, bool *applied);
+long km_end_mask(struct km_vcpu *vcpu, bool applied, long rc);
 long km_host_iov(struct km_vcpu *vcpu, uint64_t gva, uint64_t cnt, bool to_guest,
 		 struct iovec **out);
 

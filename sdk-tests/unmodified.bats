@@ -188,6 +188,18 @@ print(subprocess.check_output(["/usr/bin/id", "-u"], user=65534).decode().strip(
 	assert_line "pidfd_send_signal SIGTERM to a child: killed by it"
 }
 
+@test "Linux AIO: reads, writes, fsync, POLL, an eventfd told, cancel, and Linux's errors, as natively" {
+	same_as_native more_calls aio
+	assert_success
+	assert_line "read back: 'hello aio', at 100: 'vector'"
+	assert_line "after a write: 1 event, data 9, POLLIN: yes"
+	assert_line "io_cancel of a waiting POLL: EINPROGRESS"
+	assert_line "the eventfd counted 1"
+	assert_line "io_submit in a forked child: EINVAL"
+	assert_line "a waiting thread got another's event: 1"
+	assert_line "io_getevents ended by SIGALRM (SA_RESTART): EINTR"
+}
+
 @test "glibc's threads start through clone3 under km, not its fallback" {
 	run km -v --log-to="$BATS_TEST_TMPDIR/log" /usr/bin/python3 -c '
 import threading

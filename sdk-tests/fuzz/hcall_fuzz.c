@@ -913,7 +913,7 @@ static bool may_block(uint64_t nr)
 		__NR_epoll_wait, __NR_epoll_pwait, __NR_connect, __NR_accept, __NR_accept4,
 		__NR_sendto, __NR_recvfrom, __NR_sendmsg, __NR_recvmsg, __NR_sendmmsg, __NR_recvmmsg,
 		__NR_msgsnd, __NR_msgrcv, __NR_semop, __NR_semtimedop, __NR_splice, __NR_tee,
-		__NR_sendfile,
+		__NR_sendfile, __NR_io_submit, __NR_io_getevents, __NR_io_pgetevents,
 	};
 	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
 		if ((uint64_t)nrs[i] == nr)

@@ -27,6 +27,7 @@ static inline const char *errno_name(int err)
 		{ ENOSYS, "ENOSYS" }, { ENOSPC, "ENOSPC" }, { EIDRM, "EIDRM" },   { ENOMSG, "ENOMSG" },
 		{ ERANGE, "ERANGE" }, { ENODEV, "ENODEV" }, { ENODATA, "ENODATA" },
 		{ EOPNOTSUPP, "EOPNOTSUPP" }, { ENAMETOOLONG, "ENAMETOOLONG" },
+		{ EINPROGRESS, "EINPROGRESS" },
 	};
 	static char other[24];
 

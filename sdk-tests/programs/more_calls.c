@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
@@ -16,6 +18,7 @@
 #include <sys/xattr.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -465,6 +468,186 @@ static void pidfd_case(void)
 	       done.si_code == CLD_KILLED && done.si_status == SIGTERM ? "killed by it" : "not killed");
 }
 
+/* Linux AIO's ABI, as libaio passes it (no header of musl's has it). */
+struct aio_iocb {
+	uint64_t data;
+	uint32_t key, rw_flags;
+	uint16_t opcode;
+	int16_t reqprio;
+	uint32_t fildes;
+	uint64_t buf, nbytes;
+	int64_t offset;
+	uint64_t reserved2;
+	uint32_t flags, resfd;
+};
+struct aio_event {
+	uint64_t data, obj;
+	int64_t res, res2;
+};
+
+static long aio_submit(unsigned long ctx, struct aio_iocb *cb)
+{
+	struct aio_iocb *list[1] = { cb };
+	return syscall(SYS_io_submit, ctx, 1, list);
+}
+
+static const char *aio_res(int64_t res)
+{
+	static char buf[32];
+	if (res < 0)
+		return errno_name((int)-res);
+	snprintf(buf, sizeof(buf), "%lld", (long long)res);
+	return buf;
+}
+
+struct aio_waiter {
+	unsigned long ctx;
+	long got;
+};
+
+static void *aio_wait(void *arg)
+{
+	struct aio_waiter *w = arg;
+	struct aio_event ev;
+	w->got = syscall(SYS_io_getevents, w->ctx, 1, 1, &ev, NULL);
+	return NULL;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* io_getevents waits for another thread's io_submit, and a signal with a handler ends its wait. */
+static void aio_waits(unsigned long ctx, int fd)
+{
+	struct aio_waiter w = { ctx, -2 };
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, aio_wait, &w) == 0, "pthread_create");
+	usleep(50000);
+	struct aio_iocb cb = { .data = 12, .opcode = 1, .fildes = (uint32_t)fd, .buf = (uint64_t)"y",
+			       .nbytes = 1 };
+	CHECK(aio_submit(ctx, &cb) == 1, "io_submit");
+	CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+	printf("a waiting thread got another's event: %ld\n", w.got);
+	struct timespec none = { 0, 0 };
+	struct aio_event left[8];
+	while (syscall(SYS_io_getevents, ctx, 0, 8, left, &none) > 0)
+		;
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	CHECK(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction");
+	ualarm(50000, 0);
+	struct aio_event ev;
+	printf("io_getevents ended by SIGALRM (SA_RESTART): %s\n",
+	       outcome(syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL)));
+}
+
+/* Linux AIO: reads, writes, fsync, POLL, an eventfd told, cancel, and the errors. */
+static void aio_case(void)
+{
+	unsigned long ctx = 0, other = 1;
+	printf("io_setup(0): %s\n", outcome(syscall(SYS_io_setup, 0, &ctx)));
+	printf("io_setup(a context not 0): %s\n", outcome(syscall(SYS_io_setup, 8, &other)));
+	printf("io_setup(at an unmapped address): %s\n", outcome(syscall(SYS_io_setup, 8, 16)));
+	CHECK(syscall(SYS_io_setup, 8, &ctx) == 0 && ctx != 0, "io_setup");
+
+	char path[] = "/tmp/aio.XXXXXX", got[16] = { 0 }, a[] = "vec", b[] = "tor";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0, "mkstemp");
+	unlink(path);
+	struct iovec iov[2] = { { a, 3 }, { b, 3 } };
+	struct aio_iocb cbs[5] = {
+		{ .data = 1, .opcode = 1, .fildes = (uint32_t)fd, .buf = (uint64_t)"hello aio", .nbytes = 9 },
+		{ .data = 2, .opcode = 8, .fildes = (uint32_t)fd, .buf = (uint64_t)iov, .nbytes = 2, .offset = 100 },
+		{ .data = 3, .opcode = 2, .fildes = (uint32_t)fd },
+		{ .data = 4, .opcode = 3, .fildes = (uint32_t)fd },
+		{ .data = 5, .opcode = 0, .fildes = (uint32_t)fd, .buf = (uint64_t)got, .nbytes = 9 },
+	};
+	struct aio_iocb *list[5] = { &cbs[0], &cbs[1], &cbs[2], &cbs[3], &cbs[4] };
+	printf("io_submit(5): %ld\n", syscall(SYS_io_submit, ctx, 5, list));
+	struct aio_event ev[8];
+	struct timespec second = { 1, 0 }, none = { 0, 0 };
+	long n = syscall(SYS_io_getevents, ctx, 5, 8, ev, &second);
+	printf("io_getevents: %ld\n", n);
+	for (int want = 1; want <= 5; want++)
+		for (long i = 0; i < n; i++)
+			if (ev[i].data == (uint64_t)want)
+				printf("  event %d: res %s, obj is its iocb: %s\n", want, aio_res(ev[i].res),
+				       ev[i].obj == (uint64_t)&cbs[want - 1] ? "yes" : "no");
+	char back[8] = { 0 };
+	CHECK(pread(fd, back, 6, 100) == 6, "pread");
+	printf("read back: '%s', at 100: '%s'\n", got, back);
+
+	int p[2];
+	CHECK(pipe(p) == 0, "pipe");
+	struct aio_iocb poll_cb = { .data = 9, .opcode = 5, .fildes = (uint32_t)p[0], .buf = POLLIN };
+	printf("POLL on an empty pipe: %s\n", outcome(aio_submit(ctx, &poll_cb)));
+	printf("io_getevents(timeout 0): %ld\n", syscall(SYS_io_getevents, ctx, 0, 8, ev, &none));
+	CHECK(write(p[1], "x", 1) == 1, "write");
+	n = syscall(SYS_io_getevents, ctx, 1, 8, ev, &second);
+	printf("after a write: %ld event, data %llu, POLLIN: %s\n", n, (unsigned long long)ev[0].data,
+	       n == 1 && (ev[0].res & POLLIN) ? "yes" : "no");
+	int q[2];
+	CHECK(pipe(q) == 0, "pipe");
+	struct aio_iocb wait_cb = { .data = 10, .opcode = 5, .fildes = (uint32_t)q[0], .buf = POLLIN };
+	CHECK(aio_submit(ctx, &wait_cb) == 1, "POLL");
+	struct aio_event unused;
+	printf("io_cancel of a waiting POLL: %s\n",
+	       outcome(syscall(SYS_io_cancel, ctx, &wait_cb, &unused)));
+	n = syscall(SYS_io_getevents, ctx, 1, 8, ev, &second);
+	printf("then: %ld event, res %s\n", n, n == 1 ? aio_res(ev[0].res) : "-");
+	printf("io_cancel of a done one: %s\n", outcome(syscall(SYS_io_cancel, ctx, &cbs[0], &unused)));
+
+	int efd = eventfd(0, 0);
+	CHECK(efd >= 0, "eventfd");
+	struct aio_iocb told = { .data = 11, .opcode = 1, .fildes = (uint32_t)fd, .buf = (uint64_t)"x",
+				 .nbytes = 1, .flags = 1, .resfd = (uint32_t)efd };
+	CHECK(aio_submit(ctx, &told) == 1, "with IOCB_FLAG_RESFD");
+	uint64_t count = 0;
+	CHECK(read(efd, &count, sizeof(count)) == 8, "read the eventfd");
+	printf("the eventfd counted %llu\n", (unsigned long long)count);
+	CHECK(syscall(SYS_io_getevents, ctx, 1, 8, ev, &second) == 1, "its event");
+
+	struct aio_iocb bad = told;
+	bad.resfd = (uint32_t)p[0];
+	printf("IOCB_FLAG_RESFD on a pipe: %s\n", outcome(aio_submit(ctx, &bad)));
+	bad.resfd = 100000;
+	printf("IOCB_FLAG_RESFD on fd 100000: %s\n", outcome(aio_submit(ctx, &bad)));
+	bad = told;
+	bad.flags = 0;
+	bad.reserved2 = 1;
+	printf("a reserved field set: %s\n", outcome(aio_submit(ctx, &bad)));
+	bad.reserved2 = 0;
+	bad.opcode = 6;
+	printf("NOOP: %s\n", outcome(aio_submit(ctx, &bad)));
+	bad.opcode = 1;
+	bad.fildes = 100000;
+	printf("fd 100000: %s\n", outcome(aio_submit(ctx, &bad)));
+	bad.fildes = (uint32_t)p[0];
+	printf("a write to a pipe's read end: %s\n", outcome(aio_submit(ctx, &bad)));
+	bad.fildes = (uint32_t)fd;
+	bad.buf = 16;
+	printf("a write from an unmapped buffer: %s\n", outcome(aio_submit(ctx, &bad)));
+	printf("io_submit(a list at an unmapped address): %s\n",
+	       outcome(syscall(SYS_io_submit, ctx, 1, 16)));
+	printf("io_submit(-1): %s\n", outcome(syscall(SYS_io_submit, ctx, -1L, list)));
+	printf("io_submit(another context): %s\n", outcome(syscall(SYS_io_submit, ctx + 4096, 1, list)));
+	printf("io_getevents(min 2 > nr 1): %s\n", outcome(syscall(SYS_io_getevents, ctx, 2, 1, ev, NULL)));
+
+	aio_waits(ctx, fd);
+	fflush(stdout);
+	pid_t child = fork();
+	CHECK(child >= 0, "fork");
+	if (child == 0) {
+		printf("io_submit in a forked child: %s\n", outcome(aio_submit(ctx, &told)));
+		fflush(stdout);
+		_exit(0);
+	}
+	CHECK(waitpid(child, NULL, 0) == child, "wait");
+	printf("io_destroy: %s\n", outcome(syscall(SYS_io_destroy, ctx)));
+	printf("io_destroy again: %s\n", outcome(syscall(SYS_io_destroy, ctx)));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -482,6 +665,7 @@ int main(int argc, char **argv)
 		{ "copy", copy_case },
 		{ "ifname", ifname_case },
 		{ "pidfd", pidfd_case },
+		{ "aio", aio_case },
 	};
 	return RUN_CASE(argc, argv, cases);
 }
