@@ -9,6 +9,7 @@
  * ring's: libaio looks for the kernel's magic there and, not finding it,
  * makes the calls.
  */
+#include <linux/aio_abi.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -27,31 +28,9 @@
 #define AIO_MAX_CONTEXTS 64
 #define AIO_BATCH 64 /* events io_getevents takes per look */
 
-enum { CMD_PREAD = 0, CMD_PWRITE = 1, CMD_FSYNC = 2, CMD_FDSYNC = 3, CMD_POLL = 5,
-       CMD_PREADV = 7, CMD_PWRITEV = 8 };
-#define FLAG_RESFD 1u
-#define FLAG_IOPRIO 2u
-
-struct linux_iocb {
-	uint64_t data;
-	uint32_t key, rw_flags;
-	uint16_t opcode;
-	int16_t reqprio;
-	uint32_t fildes;
-	uint64_t buf, nbytes;
-	int64_t offset;
-	uint64_t reserved2;
-	uint32_t flags, resfd;
-};
-_Static_assert(sizeof(struct linux_iocb) == 64, "the kernel's struct iocb");
-
-struct linux_io_event {
-	uint64_t data, obj;
-	int64_t res, res2;
-};
 
 struct waiting_poll {
-	struct linux_io_event ev;
+	struct io_event ev;
 	int fd, resfd;
 	short events;
 };
@@ -59,7 +38,7 @@ struct waiting_poll {
 struct aio_ctx {
 	uint64_t id; /* the guest page's address */
 	unsigned asked, cap, head, ndone, npolls, busy; /* busy: submitted, not yet in either */
-	struct linux_io_event *done; /* a ring of cap */
+	struct io_event *done; /* a ring of cap */
 	struct waiting_poll *polls;  /* cap at most */
 	int wake;		     /* km's eventfd: an event came, or the context went */
 	int users;
@@ -98,11 +77,29 @@ static void notify(int fd)
 	(void)n;
 }
 
-/* An event is done: into the ring, the guest's eventfd told. Under aio_lock. */
-static void complete(struct aio_ctx *c, const struct linux_io_event *ev, int resfd)
+/* Whether the guest's fd is an eventfd, as IOCB_FLAG_RESFD needs. */
+static long eventfd_check(struct km_vm *vm, uint32_t fd)
+{
+	char path[40], link[32];
+
+	if (vm && !km_fd_ok(vm, fd))
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fd/%u", fd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -EBADF;
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:[eventfd]") == 0 ? 0 : -EINVAL;
+}
+
+/*
+ * An event is done: into the ring, the guest's eventfd told, if that fd
+ * (a guest's, checked at submit) still is one. Under aio_lock.
+ */
+static void complete(struct aio_ctx *c, const struct io_event *ev, int resfd)
 {
 	c->done[(c->head + c->ndone++) % c->cap] = *ev;
-	if (resfd >= 0)
+	if (resfd >= 0 && eventfd_check(NULL, (uint32_t)resfd) == 0)
 		notify(resfd);
 	notify(c->wake);
 }
@@ -115,8 +112,10 @@ KM_SYSCALL(io_setup)
 
 	if (km_copy_in(vm, &cur, a[1], sizeof(cur)) < 0)
 		return -EFAULT;
-	if (cur != 0 || nr == 0 || nr > 0x10000000u / sizeof(struct linux_io_event))
+	if (cur != 0 || nr == 0 || nr > 0x10000000u / sizeof(struct io_event))
 		return -EINVAL;
+	if (nr > AIO_MAX_EVENTS)
+		return -EAGAIN; /* over aio-max-nr */
 	struct aio_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
@@ -217,51 +216,36 @@ static long vector_call(long nr, uint32_t fd, const struct iovec *iov, uint64_t 
  * with it instead, as where the kernel fails before the I/O starts (a
  * buffer it cannot reach fails in the event, the iovec array at submit).
  */
-static long read_write(struct km_vcpu *vcpu, const struct linux_iocb *cb, bool *early)
+static long read_write(struct km_vcpu *vcpu, const struct iocb *cb, bool *early)
 {
-	bool to_guest = cb->opcode == CMD_PREAD || cb->opcode == CMD_PREADV;
+	bool to_guest = cb->aio_lio_opcode == IOCB_CMD_PREAD || cb->aio_lio_opcode == IOCB_CMD_PREADV;
 	struct iovec one, *iov = &one;
 	uint64_t cnt = 1;
 	long rc;
 
 	*early = false;
-	if (cb->opcode == CMD_PREAD || cb->opcode == CMD_PWRITE) {
-		one.iov_len = cb->nbytes < 0x7ffff000 ? cb->nbytes : 0x7ffff000; /* MAX_RW_COUNT */
-		one.iov_base = km_gva(vcpu->vm, cb->buf, one.iov_len, to_guest ? PROT_WRITE : PROT_READ);
+	if (cb->aio_lio_opcode == IOCB_CMD_PREAD || cb->aio_lio_opcode == IOCB_CMD_PWRITE) {
+		one.iov_len = cb->aio_nbytes < 0x7ffff000 ? cb->aio_nbytes : 0x7ffff000; /* MAX_RW_COUNT */
+		one.iov_base = km_gva(vcpu->vm, cb->aio_buf, one.iov_len, to_guest ? PROT_WRITE : PROT_READ);
 		if (one.iov_base == NULL && one.iov_len)
 			return -EFAULT;
 	} else {
-		cnt = cb->nbytes;
-		if (cnt > IOV_MAX_LINUX || KM_IN(vcpu, cb->buf, cnt * sizeof(*iov)) == NULL) {
+		cnt = cb->aio_nbytes;
+		if (cnt > IOV_MAX_LINUX || KM_IN(vcpu, cb->aio_buf, cnt * sizeof(*iov)) == NULL) {
 			*early = true;
 			return cnt > IOV_MAX_LINUX ? -EINVAL : -EFAULT;
 		}
-		if ((rc = km_host_iov(vcpu, cb->buf, cnt, to_guest, &iov)) < 0)
+		if ((rc = km_host_iov(vcpu, cb->aio_buf, cnt, to_guest, &iov)) < 0)
 			return rc;
 	}
 	long nr = to_guest ? SYS_preadv2 : SYS_pwritev2;
-	rc = vector_call(nr, cb->fildes, iov, cnt, cb->offset, cb->rw_flags);
+	rc = vector_call(nr, cb->aio_fildes, iov, cnt, cb->aio_offset, cb->aio_rw_flags);
 	if (rc == -ESPIPE) /* a pipe or socket: the kernel's AIO reads it where it is */
-		rc = vector_call(nr, cb->fildes, iov, cnt, -1, cb->rw_flags);
+		rc = vector_call(nr, cb->aio_fildes, iov, cnt, -1, cb->aio_rw_flags);
 	if (iov != &one)
 		free(iov);
 	*early = refused(rc) || rc == -EINTR;
 	return rc;
-}
-
-/* Whether the guest's fd is an eventfd, as IOCB_FLAG_RESFD needs. */
-static long eventfd_check(struct km_vm *vm, uint32_t fd)
-{
-	char path[40], link[32];
-
-	if (!km_fd_ok(vm, fd))
-		return -EBADF;
-	snprintf(path, sizeof(path), "/proc/self/fd/%u", fd);
-	ssize_t n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -EBADF;
-	link[n] = '\0';
-	return strcmp(link, "anon_inode:[eventfd]") == 0 ? 0 : -EINVAL;
 }
 
 static short ready_events(int fd, short events)
@@ -274,48 +258,52 @@ static short ready_events(int fd, short events)
 static long submit_one(struct km_vcpu *vcpu, struct aio_ctx *c, uint64_t gva)
 {
 	struct km_vm *vm = vcpu->vm;
-	struct linux_iocb cb;
+	struct iocb cb;
 	uint32_t key = 0;
 	long rc;
 
 	if (km_copy_in(vm, &cb, gva, sizeof(cb)) < 0)
 		return -EFAULT;
-	if (cb.reserved2 || (int64_t)cb.nbytes < 0 || (cb.flags & ~(FLAG_RESFD | FLAG_IOPRIO)))
+	if (cb.aio_reserved2 || (int64_t)cb.aio_nbytes < 0 ||
+	    (cb.aio_flags & ~(IOCB_FLAG_RESFD | IOCB_FLAG_IOPRIO)))
 		return -EINVAL;
-	if ((cb.flags & FLAG_RESFD) && (rc = eventfd_check(vm, cb.resfd)) < 0)
+	if ((cb.aio_flags & IOCB_FLAG_RESFD) && (rc = eventfd_check(vm, cb.aio_resfd)) < 0)
 		return rc;
-	if (!km_fd_ok(vm, cb.fildes))
+	if (!km_fd_ok(vm, cb.aio_fildes))
 		return -EBADF;
-	if (km_copy_out(vm, gva + offsetof(struct linux_iocb, key), &key, sizeof(key)) < 0)
+	if (km_copy_out(vm, gva + offsetof(struct iocb, aio_key), &key, sizeof(key)) < 0)
 		return -EFAULT;
-	struct linux_io_event ev = { .data = cb.data, .obj = gva };
-	int resfd = cb.flags & FLAG_RESFD ? (int)cb.resfd : -1;
-	switch (cb.opcode) {
-	case CMD_PREAD:
-	case CMD_PWRITE:
-	case CMD_PREADV:
-	case CMD_PWRITEV:
+	struct io_event ev = { .data = cb.aio_data, .obj = gva };
+	int resfd = cb.aio_flags & IOCB_FLAG_RESFD ? (int)cb.aio_resfd : -1;
+	switch (cb.aio_lio_opcode) {
+	case IOCB_CMD_PREAD:
+	case IOCB_CMD_PWRITE:
+	case IOCB_CMD_PREADV:
+	case IOCB_CMD_PWRITEV: {
 		bool early;
 		rc = read_write(vcpu, &cb, &early);
 		if (early)
 			return rc;
 		break;
-	case CMD_FSYNC:
-	case CMD_FDSYNC:
-		if (cb.buf || cb.offset || cb.nbytes || cb.rw_flags)
+	}
+	case IOCB_CMD_FSYNC:
+	case IOCB_CMD_FDSYNC: {
+		if (cb.aio_buf || cb.aio_offset || cb.aio_nbytes || cb.aio_rw_flags)
 			return -EINVAL;
-		rc = km_host(cb.opcode == CMD_FSYNC ? fsync((int)cb.fildes) : fdatasync((int)cb.fildes));
+		int fd = (int)cb.aio_fildes;
+		rc = km_host(cb.aio_lio_opcode == IOCB_CMD_FSYNC ? fsync(fd) : fdatasync(fd));
 		if (rc == -EINVAL || rc == -EINTR)
 			return rc;
 		break;
-	case CMD_POLL: {
-		if ((uint16_t)cb.buf != cb.buf || cb.offset || cb.nbytes || cb.rw_flags)
+	}
+	case IOCB_CMD_POLL: {
+		if ((uint16_t)cb.aio_buf != cb.aio_buf || cb.aio_offset || cb.aio_nbytes || cb.aio_rw_flags)
 			return -EINVAL;
-		short events = (short)(cb.buf | POLLERR | POLLHUP);
-		rc = ready_events((int)cb.fildes, events);
+		short events = (short)(cb.aio_buf | POLLERR | POLLHUP);
+		rc = ready_events((int)cb.aio_fildes, events);
 		if (rc == 0) {
 			pthread_mutex_lock(&aio_lock);
-			c->polls[c->npolls++] = (struct waiting_poll){ ev, (int)cb.fildes, resfd, events };
+			c->polls[c->npolls++] = (struct waiting_poll){ ev, (int)cb.aio_fildes, resfd, events };
 			c->busy--;
 			notify(c->wake); /* a waiter polls for it too */
 			pthread_mutex_unlock(&aio_lock);
@@ -434,7 +422,9 @@ static long get_events(struct km_vcpu *vcpu, const uint64_t *a)
 		struct timespec ts;
 		if (km_copy_in(vm, &ts, a[4], sizeof(ts)) < 0)
 			return -EFAULT;
-		deadline = ts.tv_sec < 0 ? 0 : now_ns() + (ts.tv_sec > 1000000000 ? 1000000000 : ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+		int64_t sec = ts.tv_sec < 1000000000 ? ts.tv_sec : 1000000000; /* 30 years */
+		int64_t ns = ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000 ? ts.tv_nsec : 0;
+		deadline = sec < 0 ? 0 : now_ns() + sec * 1000000000LL + ns;
 	}
 	pthread_mutex_lock(&aio_lock);
 	struct aio_ctx *c = get_ctx(a[0]);
@@ -442,10 +432,10 @@ static long get_events(struct km_vcpu *vcpu, const uint64_t *a)
 	if (c == NULL)
 		return -EINVAL;
 	long rc = min_nr > nr || min_nr < 0 || nr < 0 ? -EINVAL : 0;
-	if (rc == 0 && nr > 0 && KM_OUT(vcpu, a[3], (uint64_t)nr * sizeof(struct linux_io_event)) == NULL)
+	if (rc == 0 && nr > 0 && KM_OUT(vcpu, a[3], (uint64_t)nr * sizeof(struct io_event)) == NULL)
 		rc = -EFAULT;
 	while (rc == 0) {
-		struct linux_io_event batch[AIO_BATCH];
+		struct io_event batch[AIO_BATCH];
 		long n = 0;
 		pthread_mutex_lock(&aio_lock);
 		check_polls(c);
@@ -498,7 +488,7 @@ KM_SYSCALL(io_cancel)
 {
 	uint32_t key;
 
-	if (km_copy_in(vcpu->vm, &key, a[1] + offsetof(struct linux_iocb, key), sizeof(key)) < 0)
+	if (km_copy_in(vcpu->vm, &key, a[1] + offsetof(struct iocb, aio_key), sizeof(key)) < 0)
 		return -EFAULT;
 	if (key != 0)
 		return -EINVAL;

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/aio_abi.h>
 #include <linux/capability.h>
 
 #include "check.h"
@@ -468,26 +469,9 @@ static void pidfd_case(void)
 	       done.si_code == CLD_KILLED && done.si_status == SIGTERM ? "killed by it" : "not killed");
 }
 
-/* Linux AIO's ABI, as libaio passes it (no header of musl's has it). */
-struct aio_iocb {
-	uint64_t data;
-	uint32_t key, rw_flags;
-	uint16_t opcode;
-	int16_t reqprio;
-	uint32_t fildes;
-	uint64_t buf, nbytes;
-	int64_t offset;
-	uint64_t reserved2;
-	uint32_t flags, resfd;
-};
-struct aio_event {
-	uint64_t data, obj;
-	int64_t res, res2;
-};
-
-static long aio_submit(unsigned long ctx, struct aio_iocb *cb)
+static long aio_submit(unsigned long ctx, struct iocb *cb)
 {
-	struct aio_iocb *list[1] = { cb };
+	struct iocb *list[1] = { cb };
 	return syscall(SYS_io_submit, ctx, 1, list);
 }
 
@@ -508,7 +492,7 @@ struct aio_waiter {
 static void *aio_wait(void *arg)
 {
 	struct aio_waiter *w = arg;
-	struct aio_event ev;
+	struct io_event ev;
 	w->got = syscall(SYS_io_getevents, w->ctx, 1, 1, &ev, NULL);
 	return NULL;
 }
@@ -525,19 +509,19 @@ static void aio_waits(unsigned long ctx, int fd)
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, aio_wait, &w) == 0, "pthread_create");
 	usleep(50000);
-	struct aio_iocb cb = { .data = 12, .opcode = 1, .fildes = (uint32_t)fd, .buf = (uint64_t)"y",
-			       .nbytes = 1 };
+	struct iocb cb = { .aio_data = 12, .aio_lio_opcode = 1, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)"y",
+			       .aio_nbytes = 1 };
 	CHECK(aio_submit(ctx, &cb) == 1, "io_submit");
 	CHECK(pthread_join(t, NULL) == 0, "pthread_join");
 	printf("a waiting thread got another's event: %ld\n", w.got);
 	struct timespec none = { 0, 0 };
-	struct aio_event left[8];
+	struct io_event left[8];
 	while (syscall(SYS_io_getevents, ctx, 0, 8, left, &none) > 0)
 		;
 	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
 	CHECK(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction");
 	ualarm(50000, 0);
-	struct aio_event ev;
+	struct io_event ev;
 	printf("io_getevents ended by SIGALRM (SA_RESTART): %s\n",
 	       outcome(syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL)));
 }
@@ -556,16 +540,16 @@ static void aio_case(void)
 	CHECK(fd >= 0, "mkstemp");
 	unlink(path);
 	struct iovec iov[2] = { { a, 3 }, { b, 3 } };
-	struct aio_iocb cbs[5] = {
-		{ .data = 1, .opcode = 1, .fildes = (uint32_t)fd, .buf = (uint64_t)"hello aio", .nbytes = 9 },
-		{ .data = 2, .opcode = 8, .fildes = (uint32_t)fd, .buf = (uint64_t)iov, .nbytes = 2, .offset = 100 },
-		{ .data = 3, .opcode = 2, .fildes = (uint32_t)fd },
-		{ .data = 4, .opcode = 3, .fildes = (uint32_t)fd },
-		{ .data = 5, .opcode = 0, .fildes = (uint32_t)fd, .buf = (uint64_t)got, .nbytes = 9 },
+	struct iocb cbs[5] = {
+		{ .aio_data = 1, .aio_lio_opcode = 1, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)"hello aio", .aio_nbytes = 9 },
+		{ .aio_data = 2, .aio_lio_opcode = 8, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)iov, .aio_nbytes = 2, .aio_offset = 100 },
+		{ .aio_data = 3, .aio_lio_opcode = 2, .aio_fildes = (uint32_t)fd },
+		{ .aio_data = 4, .aio_lio_opcode = 3, .aio_fildes = (uint32_t)fd },
+		{ .aio_data = 5, .aio_lio_opcode = 0, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)got, .aio_nbytes = 9 },
 	};
-	struct aio_iocb *list[5] = { &cbs[0], &cbs[1], &cbs[2], &cbs[3], &cbs[4] };
+	struct iocb *list[5] = { &cbs[0], &cbs[1], &cbs[2], &cbs[3], &cbs[4] };
 	printf("io_submit(5): %ld\n", syscall(SYS_io_submit, ctx, 5, list));
-	struct aio_event ev[8];
+	struct io_event ev[8];
 	struct timespec second = { 1, 0 }, none = { 0, 0 };
 	long n = syscall(SYS_io_getevents, ctx, 5, 8, ev, &second);
 	printf("io_getevents: %ld\n", n);
@@ -580,7 +564,7 @@ static void aio_case(void)
 
 	int p[2];
 	CHECK(pipe(p) == 0, "pipe");
-	struct aio_iocb poll_cb = { .data = 9, .opcode = 5, .fildes = (uint32_t)p[0], .buf = POLLIN };
+	struct iocb poll_cb = { .aio_data = 9, .aio_lio_opcode = 5, .aio_fildes = (uint32_t)p[0], .aio_buf = POLLIN };
 	printf("POLL on an empty pipe: %s\n", outcome(aio_submit(ctx, &poll_cb)));
 	printf("io_getevents(timeout 0): %ld\n", syscall(SYS_io_getevents, ctx, 0, 8, ev, &none));
 	CHECK(write(p[1], "x", 1) == 1, "write");
@@ -589,9 +573,9 @@ static void aio_case(void)
 	       n == 1 && (ev[0].res & POLLIN) ? "yes" : "no");
 	int q[2];
 	CHECK(pipe(q) == 0, "pipe");
-	struct aio_iocb wait_cb = { .data = 10, .opcode = 5, .fildes = (uint32_t)q[0], .buf = POLLIN };
+	struct iocb wait_cb = { .aio_data = 10, .aio_lio_opcode = 5, .aio_fildes = (uint32_t)q[0], .aio_buf = POLLIN };
 	CHECK(aio_submit(ctx, &wait_cb) == 1, "POLL");
-	struct aio_event unused;
+	struct io_event unused;
 	printf("io_cancel of a waiting POLL: %s\n",
 	       outcome(syscall(SYS_io_cancel, ctx, &wait_cb, &unused)));
 	n = syscall(SYS_io_getevents, ctx, 1, 8, ev, &second);
@@ -600,33 +584,33 @@ static void aio_case(void)
 
 	int efd = eventfd(0, 0);
 	CHECK(efd >= 0, "eventfd");
-	struct aio_iocb told = { .data = 11, .opcode = 1, .fildes = (uint32_t)fd, .buf = (uint64_t)"x",
-				 .nbytes = 1, .flags = 1, .resfd = (uint32_t)efd };
+	struct iocb told = { .aio_data = 11, .aio_lio_opcode = 1, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)"x",
+				 .aio_nbytes = 1, .aio_flags = 1, .aio_resfd = (uint32_t)efd };
 	CHECK(aio_submit(ctx, &told) == 1, "with IOCB_FLAG_RESFD");
 	uint64_t count = 0;
 	CHECK(read(efd, &count, sizeof(count)) == 8, "read the eventfd");
 	printf("the eventfd counted %llu\n", (unsigned long long)count);
 	CHECK(syscall(SYS_io_getevents, ctx, 1, 8, ev, &second) == 1, "its event");
 
-	struct aio_iocb bad = told;
-	bad.resfd = (uint32_t)p[0];
+	struct iocb bad = told;
+	bad.aio_resfd = (uint32_t)p[0];
 	printf("IOCB_FLAG_RESFD on a pipe: %s\n", outcome(aio_submit(ctx, &bad)));
-	bad.resfd = 100000;
+	bad.aio_resfd = 100000;
 	printf("IOCB_FLAG_RESFD on fd 100000: %s\n", outcome(aio_submit(ctx, &bad)));
 	bad = told;
-	bad.flags = 0;
-	bad.reserved2 = 1;
+	bad.aio_flags = 0;
+	bad.aio_reserved2 = 1;
 	printf("a reserved field set: %s\n", outcome(aio_submit(ctx, &bad)));
-	bad.reserved2 = 0;
-	bad.opcode = 6;
+	bad.aio_reserved2 = 0;
+	bad.aio_lio_opcode = 6;
 	printf("NOOP: %s\n", outcome(aio_submit(ctx, &bad)));
-	bad.opcode = 1;
-	bad.fildes = 100000;
+	bad.aio_lio_opcode = 1;
+	bad.aio_fildes = 100000;
 	printf("fd 100000: %s\n", outcome(aio_submit(ctx, &bad)));
-	bad.fildes = (uint32_t)p[0];
+	bad.aio_fildes = (uint32_t)p[0];
 	printf("a write to a pipe's read end: %s\n", outcome(aio_submit(ctx, &bad)));
-	bad.fildes = (uint32_t)fd;
-	bad.buf = 16;
+	bad.aio_fildes = (uint32_t)fd;
+	bad.aio_buf = 16;
 	printf("a write from an unmapped buffer: %s\n", outcome(aio_submit(ctx, &bad)));
 	printf("io_submit(a list at an unmapped address): %s\n",
 	       outcome(syscall(SYS_io_submit, ctx, 1, 16)));
