@@ -469,6 +469,16 @@ static void pidfd_case(void)
 	       done.si_code == CLD_KILLED && done.si_status == SIGTERM ? "killed by it" : "not killed");
 }
 
+static struct iocb aio_cb(uint64_t data, uint16_t op, int fd, const void *buf, uint64_t n,
+			  int64_t off)
+{
+	struct iocb cb = { .aio_data = data, .aio_lio_opcode = op, .aio_fildes = (uint32_t)fd };
+	cb.aio_buf = (uint64_t)buf;
+	cb.aio_nbytes = n;
+	cb.aio_offset = off;
+	return cb;
+}
+
 static long aio_submit(unsigned long ctx, struct iocb *cb)
 {
 	struct iocb *list[1] = { cb };
@@ -509,8 +519,7 @@ static void aio_waits(unsigned long ctx, int fd)
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, aio_wait, &w) == 0, "pthread_create");
 	usleep(50000);
-	struct iocb cb = { .aio_data = 12, .aio_lio_opcode = 1, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)"y",
-			       .aio_nbytes = 1 };
+	struct iocb cb = aio_cb(12, IOCB_CMD_PWRITE, fd, "y", 1, 0);
 	CHECK(aio_submit(ctx, &cb) == 1, "io_submit");
 	CHECK(pthread_join(t, NULL) == 0, "pthread_join");
 	printf("a waiting thread got another's event: %ld\n", w.got);
@@ -541,11 +550,11 @@ static void aio_case(void)
 	unlink(path);
 	struct iovec iov[2] = { { a, 3 }, { b, 3 } };
 	struct iocb cbs[5] = {
-		{ .aio_data = 1, .aio_lio_opcode = 1, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)"hello aio", .aio_nbytes = 9 },
-		{ .aio_data = 2, .aio_lio_opcode = 8, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)iov, .aio_nbytes = 2, .aio_offset = 100 },
-		{ .aio_data = 3, .aio_lio_opcode = 2, .aio_fildes = (uint32_t)fd },
-		{ .aio_data = 4, .aio_lio_opcode = 3, .aio_fildes = (uint32_t)fd },
-		{ .aio_data = 5, .aio_lio_opcode = 0, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)got, .aio_nbytes = 9 },
+		aio_cb(1, IOCB_CMD_PWRITE, fd, "hello aio", 9, 0),
+		aio_cb(2, IOCB_CMD_PWRITEV, fd, iov, 2, 100),
+		aio_cb(3, IOCB_CMD_FSYNC, fd, NULL, 0, 0),
+		aio_cb(4, IOCB_CMD_FDSYNC, fd, NULL, 0, 0),
+		aio_cb(5, IOCB_CMD_PREAD, fd, got, 9, 0),
 	};
 	struct iocb *list[5] = { &cbs[0], &cbs[1], &cbs[2], &cbs[3], &cbs[4] };
 	printf("io_submit(5): %ld\n", syscall(SYS_io_submit, ctx, 5, list));
@@ -564,7 +573,7 @@ static void aio_case(void)
 
 	int p[2];
 	CHECK(pipe(p) == 0, "pipe");
-	struct iocb poll_cb = { .aio_data = 9, .aio_lio_opcode = 5, .aio_fildes = (uint32_t)p[0], .aio_buf = POLLIN };
+	struct iocb poll_cb = aio_cb(9, IOCB_CMD_POLL, p[0], (void *)POLLIN, 0, 0);
 	printf("POLL on an empty pipe: %s\n", outcome(aio_submit(ctx, &poll_cb)));
 	printf("io_getevents(timeout 0): %ld\n", syscall(SYS_io_getevents, ctx, 0, 8, ev, &none));
 	CHECK(write(p[1], "x", 1) == 1, "write");
@@ -573,7 +582,7 @@ static void aio_case(void)
 	       n == 1 && (ev[0].res & POLLIN) ? "yes" : "no");
 	int q[2];
 	CHECK(pipe(q) == 0, "pipe");
-	struct iocb wait_cb = { .aio_data = 10, .aio_lio_opcode = 5, .aio_fildes = (uint32_t)q[0], .aio_buf = POLLIN };
+	struct iocb wait_cb = aio_cb(10, IOCB_CMD_POLL, q[0], (void *)POLLIN, 0, 0);
 	CHECK(aio_submit(ctx, &wait_cb) == 1, "POLL");
 	struct io_event unused;
 	printf("io_cancel of a waiting POLL: %s\n",
@@ -584,8 +593,9 @@ static void aio_case(void)
 
 	int efd = eventfd(0, 0);
 	CHECK(efd >= 0, "eventfd");
-	struct iocb told = { .aio_data = 11, .aio_lio_opcode = 1, .aio_fildes = (uint32_t)fd, .aio_buf = (uint64_t)"x",
-				 .aio_nbytes = 1, .aio_flags = 1, .aio_resfd = (uint32_t)efd };
+	struct iocb told = aio_cb(11, IOCB_CMD_PWRITE, fd, "x", 1, 0);
+	told.aio_flags = IOCB_FLAG_RESFD;
+	told.aio_resfd = (uint32_t)efd;
 	CHECK(aio_submit(ctx, &told) == 1, "with IOCB_FLAG_RESFD");
 	uint64_t count = 0;
 	CHECK(read(efd, &count, sizeof(count)) == 8, "read the eventfd");
@@ -602,9 +612,9 @@ static void aio_case(void)
 	bad.aio_reserved2 = 1;
 	printf("a reserved field set: %s\n", outcome(aio_submit(ctx, &bad)));
 	bad.aio_reserved2 = 0;
-	bad.aio_lio_opcode = 6;
+	bad.aio_lio_opcode = IOCB_CMD_NOOP;
 	printf("NOOP: %s\n", outcome(aio_submit(ctx, &bad)));
-	bad.aio_lio_opcode = 1;
+	bad.aio_lio_opcode = IOCB_CMD_PWRITE;
 	bad.aio_fildes = 100000;
 	printf("fd 100000: %s\n", outcome(aio_submit(ctx, &bad)));
 	bad.aio_fildes = (uint32_t)p[0];
