@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -63,6 +64,7 @@
  *   a address for mmap & co               z their length
  *   i int or flags    n pid (safe ones only: km passes kill on to the host)
  *   g signal  q sigset size   c clone flags   x anything
+ *   k an AIO context (io_setup's last)   b a list of iocbs for io_submit
  */
 struct sig {
 	const char *name;
@@ -122,6 +124,8 @@ static const struct sig sigs[] = {
 	{ "sendmsg", "fmi" }, { "recvmsg", "fmi" }, { "setsockopt", "fiiml" },
 	{ "getsockopt", "fiimm" }, { "shutdown", "fi" }, { "sendmmsg", "fmii" },
 	{ "recvmmsg", "fmiim" },
+	{ "io_setup", "im" }, { "io_destroy", "k" }, { "io_submit", "kib" },
+	{ "io_getevents", "kiimm" }, { "io_pgetevents", "kiimmm" }, { "io_cancel", "kmm" },
 };
 
 /* km's table, generated from km/syscalls.h: every call km serves is fuzzed. */
@@ -233,6 +237,7 @@ static uint64_t text_addr, stack_addr, mem_limit = 256ul << 20;
 static int fds[MAX_FDS], nfds;
 static int fd_limit, dir_fd;
 static pid_t self_pid, self_tid, last_child;
+static uint64_t last_aio_ctx; /* what io_setup wrote, when it succeeded */
 
 static const char *const paths[] = {
 	"", ".", "..", "/", "f0", "f1", "dir", "dir/f2", "nofile", "fifo", "sock", "script",
@@ -503,6 +508,37 @@ static uint64_t structure(void)
 	return base + (chance(10) ? below(16) : 0);
 }
 
+static uint64_t aio_context(void)
+{
+	return chance(80) ? last_aio_ctx + (chance(10) ? PAGE : 0) : pointer();
+}
+
+/* Up to four iocbs and the list of them: real fds and regions, odd fields now and then. */
+static uint64_t iocb_list(void)
+{
+	if (chance(10))
+		return pointer();
+	uint64_t base = region_at(R_RW, (next_slot++ % 8) * 512);
+	uint64_t *list = (uint64_t *)base;
+	struct iocb *cbs = (struct iocb *)(base + 64);
+	for (int i = 0; i < 4; i++) {
+		struct iocb *cb = &cbs[i];
+		memset(cb, 0, sizeof(*cb));
+		cb->aio_data = rnd();
+		cb->aio_lio_opcode = (uint16_t)below(10);
+		cb->aio_fildes = (uint32_t)fds[below(nfds)];
+		cb->aio_buf = cb->aio_lio_opcode == IOCB_CMD_POLL ? below(0x400) : pointer();
+		cb->aio_nbytes = cb->aio_lio_opcode >= IOCB_CMD_PREADV ? below(8) : length(cb->aio_buf);
+		cb->aio_offset = chance(80) ? (int64_t)below(8192) : (int64_t)rnd();
+		cb->aio_flags = chance(80) ? 0 : (uint32_t)below(4);
+		cb->aio_resfd = (uint32_t)fds[below(nfds)];
+		cb->aio_rw_flags = chance(90) ? 0 : (uint32_t)below(64);
+		cb->aio_reserved2 = chance(95) ? 0 : rnd();
+		list[i] = chance(95) ? (uint64_t)cb : pointer();
+	}
+	return base;
+}
+
 /* An argv or envp: paths, wild pointers, NULL-terminated or not. */
 static uint64_t vector(void)
 {
@@ -575,6 +611,8 @@ static uint64_t arg_of(char kind, uint64_t prev)
 	case 'g': return signal_number();
 	case 'q': return sigset_size();
 	case 'c': return clone_flags();
+	case 'k': return aio_context();
+	case 'b': return iocb_list();
 	case 'i': return integer();
 	default: return anything();
 	}
@@ -624,6 +662,9 @@ static void choose(struct call *c)
 	if (avoid_rlimit && ((c->nr == __NR_setrlimit && km_rlimit(c->a[0])) ||
 			     (c->nr == __NR_prlimit64 && km_rlimit(c->a[1]) && c->a[2])))
 		c->a[c->nr == __NR_prlimit64] = RLIMIT_CORE;
+	/* io_setup needs a 0 where it writes the context: mostly given, so that the rest get one. */
+	if (c->nr == __NR_io_setup && chance(70))
+		c->a[1] = region_at(R_RW, (next_slot++ % 8) * 512), *(uint64_t *)c->a[1] = 0;
 	c->exit_if_zero = c->nr == __NR_clone || c->nr == __NR_fork || c->nr == __NR_vfork;
 }
 
@@ -821,6 +862,8 @@ static void run_calls(uint64_t seed, uint64_t batch, unsigned ncalls, bool trace
 		if (c.nr == __NR_fork || c.nr == __NR_vfork || c.nr == __NR_clone)
 			if (ret > 0)
 				last_child = (pid_t)ret;
+		if (c.nr == __NR_io_setup && ret == 0)
+			memcpy(&last_aio_ctx, (const void *)c.a[1], sizeof(last_aio_ctx));
 	}
 }
 
