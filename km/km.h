@@ -297,6 +297,7 @@ long km_proc_open(struct km_vm *vm, int dirfd, const char *path, int flags, mode
 char *km_proc_status_text(struct km_vm *vm, pid_t tid, size_t *len);
 char *km_proc_comm_text(struct km_vm *vm, pid_t tid, size_t *len);
 char *km_proc_meminfo_text(struct km_vm *vm, size_t *len);
+long km_proc_task_dents(struct km_vcpu *vcpu, int fd, uint64_t gva, uint64_t count, bool *mine);
 const char *km_thread_name(struct km_vm *vm, const struct km_vcpu *vcpu);
 long km_proc_readlink(struct km_vm *vm, int dirfd, const char *path, char *out, size_t size);
 const char *km_proc_stat_exe(struct km_vm *vm, int dirfd, const char *path, int at_flags,

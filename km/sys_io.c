@@ -132,7 +132,14 @@ static long fd_to_buf(struct km_vcpu *vcpu, const uint64_t *a, long nr, uint64_t
 
 KM_SYSCALL(fstat) { return fd_to_buf(vcpu, a, SYS_fstat, STAT_SIZE); }
 KM_SYSCALL(fstatfs) { return fd_to_buf(vcpu, a, SYS_fstatfs, STATFS_SIZE); }
-KM_SYSCALL(getdents64) { return fd_to_buf(vcpu, a, SYS_getdents64, a[2]); }
+KM_SYSCALL(getdents64)
+{
+	bool task_dir;
+
+	FD_OR_EBADF(a[0]);
+	long rc = km_proc_task_dents(vcpu, (int)a[0], a[1], a[2], &task_dir);
+	return task_dir ? rc : fd_to_buf(vcpu, a, SYS_getdents64, a[2]);
+}
 
 KM_SYSCALL(dup)
 {

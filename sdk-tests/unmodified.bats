@@ -442,6 +442,23 @@ status 0"
 	assert_equal "$(files <<<"$output")" "$native"
 }
 
+@test "/proc/self/task lists the program's threads, not km's, as natively" {
+	same_as_native_cmd /usr/bin/python3 -c 'import os, threading, time
+ev = threading.Event()
+ts = [threading.Thread(target=ev.wait) for _ in range(3)]
+[t.start() for t in ts]
+tids = sorted(int(t) for t in os.listdir("/proc/self/task"))
+print(len(tids), threading.active_count(), os.getpid() in tids,
+      sorted(t.native_id for t in ts) == [t for t in tids if t != os.getpid()])
+ev.set()
+[t.join() for t in ts]
+time.sleep(0.05)
+print(os.listdir("/proc/self/task") == [str(os.getpid())])'
+	assert_success
+	assert_output "4 4 True True
+True"
+}
+
 @test "thread ids are not handed out again at once: ten threads one after another have ten ids, as natively" {
 	same_as_native_cmd /usr/bin/python3 -c '
 import threading
