@@ -187,8 +187,14 @@ KM_SYSCALL(waitid)
 	return rc;
 }
 
-/* A pidfd is the host's: the guest's processes are km processes with the same pids. */
+/*
+ * A pidfd is the host's: the guest's processes are km processes with the
+ * same pids. Of a process only (PIDFD_NONBLOCK, as before Linux 6.9): a
+ * thread's would reach km's own threads too.
+ */
 KM_SYSCALL(pidfd_open)
 {
+	if ((unsigned)a[1] & ~(unsigned)O_NONBLOCK)
+		return -EINVAL;
 	return km_fd_new(vcpu->vm, km_host(syscall(SYS_pidfd_open, (pid_t)a[0], (unsigned)a[1])));
 }

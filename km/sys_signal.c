@@ -139,12 +139,28 @@ static siginfo_t user_info(int sig, int code)
 	return info;
 }
 
+/* Whether pid names this process or a thread of it (km's own threads among them). */
+static bool own_process(pid_t pid)
+{
+	return pid == getpid() || (pid > 0 && syscall(SYS_tgkill, getpid(), pid, 0) == 0);
+}
+
+/*
+ * What the kernel lets a process queue to another: a si_code below 0, not
+ * SI_TKILL. Checked by km too, before a siginfo of the guest's goes to the
+ * host, so that none with a fault's code can ever reach km's process.
+ */
+static bool foreign_code(const siginfo_t *info)
+{
+	return info->si_code < 0 && info->si_code != SI_TKILL;
+}
+
 KM_SYSCALL(kill)
 {
 	pid_t pid = (pid_t)a[0];
 	int sig = (int)a[1];
 
-	if (pid != getpid() && pid != 0 && pid != -getpgrp())
+	if (pid != 0 && pid != -getpgrp() && !own_process(pid))
 		return km_host(kill(pid, sig));
 	if (sig == 0)
 		return 0;
@@ -197,11 +213,13 @@ KM_SYSCALL(rt_sigqueueinfo)
 {
 	siginfo_t info;
 
-	if ((pid_t)a[0] == getpid())
+	if (own_process((pid_t)a[0])) /* a tid of it names the process, as on Linux */
 		return queue_info(vcpu, NULL, (int)a[1], a[2]);
 	if (km_copy_in(vcpu->vm, &info, a[2], sizeof(info)) < 0)
 		return -EFAULT;
-	/* Another process: the host checks the sender's si_code and rights, as for anyone. */
+	/* Another process: the host checks the sender's rights, as for anyone. */
+	if (!foreign_code(&info))
+		return -EPERM;
 	return km_host(syscall(SYS_rt_sigqueueinfo, (pid_t)a[0], (int)a[1], &info));
 }
 
@@ -215,6 +233,8 @@ KM_SYSCALL(rt_tgsigqueueinfo)
 	}
 	if (km_copy_in(vcpu->vm, &info, a[3], sizeof(info)) < 0)
 		return -EFAULT;
+	if (!foreign_code(&info))
+		return -EPERM; /* as the host says to a sender that is not the target */
 	return km_host(syscall(SYS_rt_tgsigqueueinfo, (pid_t)a[0], (pid_t)a[1], (int)a[2], &info));
 }
 
@@ -238,7 +258,9 @@ static pid_t pidfd_pid(int fd)
 /*
  * To the program's own process it is kill or sigqueue, served here so that
  * a handler runs before the call returns, as on Linux; to another process,
- * the host's call on the guest's fd, which checks the rest.
+ * the host's call on the guest's fd, which checks the rest. No flags: the
+ * pidfd is a process's (pidfd_open takes no PIDFD_THREAD), and one km
+ * cannot tell is treated as another's.
  */
 KM_SYSCALL(pidfd_send_signal)
 {
@@ -250,8 +272,13 @@ KM_SYSCALL(pidfd_send_signal)
 		return -EBADF;
 	if (a[2] && km_copy_in(vcpu->vm, &info, a[2], sizeof(info)) < 0)
 		return -EFAULT;
-	if (flags != 0 || pidfd_pid(fd) != getpid())
-		return km_host(syscall(SYS_pidfd_send_signal, fd, sig, a[2] ? &info : NULL, flags));
+	if (flags != 0)
+		return -EINVAL;
+	if (pidfd_pid(fd) != getpid()) {
+		if (a[2] && !foreign_code(&info))
+			return -EPERM;
+		return km_host(syscall(SYS_pidfd_send_signal, fd, sig, a[2] ? &info : NULL, 0));
+	}
 	if (sig == 0)
 		return 0;
 	if (!valid_sig(sig))

@@ -66,3 +66,15 @@ setup() {
 	assert_success
 	assert_output "ok: /proc/self/exe of a program swapped for a link to mem: ETXTBSY to write, EACCES to read"
 }
+
+@test "a signal with a fault's si_code, queued to its own tid or pidfd, reaches the program's handler, not km's" {
+	same_as_native more_calls forged
+	assert_success
+	assert_line "signal 11 with a fault's si_code to its own tid: success, the handler saw code 1"
+	assert_line "signal 31 with a fault's si_code to its own tid: success, the handler saw code 1"
+	assert_line "SIGSEGV with a fault's si_code through its own pidfd: success, the handler saw code 1"
+	run km "$(prog more_calls)" forged-flags
+	assert_success
+	assert_output "pidfd_send_signal with PIDFD_SIGNAL_THREAD_GROUP: EINVAL
+pidfd_open with PIDFD_THREAD: EINVAL"
+}

@@ -642,6 +642,60 @@ static void aio_case(void)
 	printf("io_destroy again: %s\n", outcome(syscall(SYS_io_destroy, ctx)));
 }
 
+static volatile sig_atomic_t forged_code = -1;
+
+static void on_forged(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig, (void)uc;
+	forged_code = info->si_code;
+}
+
+static void *forge_from_thread(void *arg)
+{
+	int sig = *(int *)arg;
+	siginfo_t info = { .si_signo = sig, .si_code = 1 }; /* SEGV_MAPERR, SYS_SECCOMP: a fault's */
+	forged_code = -1;
+	long rc = syscall(SYS_rt_sigqueueinfo, (pid_t)syscall(SYS_gettid), sig, &info);
+	printf("signal %d with a fault's si_code to its own tid: %s, the handler saw code %d\n", sig,
+	       outcome(rc), (int)forged_code);
+	return NULL;
+}
+
+/* A program may queue itself any siginfo; km's process must never take one as a fault of its own. */
+static void forged_case(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_forged, .sa_flags = SA_SIGINFO };
+	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0 && sigaction(SIGSYS, &sa, NULL) == 0, "sigaction");
+	int sigs[] = { SIGSEGV, SIGSYS };
+	for (int i = 0; i < 2; i++) {
+		pthread_t t;
+		fflush(stdout);
+		CHECK(pthread_create(&t, NULL, forge_from_thread, &sigs[i]) == 0, "pthread_create");
+		CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+	}
+	siginfo_t info = { .si_signo = SIGSEGV, .si_code = 1 };
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	CHECK(self >= 0, "pidfd_open");
+	forged_code = -1;
+	long rc = syscall(SYS_pidfd_send_signal, self, SIGSEGV, &info, 0);
+	printf("SIGSEGV with a fault's si_code through its own pidfd: %s, the handler saw code %d\n",
+	       outcome(rc), (int)forged_code);
+}
+
+/* The same through pidfd flags of Linux 6.9 (PIDFD_SIGNAL_THREAD_GROUP, PIDFD_THREAD): km refuses them. */
+static void forged_flags_case(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_forged, .sa_flags = SA_SIGINFO };
+	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");
+	siginfo_t info = { .si_signo = SIGSEGV, .si_code = 1 };
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	CHECK(self >= 0, "pidfd_open");
+	printf("pidfd_send_signal with PIDFD_SIGNAL_THREAD_GROUP: %s\n",
+	       outcome(syscall(SYS_pidfd_send_signal, self, SIGSEGV, &info, 2)));
+	printf("pidfd_open with PIDFD_THREAD: %s\n",
+	       outcome(syscall(SYS_pidfd_open, (pid_t)syscall(SYS_gettid), O_EXCL)));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -660,6 +714,8 @@ int main(int argc, char **argv)
 		{ "ifname", ifname_case },
 		{ "pidfd", pidfd_case },
 		{ "aio", aio_case },
+		{ "forged", forged_case },
+		{ "forged-flags", forged_flags_case },
 	};
 	return RUN_CASE(argc, argv, cases);
 }
