@@ -9,6 +9,7 @@
  * ring's: libaio looks for the kernel's magic there and, not finding it,
  * makes the calls.
  */
+#include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <poll.h>
 #include <stddef.h>
@@ -38,9 +39,10 @@ struct waiting_poll {
 struct aio_ctx {
 	uint64_t id; /* the guest page's address */
 	unsigned asked, cap, head, ndone, npolls, busy; /* busy: submitted, not yet in either */
-	struct io_event *done; /* a ring of cap */
-	struct waiting_poll *polls;  /* cap at most */
-	int wake;		     /* km's eventfd: an event came, or the context went */
+	struct io_event *done;	    /* a ring of cap */
+	struct waiting_poll *polls; /* cap at most */
+	int *tell, ntell;	    /* the guest's eventfds to tell, once aio_lock is let go */
+	int wake; /* km's eventfd: readable while events wait or the context is gone */
 	int users;
 	bool dead;
 };
@@ -60,14 +62,20 @@ static struct aio_ctx *get_ctx(uint64_t id)
 	return NULL;
 }
 
-static void put_ctx(struct aio_ctx *c)
+static void free_ctx(struct aio_ctx *c)
 {
-	if (--c->users > 0 || !c->dead)
-		return;
-	close(c->wake);
+	if (c->wake >= 0)
+		close(c->wake);
 	free(c->done);
 	free(c->polls);
+	free(c->tell);
 	free(c);
+}
+
+static void put_ctx(struct aio_ctx *c)
+{
+	if (--c->users == 0 && c->dead)
+		free_ctx(c);
 }
 
 static void notify(int fd)
@@ -92,16 +100,38 @@ static long eventfd_check(struct km_vm *vm, uint32_t fd)
 	return strcmp(link, "anon_inode:[eventfd]") == 0 ? 0 : -EINVAL;
 }
 
-/*
- * An event is done: into the ring, the guest's eventfd told, if that fd
- * (a guest's, checked at submit) still is one. Under aio_lock.
- */
+/* An event is done: into the ring, its eventfd to be told. Under aio_lock. */
 static void complete(struct aio_ctx *c, const struct io_event *ev, int resfd)
 {
 	c->done[(c->head + c->ndone++) % c->cap] = *ev;
-	if (resfd >= 0 && eventfd_check(NULL, (uint32_t)resfd) == 0)
-		notify(resfd);
+	if (resfd >= 0 && c->ntell < (int)c->cap)
+		c->tell[c->ntell++] = resfd;
 	notify(c->wake);
+}
+
+/*
+ * The guest's eventfds of done requests, told outside aio_lock: each that
+ * still is an eventfd (a guest fd, checked at submit) and has room, as the
+ * kernel's count stops at its top rather than wait; a write that waits
+ * anyway (another thread filled it meanwhile) ends at the next kick.
+ */
+static void tell_eventfds(struct aio_ctx *c)
+{
+	for (;;) {
+		int fds[16], n = 0;
+		pthread_mutex_lock(&aio_lock);
+		while (n < 16 && c->ntell > 0)
+			fds[n++] = c->tell[--c->ntell];
+		pthread_mutex_unlock(&aio_lock);
+		if (n == 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			struct pollfd p = { .fd = fds[i], .events = POLLOUT };
+			if (eventfd_check(NULL, (uint32_t)fds[i]) == 0 && poll(&p, 1, 0) == 1 &&
+			    (p.revents & POLLOUT))
+				notify(fds[i]);
+		}
+	}
 }
 
 KM_SYSCALL(io_setup)
@@ -123,9 +153,10 @@ KM_SYSCALL(io_setup)
 	c->cap = nr < 4 ? 8 : nr * 2; /* the kernel's ring holds twice what was asked */
 	c->done = calloc(c->cap, sizeof(*c->done));
 	c->polls = calloc(c->cap, sizeof(*c->polls));
+	c->tell = calloc(c->cap, sizeof(*c->tell));
 	c->wake = km_fd_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	c->users = 1;
-	long rc = c->done && c->polls ? 0 : -ENOMEM;
+	long rc = c->done && c->polls && c->tell ? 0 : -ENOMEM;
 	if (rc == 0 && c->wake < 0)
 		rc = -EAGAIN;
 	if (rc == 0) {
@@ -164,11 +195,7 @@ KM_SYSCALL(io_setup)
 		events_total -= nr;
 		pthread_mutex_unlock(&aio_lock);
 	}
-	if (c->wake >= 0)
-		close(c->wake);
-	free(c->done);
-	free(c->polls);
-	free(c);
+	free_ctx(c);
 	return rc;
 }
 
@@ -224,6 +251,15 @@ static long read_write(struct km_vcpu *vcpu, const struct iocb *cb, bool *early)
 	long rc;
 
 	*early = false;
+	if (to_guest && km_signalfd_read(vcpu, (int)cb->aio_fildes, cb->aio_buf,
+					 cb->aio_lio_opcode == IOCB_CMD_PREAD ? cb->aio_nbytes : 0, &rc)) {
+		*early = cb->aio_lio_opcode == IOCB_CMD_PREADV; /* km's signalfd: no vectors */
+		return *early ? -EINVAL : rc;
+	}
+	if (cb->aio_offset == -1 && lseek((int)cb->aio_fildes, 0, SEEK_CUR) >= 0) {
+		*early = true; /* -1 is no position for a file that has them */
+		return -EINVAL;
+	}
 	if (cb->aio_lio_opcode == IOCB_CMD_PREAD || cb->aio_lio_opcode == IOCB_CMD_PWRITE) {
 		one.iov_len = cb->aio_nbytes < 0x7ffff000 ? cb->aio_nbytes : 0x7ffff000; /* MAX_RW_COUNT */
 		one.iov_base = km_gva(vcpu->vm, cb->aio_buf, one.iov_len, to_guest ? PROT_WRITE : PROT_READ);
@@ -264,12 +300,11 @@ static long submit_one(struct km_vcpu *vcpu, struct aio_ctx *c, uint64_t gva)
 
 	if (km_copy_in(vm, &cb, gva, sizeof(cb)) < 0)
 		return -EFAULT;
-	if (cb.aio_reserved2 || (int64_t)cb.aio_nbytes < 0 ||
-	    (cb.aio_flags & ~(IOCB_FLAG_RESFD | IOCB_FLAG_IOPRIO)))
+	if (cb.aio_reserved2 || (int64_t)cb.aio_nbytes < 0)
 		return -EINVAL;
 	if ((cb.aio_flags & IOCB_FLAG_RESFD) && (rc = eventfd_check(vm, cb.aio_resfd)) < 0)
 		return rc;
-	if (!km_fd_ok(vm, cb.aio_fildes))
+	if (!km_fd_ok(vm, cb.aio_fildes) || fcntl((int)cb.aio_fildes, F_GETFD) < 0)
 		return -EBADF;
 	if (km_copy_out(vm, gva + offsetof(struct iocb, aio_key), &key, sizeof(key)) < 0)
 		return -EFAULT;
@@ -357,6 +392,7 @@ KM_SYSCALL(io_submit)
 			break;
 		}
 	}
+	tell_eventfds(c);
 	pthread_mutex_lock(&aio_lock);
 	put_ctx(c);
 	pthread_mutex_unlock(&aio_lock);
@@ -386,16 +422,27 @@ static int64_t now_ns(void)
 	return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* Sleeps until an event may have come, the deadline (-1: none) or a kick. */
+/*
+ * Sleeps until an event may have come, the deadline (-1: none) or a kick.
+ * The wake eventfd is emptied only here, under aio_lock, when no event
+ * waits and the context lives, so that no waiter sleeps past one.
+ */
 static long wait_events(struct aio_ctx *c, int64_t deadline)
 {
-	struct pollfd fds[1 + AIO_BATCH];
-	nfds_t n = 1;
-
-	fds[0] = (struct pollfd){ .fd = c->wake, .events = POLLIN };
 	pthread_mutex_lock(&aio_lock);
-	for (unsigned i = 0; i < c->npolls && n < sizeof(fds) / sizeof(fds[0]); i++)
-		fds[n++] = (struct pollfd){ .fd = c->polls[i].fd, .events = c->polls[i].events };
+	nfds_t n = 1 + c->npolls;
+	struct pollfd *fds = malloc(n * sizeof(*fds));
+	if (fds == NULL) {
+		pthread_mutex_unlock(&aio_lock);
+		return -ENOMEM;
+	}
+	fds[0] = (struct pollfd){ .fd = c->wake, .events = POLLIN };
+	for (unsigned i = 0; i < c->npolls; i++)
+		fds[1 + i] = (struct pollfd){ .fd = c->polls[i].fd, .events = c->polls[i].events };
+	uint64_t drained;
+	if (c->ndone == 0 && !c->dead && read(c->wake, &drained, sizeof(drained)) < 0) {
+		/* already empty */
+	}
 	pthread_mutex_unlock(&aio_lock);
 	struct timespec ts, *tp = NULL;
 	if (deadline >= 0) {
@@ -405,10 +452,7 @@ static long wait_events(struct aio_ctx *c, int64_t deadline)
 		tp = &ts;
 	}
 	long rc = km_host(syscall(SYS_ppoll, fds, n, tp, NULL, 0));
-	uint64_t drained;
-	if (read(c->wake, &drained, sizeof(drained)) < 0) {
-		/* nothing to drain: a waiting POLL or the deadline woke us */
-	}
+	free(fds);
 	return rc < 0 ? rc : 0;
 }
 
@@ -459,6 +503,7 @@ static long get_events(struct km_vcpu *vcpu, const uint64_t *a)
 			continue;
 		rc = wait_events(c, deadline);
 	}
+	tell_eventfds(c);
 	pthread_mutex_lock(&aio_lock);
 	put_ctx(c);
 	pthread_mutex_unlock(&aio_lock);
@@ -503,17 +548,28 @@ KM_SYSCALL(io_cancel)
 			rc = -EINPROGRESS;
 			break;
 		}
-	if (c)
-		put_ctx(c);
 	pthread_mutex_unlock(&aio_lock);
+	if (c) {
+		tell_eventfds(c);
+		pthread_mutex_lock(&aio_lock);
+		put_ctx(c);
+		pthread_mutex_unlock(&aio_lock);
+	}
 	return rc;
 }
 
-/* A forked child has no AIO contexts, as on Linux; another thread may have held the lock. */
+/*
+ * A forked child has no AIO contexts, as on Linux. It has one thread: the
+ * lock, which another thread may have held, is made anew, and the
+ * contexts (a thread's reference included) go with their fds.
+ */
 void km_aio_after_fork(void)
 {
 	pthread_mutex_init(&aio_lock, NULL);
-	for (int i = 0; i < AIO_MAX_CONTEXTS; i++)
-		ctxs[i] = NULL; /* km's copies of them stay, unused */
+	for (int i = 0; i < AIO_MAX_CONTEXTS; i++) {
+		if (ctxs[i])
+			free_ctx(ctxs[i]);
+		ctxs[i] = NULL;
+	}
 	events_total = 0;
 }

@@ -195,6 +195,7 @@ print(subprocess.check_output(["/usr/bin/id", "-u"], user=65534).decode().strip(
 	assert_line "after a write: 1 event, data 9, POLLIN: yes"
 	assert_line "io_cancel of a waiting POLL: EINPROGRESS"
 	assert_line "the eventfd counted 1"
+	assert_line "IOCB_FLAG_RESFD on a full eventfd: success"
 	assert_line "io_submit in a forked child: EINVAL"
 	assert_line "a waiting thread got another's event: 1"
 	assert_line "io_getevents ended by SIGALRM (SA_RESTART): EINTR"

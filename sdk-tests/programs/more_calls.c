@@ -601,6 +601,11 @@ static void aio_case(void)
 	CHECK(read(efd, &count, sizeof(count)) == 8, "read the eventfd");
 	printf("the eventfd counted %llu\n", (unsigned long long)count);
 	CHECK(syscall(SYS_io_getevents, ctx, 1, 8, ev, &second) == 1, "its event");
+	uint64_t nearly_full = 0xfffffffffffffffeull;
+	CHECK(write(efd, &nearly_full, sizeof(nearly_full)) == 8, "fill the eventfd");
+	printf("IOCB_FLAG_RESFD on a full eventfd: %s\n", outcome(aio_submit(ctx, &told)));
+	CHECK(syscall(SYS_io_getevents, ctx, 1, 8, ev, &second) == 1, "its event");
+	CHECK(read(efd, &count, sizeof(count)) == 8, "empty the eventfd");
 
 	struct iocb bad = told;
 	bad.aio_resfd = (uint32_t)p[0];
