@@ -298,6 +298,28 @@ pear"
 	same_as_native_cmd /usr/bin/find /usr/share/doc/bash -name '*.gz' -newer /etc/hostname
 }
 
+@test "findutils, tar and gzip: find | xargs, and tar czf and xzf (gzip as tar's child), as natively" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/tree/a/b" "$t/from_km" "$t/from_native"
+	printf 'one\n' >"$t/tree/a/x.txt"
+	printf 'two two\n' >"$t/tree/a/b/y.txt"
+	printf 'skip\n' >"$t/tree/a/z.log"
+	same_as_native_cmd /bin/bash -c 'cd "$1" && find tree -name "*.txt" | sort | xargs wc -c' _ "$t"
+	assert_line --regexp '^ *4 tree/a/x.txt$'
+	assert_line --regexp '^ *12 total$'
+	run km /bin/tar -C "$t" -czf "$t/km.tgz" tree
+	assert_success
+	/bin/tar -C "$t" -czf "$t/native.tgz" tree
+	run /bin/tar -tzf "$t/km.tgz"
+	assert_success
+	[ "$(sort <<<"$output")" = "$(/bin/tar -tzf "$t/native.tgz" | sort)" ] ||
+		fail "km's archive lists otherwise: $output"
+	run km /bin/tar -C "$t/from_native" -xzf "$t/native.tgz"
+	assert_success
+	/bin/tar -C "$t/from_km" -xzf "$t/km.tgz"
+	diff -r "$t/tree" "$t/from_native/tree" && diff -r "$t/tree" "$t/from_km/tree"
+}
+
 @test "bash, dynamically linked: pipelines, \$(...), background jobs and wait, traps on TERM and CHLD, statuses" {
 	local c
 	for c in 'ls /usr/share/doc | sort | head -3 | wc -l' \
