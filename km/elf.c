@@ -22,6 +22,7 @@
 #include "km.h"
 
 #define BAD_PROGRAM 2
+#define KONTAIN_INTERP "kontain-interp" /* toolchain/kontain-interp.c */
 
 struct segment {
 	uint64_t vaddr, memsz, filesz, offset;
@@ -87,6 +88,17 @@ static bool check_header(struct program *p, int fd, const char *path)
 	return true;
 }
 
+/*
+ * kontain-gcc names kontain-interp as the interpreter only so that Linux runs
+ * the program with km: for km the program is static.
+ */
+static bool kontain_interp(const char *interp)
+{
+	const char *slash = strrchr(interp, '/');
+
+	return strcmp(slash ? slash + 1 : interp, KONTAIN_INTERP) == 0;
+}
+
 /* PT_INTERP: a path, NUL-terminated within the segment, as Linux reads it. */
 static bool read_interp(struct program *p, int fd, const char *path, const GElf_Phdr *ph,
 			off_t file_size)
@@ -101,6 +113,10 @@ static bool read_interp(struct program *p, int fd, const char *path, const GElf_
 	if (pread(fd, p->interp, ph->p_filesz, (off_t)ph->p_offset) != (ssize_t)ph->p_filesz ||
 	    p->interp[ph->p_filesz - 1] != '\0' || strlen(p->interp) == 0)
 		return refuse(p, BAD_PROGRAM, "km: '%s' is corrupt: a bad ELF interpreter path", path);
+	if (kontain_interp(p->interp)) {
+		free(p->interp);
+		p->interp = NULL;
+	}
 	return true;
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Lay out what both packages install, from the SDK as built (build/opt/kontain):
-#   /opt/kontain/{bin,lib,include,share/doc}   the SDK, relocatable as built
-#   /usr/bin/{km,kontain-gcc,kontain-g++}       links onto the default PATH
+#   /opt/kontain/{bin,lib,include,share}       the SDK, relocatable as built
+#   /usr/bin/{km,kontain-gcc,kontain-g++,kontain-pkg-config} and the triplet's
+#     compiler and pkg-config names              links onto the default PATH
 #   /usr/share/man/man1/                        man pages for those commands
 #   /usr/share/doc/kontain/                     copyright (and musl's notice)
 #   stage.sh SDK MUSL_SRC STAGE
@@ -24,6 +25,9 @@ rm -rf "$stage"
 mkdir -p "$opt/share/doc" "$stage/usr/bin" "$stage/usr/share/man/man1" \
 	"$stage/usr/share/doc/kontain"
 cp -a "$sdk/bin" "$sdk/lib" "$sdk/include" "$opt/"
+cp -a "$sdk/share/kontain" "$opt/share/"
+# Meson's cross file holds the SDK's path: the installed one.
+sed 's|@PREFIX@|/opt/kontain|g' "$here/../toolchain/meson-cross.ini" >"$opt/share/kontain/meson-cross.ini"
 
 # libstdc++'s gdb helpers are left out: the loader names the build tree and
 # needs the python printers that make install put beside it.
@@ -38,14 +42,20 @@ for a in "$opt"/lib/*.a; do
 done
 
 # Absolute links: they cross from /usr to /opt (Debian policy 10.5).
-for cmd in km kontain-gcc kontain-g++; do
+triplet=x86_64-kontain-linux-musl
+for cmd in km kontain-gcc kontain-g++ kontain-pkg-config $triplet-gcc $triplet-cc $triplet-g++ \
+	$triplet-c++ $triplet-pkg-config; do
 	ln -s "/opt/kontain/bin/$cmd" "$stage/usr/bin/$cmd"
 done
 
 install -m 644 "$here/README" "$opt/share/doc/README"
 gzip -9n -c "$here/man/km.1" >"$stage/usr/share/man/man1/km.1.gz"
 gzip -9n -c "$here/man/kontain-gcc.1" >"$stage/usr/share/man/man1/kontain-gcc.1.gz"
-ln -s kontain-gcc.1.gz "$stage/usr/share/man/man1/kontain-g++.1.gz"
+gzip -9n -c "$here/man/kontain-pkg-config.1" >"$stage/usr/share/man/man1/kontain-pkg-config.1.gz"
+for cmd in kontain-g++ $triplet-gcc $triplet-cc $triplet-g++ $triplet-c++; do
+	ln -s kontain-gcc.1.gz "$stage/usr/share/man/man1/$cmd.1.gz"
+done
+ln -s kontain-pkg-config.1.gz "$stage/usr/share/man/man1/$triplet-pkg-config.1.gz"
 install -m 644 "$here/copyright" "$stage/usr/share/doc/kontain/copyright"
 install -m 644 "$musl_src/COPYRIGHT" "$stage/usr/share/doc/kontain/musl-COPYRIGHT"
 

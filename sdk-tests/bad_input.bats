@@ -112,6 +112,18 @@ one_line_status_2() {
 	assert_output "km: cannot run '$p': its ELF interpreter '/nonexistent/ld-x86-64.so.2': No such file or directory"
 }
 
+@test "a dynamically linked program that names kontain-interp is loaded as static, and only the guest faults" {
+	need_kvm
+	local p
+	p=$(no_interp_program /nonexistent/kontain-interp)
+	run km "$p"
+	# No loader relocates it: glibc's start code faults in the guest.
+	[ "$status" -gt 128 ] || fail "status $status: the guest should have died of a signal"
+	refute_output --partial "internal error"
+	run km true
+	assert_success
+}
+
 @test "a program too large for the memory limit" {
 	kontain-gcc -o "$BATS_TEST_TMPDIR/hello.km" "$PROGRAMS/hello.c"
 	run km --mem-limit=32M "$BATS_TEST_TMPDIR/hello.km"

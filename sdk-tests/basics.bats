@@ -12,6 +12,28 @@ setup() {
 	assert_output "Hello, world!"
 }
 
+@test "a program built by kontain-gcc runs when executed: its ELF interpreter hands it to km" {
+	run "$(prog hello)" direct
+	assert_success
+	assert_output "Hello, direct!"
+	KM_TEST_ONE=1 run "$(prog args_env)" 3 "two words"
+	assert_failure 3
+	assert_line "argv[0]=$(prog args_env)"
+	assert_line "argv[2]=two words"
+	assert_line "env KM_TEST_ONE=1"
+	# The process is km's, with the program in a VM.
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	"$(prog stdio_echo)" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local pid=$!
+	local writer
+	exec {writer}>"$BATS_TEST_TMPDIR/in"
+	assert_equal "$(readlink /proc/$pid/exe)" "$(readlink -f "$(command -v km)")"
+	echo "in a vm" >&$writer
+	exec {writer}>&-
+	wait $pid
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "$(printf 'IN A VM\nlines=1')"
+}
+
 @test "km needs no library: it runs hello in a root holding only km, hello and /dev/kvm" {
 	[ "$(id -u)" = 0 ] || skip "needs root for chroot"
 	local root=$BATS_TEST_TMPDIR/root

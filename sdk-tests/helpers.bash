@@ -75,15 +75,15 @@ finish() {
 }
 
 # Debian's dynamic /bin/true with its ELF interpreter renamed to one that does
-# not exist (same length): its path on stdout.
+# not exist (same length; another path of 27 bytes as $1): its path on stdout.
 no_interp_program() {
 	local p=$BATS_TEST_TMPDIR/no-interp
-	python3 - "$p" <<'PY'
+	python3 - "$p" "${1:-/nonexistent/ld-x86-64.so.2}" <<'PY'
 import sys
 data = open("/bin/true", "rb").read()
 old = b"/lib64/ld-linux-x86-64.so.2\0"
 assert old in data, "no glibc interpreter path in /bin/true"
-new = b"/nonexistent/ld-x86-64.so.2\0"
+new = sys.argv[2].encode() + b"\0"
 assert len(new) == len(old)
 open(sys.argv[1], "wb").write(data.replace(old, new, 1))
 PY

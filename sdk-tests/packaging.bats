@@ -94,7 +94,7 @@ build_as_users() {
 	assert_output /opt/kontain/lib/libc.a
 	run in_root "$root" readelf -lW /home/alice/hello.km /home/alice/cxx.km
 	assert_success
-	refute_output --partial INTERP
+	assert_equal "$(grep -c 'Requesting program interpreter: /opt/kontain/lib/kontain-interp]' <<<"$output")" 2
 }
 
 # alice runs both programs with km from /usr/bin; bob, not in the kvm group, is
@@ -104,6 +104,7 @@ run_as_users() {
 	run in_root_with_kvm "$1" bash -c '
 		runuser -l alice -c "km hello.km world"; echo "alice hello: $?"
 		runuser -l alice -c "km cxx.km"; echo "alice cxx: $?"
+		runuser -l alice -c "./hello.km directly"; echo "alice ./hello.km: $?"
 		runuser -l bob -c "km hello.km"; echo "bob hello: $?"'
 	assert_success
 	assert_line "Hello, world!"
@@ -112,6 +113,8 @@ run_as_users() {
 	assert_line "ok: sstream"
 	assert_line "static dtor first"
 	assert_line "alice cxx: 0"
+	assert_line "Hello, directly!"
+	assert_line "alice ./hello.km: 0"
 	assert_line 'km: no permission to open /dev/kvm: add yourself to the kvm group (sudo usermod -aG kvm $USER) and log in again'
 	assert_line "bob hello: 1"
 }
@@ -132,6 +135,24 @@ opt/kontain/bin:
 km
 kontain-g++
 kontain-gcc
+kontain-pkg-config
+x86_64-kontain-linux-musl-addr2line
+x86_64-kontain-linux-musl-ar
+x86_64-kontain-linux-musl-as
+x86_64-kontain-linux-musl-c++
+x86_64-kontain-linux-musl-cc
+x86_64-kontain-linux-musl-g++
+x86_64-kontain-linux-musl-gcc
+x86_64-kontain-linux-musl-ld
+x86_64-kontain-linux-musl-nm
+x86_64-kontain-linux-musl-objcopy
+x86_64-kontain-linux-musl-objdump
+x86_64-kontain-linux-musl-pkg-config
+x86_64-kontain-linux-musl-ranlib
+x86_64-kontain-linux-musl-readelf
+x86_64-kontain-linux-musl-size
+x86_64-kontain-linux-musl-strings
+x86_64-kontain-linux-musl-strip
 
 opt/kontain/share/doc:
 README
@@ -140,6 +161,12 @@ usr/bin:
 km
 kontain-g++
 kontain-gcc
+kontain-pkg-config
+x86_64-kontain-linux-musl-c++
+x86_64-kontain-linux-musl-cc
+x86_64-kontain-linux-musl-g++
+x86_64-kontain-linux-musl-gcc
+x86_64-kontain-linux-musl-pkg-config
 
 usr/share:
 doc
@@ -154,13 +181,24 @@ musl-COPYRIGHT
 usr/share/man/man1:
 km.1.gz
 kontain-g++.1.gz
-kontain-gcc.1.gz"
+kontain-gcc.1.gz
+kontain-pkg-config.1.gz
+x86_64-kontain-linux-musl-c++.1.gz
+x86_64-kontain-linux-musl-cc.1.gz
+x86_64-kontain-linux-musl-g++.1.gz
+x86_64-kontain-linux-musl-gcc.1.gz
+x86_64-kontain-linux-musl-pkg-config.1.gz"
 	assert_equal "$(readlink usr/bin/km)" /opt/kontain/bin/km
 	assert_equal "$(readlink usr/bin/kontain-gcc)" /opt/kontain/bin/kontain-gcc
 	assert_equal "$(readlink usr/bin/kontain-g++)" /opt/kontain/bin/kontain-g++
-	for f in libc.a libkrt.a libstdc++.a libsupc++.a crt1.o kontain.specs km.ld; do
+	for f in libc.a libkrt.a libstdc++.a libsupc++.a crt1.o kontain.specs km.ld kontain-interp; do
 		[ -f "opt/kontain/lib/$f" ] || fail "opt/kontain/lib/$f is missing"
 	done
+	for f in kontain.cmake kontain-project.cmake meson-cross.ini; do
+		[ -f "opt/kontain/share/kontain/$f" ] || fail "opt/kontain/share/kontain/$f is missing"
+	done
+	grep -q "^c = '/opt/kontain/bin/kontain-gcc'$" opt/kontain/share/kontain/meson-cross.ini
+	assert_equal "$(readlink opt/kontain/bin/x86_64-kontain-linux-musl-ar)" /usr/bin/ar
 	[ -f opt/kontain/include/stdio.h ] && [ -f opt/kontain/include/c++/12/iostream ] &&
 		[ -f opt/kontain/include/kontain/hcall_abi.h ] && [ -f opt/kontain/include/linux/kvm.h ]
 	run dpkg-deb -f "$DEB" Version Architecture

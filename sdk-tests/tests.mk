@@ -35,7 +35,7 @@ NATIVE_C := threads signals net http_server process vdso isolation guest_values 
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
 DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs \
-	openjdk-17-jdk-headless age openssl libpython3.11-testsuite
+	openjdk-17-jdk-headless age openssl libpython3.11-testsuite cmake meson ninja-build zlib1g-dev
 
 # esbuild, a static Go program, as npm ships it (unmodified.bats): pinned by version and hash.
 ESBUILD_VERSION := 0.19.12
@@ -67,7 +67,14 @@ $(addprefix $(TEST_DIR)/native/,$(NATIVE_CXX)): $(TEST_DIR)/native/%: sdk-tests/
 	@mkdir -p $(@D)
 	$(CXX) -static -pthread -O2 -g -o $@ $<
 
-test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD)
+# GNU hello's source (toolchain.bats builds it with its own configure), as
+# Debian ships it, pinned by sum.
+HELLO_SOURCE := $(TEST_DIR)/sources/hello/hello_2.10-3.dsc
+$(HELLO_SOURCE): sdk-tests/sources/hello.sha256 | $(DEPS_STAMP)
+	$(TOP)/musl-patches/fetch-debian-source.sh hello 2.10-3 $< $(@D)
+	touch $@
+
+test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE)
 
 test: sdk test-programs
 	$(TOP)/sdk-tests/run

@@ -6,14 +6,20 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
+# A program for km: no library to load, no syscall instruction, and the
+# SDK's kontain-interp as ELF interpreter, so that executing it runs km.
 is_static_km() {
+	local sdk=${2:-$KONTAIN}
 	run file "$1"
 	assert_output --partial "ELF 64-bit LSB"
 	assert_output --partial "x86-64"
-	assert_output --regexp "statically linked|static-pie linked"
+	assert_output --partial "interpreter $sdk/lib/kontain-interp,"
+	run readelf -d "$1"
+	refute_output --partial "(NEEDED)"
 	run objdump -d "$1"
 	refute_output --regexp $'\tsyscall'
 }
+
 
 @test "-o builds a static ELF with no syscall instruction in it" {
 	kontain-gcc -o hello.km "$PROGRAMS/hello.c"
@@ -95,7 +101,7 @@ is_static_km() {
 	run kontain-gcc -shared -o lib.so "$PROGRAMS/hello.c"
 	assert_failure
 	assert_equal "${#lines[@]}" 1
-	assert_output --partial "kontain-gcc: -shared is not supported"
+	assert_output --partial "kontain-gcc: -shared is not supported: km runs static programs; link the code into the program (configure --disable-shared, or a static library)"
 }
 
 @test "a compile error is gcc's, with gcc's status" {
@@ -108,7 +114,204 @@ is_static_km() {
 @test "the SDK works when its tree is moved" {
 	cp -a "$KONTAIN" moved
 	./moved/bin/kontain-gcc -o hello.km "$PROGRAMS/hello.c"
-	is_static_km hello.km
+	is_static_km hello.km "$PWD/moved"
 	./moved/bin/kontain-g++ -o cxx.km "$PROGRAMS/cxx_features.cpp"
+	is_static_km cxx.km "$PWD/moved"
+	if [ -e /dev/kvm ]; then
+		run ./hello.km moved
+		assert_output "Hello, moved!"
+	fi
+}
+
+@test "a program runs when executed, as under km: arguments, argv[0], environment, stdin, status" {
+	need_kvm
+	kontain-gcc -o args.km "$PROGRAMS/args_env.c"
+	kontain-gcc -static-pie -o echo.km "$PROGRAMS/stdio_echo.c"
+	run env KM_TEST_FOO=bar ./args.km 3 "two words"
+	assert_failure 3
+	assert_output "$(printf 'argc=3\nargv[0]=./args.km\nargv[1]=3\nargv[2]=two words\nenv KM_TEST_FOO=bar')"
+	run bash -c 'exec -a renamed ./args.km'
+	assert_success
+	assert_line "argv[0]=renamed"
+	mkdir bin && cp args.km bin/onpath
+	run env PATH="$PWD/bin:$PATH" onpath 5
+	assert_failure 5
+	assert_line "argv[0]=onpath"
+	run bash -c 'echo "through stdin" | ./echo.km'
+	assert_success
+	assert_output "$(printf 'THROUGH STDIN\nlines=1')"
+}
+
+@test "an executed program's km errors are km's lines: no /dev/kvm, no km" {
+	[ "$(id -u)" = 0 ] || skip "needs root to hide /dev/kvm in a mount namespace"
+	kontain-gcc -o hello.km "$PROGRAMS/hello.c"
+	run unshare --mount sh -c 'mount -t tmpfs none /dev && ./hello.km'
+	assert_failure
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial "/dev/kvm does not exist"
+	cp -a "$KONTAIN" sdk
+	./sdk/bin/kontain-gcc -o moved.km "$PROGRAMS/hello.c"
+	rm sdk/bin/km
+	run -127 ./moved.km
+	assert_output "kontain-interp: cannot run km, $PWD/sdk/lib/../bin/km: no such file"
+	run "$KONTAIN/lib/kontain-interp"
+	assert_failure 2
+	assert_output --partial "kontain-interp: this is the ELF interpreter of programs built by kontain-gcc"
+}
+
+@test "-dumpmachine, -print-multiarch and -print-search-dirs describe the SDK, not the host" {
+	run kontain-gcc -dumpmachine
+	assert_output "x86_64-kontain-linux-musl"
+	run kontain-gcc -print-multiarch
+	assert_success
+	assert_output ""
+	run kontain-gcc -print-search-dirs
+	assert_success
+	assert_line --regexp "^libraries: =$KONTAIN/lib/:/usr/lib/gcc/x86_64-linux-gnu/12/\$"
+	run kontain-gcc -print-file-name=libc.a
+	assert_output "$KONTAIN/lib/libc.a"
+}
+
+@test "the triplet's tools build a program as kontain-gcc does" {
+	for tool in gcc cc g++ c++ ar ranlib nm strip objdump readelf pkg-config; do
+		command -v "x86_64-kontain-linux-musl-$tool" >/dev/null
+	done
+	printf 'int twice(int x){return 2*x;}\n' >lib.c
+	printf 'int twice(int);\nint main(void){return twice(21);}\n' >main.c
+	x86_64-kontain-linux-musl-cc -c lib.c
+	x86_64-kontain-linux-musl-ar rc libtwice.a lib.o
+	x86_64-kontain-linux-musl-ranlib libtwice.a
+	x86_64-kontain-linux-musl-gcc -o t.km main.c -L. -ltwice
+	is_static_km t.km
+	x86_64-kontain-linux-musl-c++ -o cxx.km "$PROGRAMS/cxx_features.cpp"
 	is_static_km cxx.km
+	run x86_64-kontain-linux-musl-nm t.km
+	assert_output --partial " T twice"
+}
+
+@test "kontain-pkg-config finds the SDK's libraries, not the host's" {
+	pkg-config --exists zlib # the host's, for glibc
+	run kontain-pkg-config --exists zlib
+	assert_failure
+	cp -a "$KONTAIN" sdk
+	mkdir -p sdk/include sdk/lib/pkgconfig
+	printf 'int greet_answer(void){return 42;}\n' >greet.c
+	printf 'int greet_answer(void);\n' >sdk/include/greet.h
+	./sdk/bin/kontain-gcc -c greet.c
+	ar rcs sdk/lib/libgreet.a greet.o
+	cat >sdk/lib/pkgconfig/greet.pc <<-'PC'
+		prefix=${pcfiledir}/../..
+		Name: greet
+		Description: a library built for km
+		Version: 1.0
+		Cflags: -I${prefix}/include -DGREET
+		Libs: -L${prefix}/lib -lgreet
+	PC
+	run ./sdk/bin/x86_64-kontain-linux-musl-pkg-config --modversion greet
+	assert_output "1.0"
+	run ./sdk/bin/kontain-pkg-config --cflags --libs greet
+	assert_output --partial "-DGREET"
+	refute_output --partial "/usr/"
+	printf '#include <greet.h>\nint main(void){return greet_answer();}\n' >use.c
+	./sdk/bin/kontain-gcc -o use.km use.c $(./sdk/bin/kontain-pkg-config --cflags --libs greet)
+	if [ -e /dev/kvm ]; then
+		run ./use.km
+		assert_failure 42
+	fi
+}
+
+# hello's own configure, make and make check: configure runs its test
+# programs (./conftest) as a native build does, so it does not cross-compile.
+# Compared with the same build by Debian's musl-gcc: hello's wprintf after
+# printf on stdout prints with musl and not with glibc.
+@test "GNU hello builds with ./configure CC=kontain-gcc && make && make check, as natively" {
+	need_kvm
+	dpkg-source -x "$REPO/build/tests/sources/hello/hello_2.10-3.dsc" native >unpack.log 2>&1
+	cp -a native km
+	(cd native && ./configure -q CC=musl-gcc && make -s -j2 && make -s check) >native.log 2>&1
+	(cd km && ./configure -q CC=kontain-gcc && make -s -j2 && make -s check) >km.log 2>&1 ||
+		{ cat km.log; tail -n 40 km/config.log; false; }
+	run grep -A5 "checking whether we are cross compiling" km/config.log
+	assert_line --regexp "^configure:[0-9]+: ./conftest$"
+	assert_line --regexp "^configure:[0-9]+: result: no$"
+	is_static_km km/hello
+	for args in "" "-t" "-g Bonjour" "--version" "--help"; do
+		run -0 bash -c "cd native && ./hello $args"
+		want=$output
+		run -0 bash -c "cd km && ./hello $args"
+		assert_output "$want"
+	done
+	run --separate-stderr bash -c "cd native && ./hello --bad-option extra"
+	want=$output want_stderr=$stderr want_status=$status
+	run --separate-stderr bash -c "cd km && ./hello --bad-option extra"
+	assert_equal "$status" "$want_status"
+	assert_equal "$stderr" "$want_stderr"
+	assert_output "$want"
+	assert_equal "$(grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR)' km/test-suite.log)" \
+		"$(grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR)' native/test-suite.log)"
+	grep -q '^# PASS: *4$' km/test-suite.log
+}
+
+@test "a CMake project builds with the SDK's toolchain file: static libraries, the SDK's packages only, ctest and try_run under km" {
+	need_kvm
+	mkdir proj
+	printf 'int greet_answer(void){return 42;}\n' >proj/greet.c
+	printf '#include <stdio.h>\nint greet_answer(void);\nint main(int c,char**v){printf("%%s %%d\\n",c>1?v[1]:"none",greet_answer());return 0;}\n' >proj/main.c
+	cat >proj/CMakeLists.txt <<-'CMAKE'
+		cmake_minimum_required(VERSION 3.16)
+		project(greet C CXX)
+		include(CheckCSourceRuns)
+		check_c_source_runs("int main(void){return 0;}" PROGRAMS_RUN)
+		find_library(HOST_ZLIB z)
+		find_package(ZLIB)
+		message(STATUS "kontain: runs=${PROGRAMS_RUN} zlib=${HOST_ZLIB} found=${ZLIB_FOUND} cross=${CMAKE_CROSSCOMPILING}")
+		add_library(greet SHARED greet.c)
+		add_executable(main main.c)
+		target_link_libraries(main greet)
+		enable_testing()
+		add_test(NAME runs COMMAND main from-ctest)
+		set_tests_properties(runs PROPERTIES PASS_REGULAR_EXPRESSION "from-ctest 42")
+	CMAKE
+	run cmake -S proj -B out -G Ninja -DCMAKE_TOOLCHAIN_FILE="$KONTAIN/share/kontain/kontain.cmake"
+	assert_success
+	assert_output --partial "kontain: runs=1 zlib=HOST_ZLIB-NOTFOUND found=FALSE cross=TRUE"
+	assert_output --partial "ADD_LIBRARY called with SHARED option but the target platform does not"
+	run cmake --build out
+	assert_success
+	[ -f out/libgreet.a ]
+	is_static_km out/main
+	run out/main direct
+	assert_output "direct 42"
+	run ctest --test-dir out --output-on-failure
+	assert_success
+	assert_output --partial "100% tests passed"
+}
+
+@test "a Meson project builds with the SDK's cross file: static libraries, meson test under km" {
+	need_kvm
+	mkdir proj
+	printf 'int greet_answer(void){return 42;}\n' >proj/greet.c
+	printf '#include <stdio.h>\nint greet_answer(void);\nint main(int c,char**v){printf("%%s %%d\\n",c>1?v[1]:"none",greet_answer());return 0;}\n' >proj/main.c
+	cat >proj/meson.build <<-'MESON'
+		project('greet', 'c')
+		cc = meson.get_compiler('c')
+		message('kontain: runs=@0@ zlib=@1@'.format(
+			cc.run('int main(void){return 3;}').returncode(),
+			dependency('zlib', required: false).found()))
+		greet = library('greet', 'greet.c')
+		main = executable('main', 'main.c', link_with: greet)
+		test('runs', main, args: ['from-meson'])
+	MESON
+	run meson setup --cross-file "$KONTAIN/share/kontain/meson-cross.ini" out proj
+	assert_success
+	assert_output --partial "kontain: runs=3 zlib=false"
+	run meson compile -C out
+	assert_success
+	[ -f out/libgreet.a ]
+	is_static_km out/main
+	run out/main direct
+	assert_output "direct 42"
+	run meson test -C out
+	assert_success
+	assert_output --partial "Ok:                 1"
 }
