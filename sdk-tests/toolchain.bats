@@ -252,11 +252,16 @@ is_static_km() {
 	grep -q '^# PASS: *4$' km/test-suite.log
 }
 
-@test "a CMake project builds with the SDK's toolchain file: static libraries, the SDK's packages only, ctest and try_run under km" {
-	need_kvm
+# proj/: a library (greet.c) and a program printing its argument and the library's answer.
+greet_project() {
 	mkdir proj
 	printf 'int greet_answer(void){return 42;}\n' >proj/greet.c
 	printf '#include <stdio.h>\nint greet_answer(void);\nint main(int c,char**v){printf("%%s %%d\\n",c>1?v[1]:"none",greet_answer());return 0;}\n' >proj/main.c
+}
+
+@test "a CMake project builds with the SDK's toolchain file: static libraries, the SDK's packages only, ctest and try_run under km" {
+	need_kvm
+	greet_project
 	cat >proj/CMakeLists.txt <<-'CMAKE'
 		cmake_minimum_required(VERSION 3.16)
 		project(greet C CXX)
@@ -289,9 +294,7 @@ is_static_km() {
 
 @test "a Meson project builds with the SDK's cross file: static libraries, meson test under km" {
 	need_kvm
-	mkdir proj
-	printf 'int greet_answer(void){return 42;}\n' >proj/greet.c
-	printf '#include <stdio.h>\nint greet_answer(void);\nint main(int c,char**v){printf("%%s %%d\\n",c>1?v[1]:"none",greet_answer());return 0;}\n' >proj/main.c
+	greet_project
 	cat >proj/meson.build <<-'MESON'
 		project('greet', 'c')
 		cc = meson.get_compiler('c')
