@@ -35,7 +35,8 @@ NATIVE_C := threads signals net http_server process vdso isolation guest_values 
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
 DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs \
-	openjdk-17-jdk-headless age openssl libpython3.11-testsuite cmake meson ninja-build zlib1g-dev
+	openjdk-17-jdk-headless age openssl libpython3.11-testsuite cmake meson ninja-build zlib1g-dev \
+	tcl sqlite3 dejagnu perl
 
 # esbuild, a static Go program, as npm ships it (unmodified.bats): pinned by version and hash.
 ESBUILD_VERSION := 0.19.12
@@ -74,7 +75,15 @@ $(HELLO_SOURCE): sdk-tests/sources/hello.sha256 | $(DEPS_STAMP)
 	$(TOP)/musl-patches/fetch-debian-source.sh hello 2.10-3 $< $(@D)
 	touch $@
 
-test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE)
+# The sources of runenv-python's libraries, which toolchain.bats builds with
+# runenv/python's recipes.
+RUNENV_LIB_SOURCES := $(patsubst %,$(BUILD)/sources/%/.fetched,zlib sqlite3 libffi openssl)
+$(BUILD)/sources/%/.fetched: runenv/python/sources/%.sha256 runenv/python/sources/versions | $(DEPS_STAMP)
+	$(TOP)/runenv/python/fetch-lib.sh $*
+	touch $@
+
+test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \
+	$(RUNENV_LIB_SOURCES)
 
 test: sdk test-programs
 	$(TOP)/sdk-tests/run

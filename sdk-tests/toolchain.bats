@@ -318,3 +318,119 @@ greet_project() {
 	assert_success
 	assert_output --partial "Ok:                 1"
 }
+
+# Debian's libraries that runenv-python needs, built by runenv/python's own
+# recipes (what the image uses) with each library's build system, into ./prefix.
+build_lib() {
+	"$REPO/runenv/python/build-lib.sh" "$1" "$PWD/prefix" "$PWD/work" >"$1.log" 2>&1 ||
+		{ tail -n 40 "$1.log"; return 1; }
+}
+
+@test "zlib from Debian's source: its configure, make and make test; minigzip and gzip read each other's output" {
+	need_kvm
+	build_lib zlib
+	run make -C work/zlib test
+	assert_success
+	assert_output --partial "*** zlib 64-bit test OK ***"
+	is_static_km work/zlib/minigzip
+	seq 1 20000 >data
+	work/zlib/minigzip <data >data.gz
+	gzip -dc data.gz | cmp - data
+	gzip -c data | work/zlib/minigzip -d | cmp - data
+	run env PKG_CONFIG_PATH="$PWD/prefix/lib/pkgconfig" kontain-pkg-config --libs zlib
+	assert_equal "$(echo $output)" "-L$PWD/prefix/lib -lz"
+}
+
+@test "SQLite from Debian's source: configure and make; its sqlite3 shell answers as Debian's, on the same database file" {
+	need_kvm
+	build_lib sqlite3
+	is_static_km prefix/bin/sqlite3
+	cat >script.sql <<-'SQL'
+		create table t(n integer primary key, sq, word text);
+		with recursive c(x) as (select 1 union all select x + 1 from c where x < 5000)
+			insert into t select x, x * x, printf('w%05d', x % 977) from c;
+		create index t_word on t(word);
+		select count(*), sum(sq), min(word), max(word), avg(n) from t;
+		select word, count(*) from t group by word order by 2 desc, 1 limit 3;
+		select json_object('n', n, 'w', word) from t where n in (7, 4999);
+		create virtual table docs using fts5(body);
+		insert into docs values ('kontain runs programs in a vm'), ('a unikernel is one program');
+		select rowid, highlight(docs, 0, '[', ']') from docs where docs match 'program*';
+		select strftime('%Y-%m-%d', '2026-11-30', '+1 month'), 7 / 2.0, typeof(1e300 * 1e300);
+		pragma integrity_check;
+	SQL
+	run prefix/bin/sqlite3 km.db <script.sql
+	assert_success
+	km_output=$output
+	run sqlite3 native.db <script.sql
+	assert_success
+	assert_equal "$km_output" "$output"
+	# Each reads the other's file.
+	run sqlite3 km.db "select count(*) from t where word = 'w00007'"
+	assert_output "6"
+	run prefix/bin/sqlite3 native.db "select sum(n) from t"
+	assert_output "12502500"
+}
+
+@test "libffi from Debian's source: configure and make; its own call and closure tests pass as natively" {
+	need_kvm
+	build_lib libffi
+	dpkg-source --no-copy -x "$REPO/build/sources/libffi/libffi_3.4.4-1.dsc" native >unpack.log 2>&1
+	(cd native && ./configure -q --disable-shared --disable-docs && make -s -j2) >native.log 2>&1
+	for tree in work/libffi native; do
+		(cd "$tree"/x86_64-pc-linux-*/ && make check RUNTESTFLAGS="call.exp closure.exp") >"check.log" 2>&1 ||
+			{ tail -n 30 check.log; false; }
+		grep -E '^# of ' check.log >"$(basename "$tree").summary"
+	done
+	run cat libffi.summary
+	assert_line --regexp "^# of expected passes[[:space:]]+[0-9]+$"
+	refute_output --partial "unexpected"
+	refute_output --partial "unresolved"
+	assert_equal "$(cat libffi.summary)" "$(cat native.summary)"
+}
+
+@test "OpenSSL from Debian's source: Configure and make; its openssl digests, encrypts, signs and serves TLS with Debian's" {
+	need_kvm
+	build_lib openssl
+	local ossl=prefix/bin/openssl
+	is_static_km "$ossl"
+	# A part of its own suite: known answers for digests, EVP and X.509.
+	run make -C work/openssl test TESTS="test_sha test_evp test_x509"
+	assert_success
+	assert_output --partial "All tests successful."
+	run "$ossl" version
+	assert_output --regexp "^OpenSSL 3\.0\.20 "
+	head -c 1000000 /dev/urandom >data
+	for digest in sha256 sha512 sha3-256 md5 blake2b512; do
+		assert_equal "$("$ossl" dgst -$digest -r data)" "$(openssl dgst -$digest -r data)"
+	done
+	# Each decrypts what the other encrypted.
+	openssl enc -aes-256-cbc -pbkdf2 -pass pass:k -in data -out data.debian
+	"$ossl" enc -d -aes-256-cbc -pbkdf2 -pass pass:k -in data.debian | cmp - data
+	"$ossl" enc -chacha20 -pbkdf2 -pass pass:k -in data -out data.km
+	openssl enc -d -chacha20 -pbkdf2 -pass pass:k -in data.km | cmp - data
+	# A key and certificate made under km; Debian's openssl checks them.
+	"$ossl" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem \
+		-out cert.pem -days 2 -subj /CN=localhost 2>req.log
+	"$ossl" dgst -sha256 -sign key.pem -out data.sig data
+	openssl x509 -in cert.pem -pubkey -noout >pub.pem
+	run openssl dgst -sha256 -verify pub.pem -signature data.sig data
+	assert_output "Verified OK"
+	run openssl verify -CAfile cert.pem cert.pem
+	assert_output "cert.pem: OK"
+	# TLS 1.3: a server under km, Debian's client.
+	"$ossl" s_server -accept 127.0.0.1:0 -cert cert.pem -key key.pem -www -naccept 1 >server.log 2>&1 &
+	local server=$! port=
+	for _ in $(seq 100); do
+		port=$(awk '/^ACCEPT/ { sub(/.*:/, "", $2); print $2 }' server.log)
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { cat server.log; fail "s_server under km did not listen"; }
+	run bash -c "printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client -connect 127.0.0.1:$port \
+		-CAfile cert.pem -verify_return_error -quiet 2>/dev/null"
+	assert_success
+	assert_line --partial "HTTP/1.0 200 ok"
+	assert_output --partial "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384"
+	wait "$server"
+}

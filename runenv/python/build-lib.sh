@@ -1,0 +1,34 @@
+#!/bin/bash
+# Build one library that runenv-python needs from Debian's source, with its
+# own build system and the kontain-gcc on PATH, and install it into PREFIX:
+#   build-lib.sh NAME PREFIX WORKDIR
+# The source (fetch-lib.sh) is unpacked with Debian's patches into
+# WORKDIR/NAME and built there by lib-NAME.sh; the tree stays, for the
+# library's own tests.
+set -euo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+top=$here/../..
+
+fail() {
+	echo "build-lib.sh: $*" >&2
+	exit 1
+}
+
+[ $# = 3 ] || fail "usage: build-lib.sh NAME PREFIX WORKDIR"
+name=$1 prefix=$2 work=$3
+version=$(awk -v n="$name" '$1 == n { print $2 }' "$here/sources/versions")
+[ -n "$version" ] && [ -r "$here/lib-$name.sh" ] || fail "no recipe for a library named '$name'"
+command -v kontain-gcc >/dev/null || fail "kontain-gcc is not on PATH"
+
+"$here/fetch-lib.sh" "$name"
+sources=${KONTAIN_SOURCES:-$top/build/sources}/$name
+mkdir -p "$work" "$prefix"
+rm -rf "${work:?}/$name"
+dpkg-source --no-copy -x "$sources/${name}_${version#*:}.dsc" "$work/$name" >"$work/$name-unpack.log" 2>&1 ||
+	{ cat "$work/$name-unpack.log" >&2; fail "cannot unpack $name $version"; }
+
+cd "$work/$name"
+jobs=$(nproc)
+# shellcheck source=/dev/null
+. "$here/lib-$name.sh"
