@@ -25,7 +25,13 @@ DEPS_PACKAGES += pkgconf
 
 toolchain: $(TOOLCHAIN_FILES)
 
-$(KONTAIN_GCC) $(KONTAIN_PKG_CONFIG): $(PREFIX)/bin/%: $(TOP)/toolchain/% | $(DEPS_STAMP)
+# What kontain-gcc needs to compile and link comes with it: whatever uses it
+# depends on it alone.
+$(KONTAIN_GCC): $(TOP)/toolchain/kontain-gcc $(PREFIX)/lib/kontain.specs $(PREFIX)/lib/km.ld \
+		$(KONTAIN_INTERP) | $(DEPS_STAMP)
+	install -D -m 755 $< $@
+
+$(KONTAIN_PKG_CONFIG): $(TOP)/toolchain/kontain-pkg-config | $(DEPS_STAMP)
 	install -D -m 755 $< $@
 
 $(KONTAIN_GXX) $(TRIPLET_COMPILERS): | $(KONTAIN_GCC)
