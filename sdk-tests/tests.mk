@@ -79,7 +79,7 @@ $(HELLO_SOURCE): sdk-tests/sources/hello.sha256 | $(DEPS_STAMP)
 # runenv/python's recipes.
 RUNENV_LIB_SOURCES := $(patsubst %,$(BUILD)/sources/%/.fetched,zlib sqlite3 libffi openssl)
 $(BUILD)/sources/%/.fetched: runenv/python/sources/%.sha256 runenv/python/sources/versions | $(DEPS_STAMP)
-	$(TOP)/runenv/python/fetch-lib.sh $*
+	$(TOP)/runenv/python/fetch.sh $*
 	touch $@
 
 test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \

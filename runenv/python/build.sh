@@ -1,27 +1,28 @@
 #!/bin/bash
-# Build one library that runenv-python needs from Debian's source, with its
-# own build system and the kontain-gcc on PATH, and install it into PREFIX:
-#   build-lib.sh NAME PREFIX WORKDIR
-# The source (fetch-lib.sh) is unpacked with Debian's patches into
-# WORKDIR/NAME and built there by lib-NAME.sh; the tree stays, for the
-# library's own tests.
+# Build one of runenv-python's parts (its libraries, then CPython) from
+# Debian's source, with its own build system and the kontain-gcc on PATH,
+# and install it into PREFIX (where the parts it needs are already):
+#   build.sh NAME PREFIX WORKDIR
+# The source (fetch.sh) is unpacked with Debian's patches into
+# WORKDIR/NAME and built there by NAME.sh; the tree stays, for its own
+# tests.
 set -euo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 top=$here/../..
 
 fail() {
-	echo "build-lib.sh: $*" >&2
+	echo "build.sh: $*" >&2
 	exit 1
 }
 
-[ $# = 3 ] || fail "usage: build-lib.sh NAME PREFIX WORKDIR"
+[ $# = 3 ] || fail "usage: build.sh NAME PREFIX WORKDIR"
 name=$1 prefix=$2 work=$3
 version=$(awk -v n="$name" '$1 == n { print $2 }' "$here/sources/versions")
-[ -n "$version" ] && [ -r "$here/lib-$name.sh" ] || fail "no recipe for a library named '$name'"
+[ -n "$version" ] && [ -r "$here/$name.sh" ] || fail "no recipe named '$name'"
 command -v kontain-gcc >/dev/null || fail "kontain-gcc is not on PATH"
 
-"$here/fetch-lib.sh" "$name"
+"$here/fetch.sh" "$name"
 sources=${KONTAIN_SOURCES:-$top/build/sources}/$name
 mkdir -p "$work" "$prefix"
 rm -rf "${work:?}/$name"
@@ -31,4 +32,4 @@ dpkg-source --no-copy -x "$sources/${name}_${version#*:}.dsc" "$work/$name" >"$w
 cd "$work/$name"
 jobs=$(nproc)
 # shellcheck source=/dev/null
-. "$here/lib-$name.sh"
+. "$here/$name.sh"
