@@ -41,10 +41,15 @@ for a in "$opt"/lib/*.a; do
 		--enable-deterministic-archives "$a"
 done
 
-# Absolute links: they cross from /usr to /opt (Debian policy 10.5).
-triplet=x86_64-kontain-linux-musl
-for cmd in km kontain-gcc kontain-g++ kontain-pkg-config $triplet-gcc $triplet-cc $triplet-g++ \
-	$triplet-c++ $triplet-pkg-config; do
+# The SDK's commands on the default PATH: its own, and its wrappers' triplet
+# names (binutils' are the host's, under /usr/bin already). Absolute links:
+# they cross from /usr to /opt (Debian policy 10.5).
+triplet=$("$sdk/bin/kontain-gcc" -dumpmachine)
+commands=(km kontain-gcc kontain-g++ kontain-pkg-config)
+for link in "$sdk/bin/$triplet"-*; do
+	[[ $(readlink "$link") == kontain-* ]] && commands+=("$(basename "$link")")
+done
+for cmd in "${commands[@]}"; do
 	ln -s "/opt/kontain/bin/$cmd" "$stage/usr/bin/$cmd"
 done
 
@@ -52,10 +57,11 @@ install -m 644 "$here/README" "$opt/share/doc/README"
 gzip -9n -c "$here/man/km.1" >"$stage/usr/share/man/man1/km.1.gz"
 gzip -9n -c "$here/man/kontain-gcc.1" >"$stage/usr/share/man/man1/kontain-gcc.1.gz"
 gzip -9n -c "$here/man/kontain-pkg-config.1" >"$stage/usr/share/man/man1/kontain-pkg-config.1.gz"
-for cmd in kontain-g++ $triplet-gcc $triplet-cc $triplet-g++ $triplet-c++; do
-	ln -s kontain-gcc.1.gz "$stage/usr/share/man/man1/$cmd.1.gz"
+# A command that is another's name shares its page.
+for cmd in "${commands[@]}"; do
+	page=$(readlink "$sdk/bin/$cmd") || continue
+	ln -s "$page.1.gz" "$stage/usr/share/man/man1/$cmd.1.gz"
 done
-ln -s kontain-pkg-config.1.gz "$stage/usr/share/man/man1/$triplet-pkg-config.1.gz"
 install -m 644 "$here/copyright" "$stage/usr/share/doc/kontain/copyright"
 install -m 644 "$musl_src/COPYRIGHT" "$stage/usr/share/doc/kontain/musl-COPYRIGHT"
 

@@ -75,11 +75,12 @@ $(HELLO_SOURCE): sdk-tests/sources/hello.sha256 | $(DEPS_STAMP)
 	$(TOP)/musl-patches/fetch-debian-source.sh hello 2.10-3 $< $(@D)
 	touch $@
 
-# The sources of runenv-python's libraries, which toolchain.bats builds with
+# The sources of runenv-python's parts, which toolchain.bats builds with
 # runenv/python's recipes.
-RUNENV_LIB_SOURCES := $(patsubst %,$(BUILD)/sources/%/.fetched,zlib sqlite3 libffi openssl)
+RUNENV_PARTS := $(shell awk '!/^\#/ { print $$1 }' runenv/python/sources/versions)
+RUNENV_LIB_SOURCES := $(patsubst %,$(BUILD)/sources/%/.fetched,$(RUNENV_PARTS))
 $(BUILD)/sources/%/.fetched: runenv/python/sources/%.sha256 runenv/python/sources/versions | $(DEPS_STAMP)
-	$(TOP)/runenv/python/fetch.sh $*
+	$(TOP)/runenv/python/fetch.sh $* >/dev/null
 	touch $@
 
 test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \

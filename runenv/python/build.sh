@@ -9,7 +9,6 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
-top=$here/../..
 
 fail() {
 	echo "build.sh: $*" >&2
@@ -18,16 +17,14 @@ fail() {
 
 [ $# = 3 ] || fail "usage: build.sh NAME PREFIX WORKDIR"
 name=$1 prefix=$2 work=$3
-version=$(awk -v n="$name" '$1 == n { print $2 }' "$here/sources/versions")
-[ -n "$version" ] && [ -r "$here/$name.sh" ] || fail "no recipe named '$name'"
+[ -r "$here/$name.sh" ] || fail "no recipe named '$name'"
 command -v kontain-gcc >/dev/null || fail "kontain-gcc is not on PATH"
 
-"$here/fetch.sh" "$name"
-sources=${KONTAIN_SOURCES:-$top/build/sources}/$name
+dsc=$("$here/fetch.sh" "$name")
 mkdir -p "$work" "$prefix"
 rm -rf "${work:?}/$name"
-dpkg-source --no-copy -x "$sources/${name}_${version#*:}.dsc" "$work/$name" >"$work/$name-unpack.log" 2>&1 ||
-	{ cat "$work/$name-unpack.log" >&2; fail "cannot unpack $name $version"; }
+dpkg-source --no-copy -x "$dsc" "$work/$name" >"$work/$name-unpack.log" 2>&1 ||
+	{ cat "$work/$name-unpack.log" >&2; fail "cannot unpack $dsc"; }
 
 cd "$work/$name"
 jobs=$(nproc)

@@ -5,7 +5,9 @@
 # static there as MODULE_BUILDTYPE says) up to its shared-only test
 # modules, and _ctypes, which setup.py would build, with the libffi features
 # setup.py looks for. setup.py, run by the new python under km, then has
-# only those test modules left, which it cannot link.
+# only those test modules left, which it cannot link. _testinternalcapi is
+# left out too: 3.11 links every static module into _freeze_module, which
+# lacks the getpath code that _testinternalcapi calls.
 MODULE_BUILDTYPE=static ./configure CC=kontain-gcc CXX=kontain-g++ --prefix="$prefix" --disable-shared \
 	--without-ensurepip --with-openssl="$prefix" \
 	PKG_CONFIG=kontain-pkg-config PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
@@ -15,7 +17,7 @@ for f in ffi_prep_cif_var ffi_prep_closure_loc ffi_closure_alloc; do
 	! grep -q "$f" "$prefix/include/ffi.h" || ffi_features+=" -DHAVE_${f^^}=1"
 done
 {
-	sed '/^\*shared\*/,$d' Modules/Setup.stdlib
+	sed '/^\*shared\*/,$d; /^_testinternalcapi /d' Modules/Setup.stdlib
 	echo "CTYPES_FFI_CFLAGS=$ffi_features"
 	echo "_ctypes _ctypes/_ctypes.c _ctypes/callbacks.c _ctypes/callproc.c _ctypes/stgdict.c" \
 		"_ctypes/cfield.c \$(CTYPES_FFI_CFLAGS) -I$prefix/include -L$prefix/lib -lffi"
