@@ -7,7 +7,9 @@ set -euo pipefail
 umask 022
 
 here=$(cd "$(dirname "$0")" && pwd)
-stage=$(realpath "$1") version=$2 out=$(realpath -m "$3")
+[ -d "$1/opt/kontain" ] || { echo "build-deb.sh: $1 is not a staged tree: run make packages" >&2; exit 2; }
+stage=$(realpath "$1")
+version=$2 out=$(realpath -m "$3")
 shift 3
 lib_packages=("$@")
 ((${#lib_packages[@]})) || { echo "build-deb.sh: name the -dev packages of km's libraries" >&2; exit 2; }

@@ -4,7 +4,7 @@
 # kontain-interp (the ELF interpreter of the programs they link),
 # kontain-pkg-config, CMake's toolchain file and Meson's cross file, and the
 # Linux UAPI headers that C programs expect beside libc's.
-KONTAIN_TRIPLET := $(shell $(TOP)/toolchain/kontain-gcc -dumpmachine)
+KONTAIN_TRIPLET := $(shell bash $(TOP)/toolchain/kontain-gcc -dumpmachine)
 KONTAIN_GCC := $(PREFIX)/bin/kontain-gcc
 KONTAIN_GXX := $(PREFIX)/bin/kontain-g++
 KONTAIN_INTERP := $(PREFIX)/lib/kontain-interp
