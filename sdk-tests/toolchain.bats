@@ -20,6 +20,17 @@ is_static_km() {
 	refute_output --regexp $'\tsyscall'
 }
 
+# Building a project from source with its configure (hundreds of compiles,
+# each check's program started under km) takes from half an hour to hours
+# in the nested VM's single-threaded emulation (TCG); such tests run in the
+# direct pass, on a host with /dev/kvm.
+need_native_speed() {
+	if [[ ${KM_TESTS_VM_ACCEL:-} == tcg* ]]; then
+		echo "# SKIPPED IN THE NESTED VM: building $1 from source is too slow under its emulated CPU" >&3
+		skip "building $1 from source is too slow under the nested VM's emulated CPU"
+	fi
+}
+
 
 @test "-o builds a static ELF with no syscall instruction in it" {
 	kontain-gcc -o hello.km "$PROGRAMS/hello.c"
@@ -226,6 +237,7 @@ is_static_km() {
 # printf on stdout prints with musl and not with glibc.
 @test "GNU hello builds with ./configure CC=kontain-gcc && make && make check, as natively" {
 	need_kvm
+	need_native_speed "GNU hello"
 	dpkg-source -x "$REPO/build/tests/sources/hello/hello_2.10-3.dsc" native >unpack.log 2>&1
 	cp -a native km
 	(cd native && ./configure -q CC=musl-gcc && make -s -j2 && make -s check) >native.log 2>&1
@@ -317,16 +329,6 @@ greet_project() {
 	run meson test -C out
 	assert_success
 	assert_output --partial "Ok:                 1"
-}
-
-# Building a large project from source takes hours in the nested VM's
-# single-threaded emulation (TCG); such tests run in the direct pass, on a
-# host with /dev/kvm.
-need_native_speed() {
-	if [[ ${KM_TESTS_VM_ACCEL:-} == tcg* ]]; then
-		echo "# SKIPPED IN THE NESTED VM: building $1 from source takes hours under its emulated CPU" >&3
-		skip "building $1 from source takes hours under the nested VM's emulated CPU"
-	fi
 }
 
 # runenv-python's parts from Debian's sources, built by runenv/python's own
