@@ -466,6 +466,9 @@ static uint64_t find_free(const struct km_vm *vm, uint64_t len)
 	uint64_t hi = vm->mmap_top;
 	size_t i = vma_index(vm, hi);
 
+	/* A mapping that mremap grew in place past mmap_top ends the first gap. */
+	if (i < vm->nvma && vm->vmas[i].start < hi)
+		hi = vm->vmas[i].start;
 	for (;;) {
 		uint64_t lo = floor;
 		if (i > 0 && vm->vmas[i - 1].end > floor)

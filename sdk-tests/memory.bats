@@ -18,6 +18,11 @@ setup() {
 	assert_line "ok: ENOMEM beyond the limit"
 }
 
+@test "realloc grows a buffer to 64 MiB, in place then moved, beside new mappings, as natively" {
+	same_as_native realloc_grow
+	assert_output "grew to 64 MiB, intact, with 16 other mappings intact"
+}
+
 @test "a 1.5 GiB malloc fails cleanly under a 1 GiB memory limit" {
 	run km --mem-limit=1G "$(prog memory)"
 	assert_failure 1
