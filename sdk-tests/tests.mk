@@ -78,13 +78,13 @@ $(HELLO_SOURCE): sdk-tests/sources/hello.sha256 | $(DEPS_STAMP)
 # The sources of runenv-python's parts, which toolchain.bats builds with
 # runenv/python's recipes.
 RUNENV_PARTS := $(shell awk '!/^\#/ { print $$1 }' runenv/python/sources/versions)
-RUNENV_LIB_SOURCES := $(patsubst %,$(BUILD)/sources/%/.fetched,$(RUNENV_PARTS))
+RUNENV_SOURCES := $(patsubst %,$(BUILD)/sources/%/.fetched,$(RUNENV_PARTS))
 $(BUILD)/sources/%/.fetched: runenv/python/sources/%.sha256 runenv/python/sources/versions | $(DEPS_STAMP)
 	$(TOP)/runenv/python/fetch.sh $* >/dev/null
 	touch $@
 
 test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \
-	$(RUNENV_LIB_SOURCES)
+	$(RUNENV_SOURCES)
 
 test: sdk test-programs
 	$(TOP)/sdk-tests/run

@@ -465,7 +465,7 @@ build_part() {
 @test "CPython 3.11 from Debian's source: ./configure and make with no cache answers; its modules and regression tests as Debian's python3.11" {
 	need_kvm
 	need_native_speed CPython
-	for part in zlib sqlite3 libffi openssl python3.11; do
+	for part in $(awk '!/^#/ { print $1 }' "$REPO/runenv/python/sources/versions"); do
 		build_part "$part"
 	done
 	local py=prefix/bin/python3.11

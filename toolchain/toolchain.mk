@@ -5,6 +5,7 @@
 # kontain-pkg-config, CMake's toolchain file and Meson's cross file, and the
 # Linux UAPI headers that C programs expect beside libc's.
 KONTAIN_TRIPLET := $(shell bash $(TOP)/toolchain/kontain-gcc -dumpmachine)
+$(if $(KONTAIN_TRIPLET),,$(error toolchain/kontain-gcc -dumpmachine printed no target triplet))
 KONTAIN_GCC := $(PREFIX)/bin/kontain-gcc
 KONTAIN_GXX := $(PREFIX)/bin/kontain-g++
 KONTAIN_INTERP := $(PREFIX)/lib/kontain-interp
