@@ -1,0 +1,38 @@
+/* krun: an OCI runtime that runs a container's processes under km. */
+#ifndef KRUN_H
+#define KRUN_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+/* Where km is, inside every container krun starts (bind-mounted read-only). */
+#define KRUN_KM_IN_CONTAINER "/opt/kontain/bin/km"
+
+/* What krun learned from the global options, which all go to the lower runtime too. */
+struct krun_globals {
+	const char *log_path;	/* --log */
+	bool log_json;		/* --log-format json */
+	const char *runtime;	/* --krun-runtime, or runc/crun on PATH */
+};
+
+extern struct krun_globals krun;
+
+/* One line to stderr and to --log (in its format); the caller then exits 1. */
+void krun_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The host's km, beside krun itself: its absolute path, or NULL after krun_error. */
+const char *krun_host_km(void);
+
+/* Whether process (an OCI process object) was rewritten already. */
+bool krun_process_runs_km(struct json_object *process);
+
+/* Rewrites process (an OCI process object) to run its args under km with km_options. */
+bool krun_process_under_km(struct json_object *process, const char *const *km_options);
+
+/* Rewrites BUNDLE/config.json for create and run. */
+bool krun_rewrite_bundle(const char *bundle);
+
+/* Rewrites the process.json that exec --process names. */
+bool krun_rewrite_process_file(const char *path);
+
+#endif
