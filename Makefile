@@ -23,6 +23,7 @@ include musl-patches/musl.mk
 include libkrt/libkrt.mk
 include toolchain/toolchain.mk
 include km/km.mk
+include runenv/krun/krun.mk
 include sdk-tests/tests.mk
 include sdk-tests/fuzz/fuzz.mk
 include mk/packages.mk
