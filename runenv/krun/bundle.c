@@ -94,17 +94,24 @@ static bool add_kvm_device(struct json_object *linux_, const struct stat *kvm)
 	return true;
 }
 
-/* The container's memory limit, if it has one, is km's guest memory limit. */
+/*
+ * The container's memory limit, if it has one, bounds km's guest memory,
+ * less what km itself needs in the same cgroup (its page tables, threads,
+ * the page cache of what it reads): past the guest's limit its allocations
+ * fail, rather than km's own page faults.
+ */
+#define KM_OWN_MEMORY_MIN (16ll << 20)
 static void memory_limit_option(struct json_object *linux_, char *buf, size_t size)
 {
 	struct json_object *resources = member(linux_, "resources", json_type_object);
 	struct json_object *memory = resources ? member(resources, "memory", json_type_object) : NULL;
 	struct json_object *limit = memory ? member(memory, "limit", json_type_int) : NULL;
 	int64_t bytes = limit ? json_object_get_int64(limit) : 0;
+	int64_t own = bytes / 8 > KM_OWN_MEMORY_MIN ? bytes / 8 : KM_OWN_MEMORY_MIN;
 
 	buf[0] = 0;
 	if (bytes > 0)
-		snprintf(buf, size, "--mem-limit=%" PRId64, bytes);
+		snprintf(buf, size, "--mem-limit=%" PRId64, bytes > 2 * own ? bytes - own : bytes / 2);
 }
 
 static bool write_json(const char *path, struct json_object *obj)
