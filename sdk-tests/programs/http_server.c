@@ -1,7 +1,9 @@
 /*
  * A small HTTP/1.1 server: a thread per connection, keep-alive, one fixed
- * reply. It prints its port, serves until SIGTERM, then reports how many
- * requests it answered and exits 0.
+ * reply. It listens on loopback on a port of its own, or on every address on
+ * the port argv[1] gives (as a container's server does), prints its port,
+ * serves until SIGTERM, then reports how many requests it answered and
+ * exits 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,7 +78,7 @@ out:
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_term }; /* no SA_RESTART: accept returns EINTR */
 	sigaction(SIGTERM, &sa, NULL);
@@ -86,6 +88,10 @@ int main(void)
 	int one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (argc > 1) {
+		addr.sin_addr.s_addr = htonl(INADDR_ANY);
+		addr.sin_port = htons((unsigned short)atoi(argv[1]));
+	}
 	CHECK(bind(ls, (struct sockaddr *)&addr, sizeof(addr)) == 0, "bind");
 	CHECK(listen(ls, 512) == 0, "listen");
 	socklen_t len = sizeof(addr);

@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# krun under real container engines: dockerd (Debian's docker.io, started
+# here without systemd) with krun registered runs one test image with its
+# default runtime, runc, and with krun, whose containers' processes run
+# under km in their own VM.
+
+# The image: static busybox and programs built by kontain-gcc.
+make_image() {
+	local root=$ENGINES/rootfs cmd
+	mkdir -p "$root/bin" "$root/tmp" "$root/www"
+	cp /bin/busybox "$root/bin/"
+	for cmd in sh echo cat ls env pwd sleep head tr touch httpd test grep wc; do
+		ln -s busybox "$root/bin/$cmd"
+	done
+	cp "$(prog hello)" "$(prog http_server)" "$root/bin/"
+	echo "served from a volume" >"$ENGINES/index.html"
+	tar -C "$root" -c . | docker import - kontain-test:1 >/dev/null
+}
+
+start_dockerd() {
+	dockerd --add-runtime "krun=$KONTAIN/bin/krun" --data-root "$ENGINES/docker" \
+		--exec-root "$ENGINES/exec" -H "unix://$ENGINES/docker.sock" --pidfile "$ENGINES/docker.pid" \
+		>"$ENGINES/dockerd.log" 2>&1 3>&- &
+	for _ in $(seq 120); do
+		docker info >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	cat "$ENGINES/dockerd.log" >&2
+	return 1
+}
+
+setup_file() {
+	load helpers
+	[ -e /dev/kvm ] || return 0 # each test skips, loudly
+	# A short path: the daemon's sockets live under it.
+	ENGINES=$(mktemp -d /tmp/kontain-engines.XXXXXX)
+	export ENGINES
+	start_dockerd
+	make_image
+}
+
+teardown_file() {
+	[ -n "${ENGINES:-}" ] || return 0
+	docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1 || true
+	kill "$(cat "$ENGINES/docker.pid")" 2>/dev/null || true
+	for _ in $(seq 100); do
+		[ -e "$ENGINES/docker.pid" ] || break
+		sleep 0.2
+	done
+	grep -o " $ENGINES/[^ ]*" /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null || true
+	rm -rf "$ENGINES"
+}
+
+setup() {
+	load helpers
+	need_kvm
+}
+
+# Debian's client, which matches the daemon (another may come first on PATH).
+docker() {
+	/usr/bin/docker -H "unix://$ENGINES/docker.sock" "$@"
+}
+
+# Runs the image with each runtime: the same stdout, stderr and status with
+# krun as with runc.
+same_as_runc() {
+	run --separate-stderr docker run --rm "$@"
+	local runc_status=$status runc_output=$output runc_stderr=$stderr
+	run --separate-stderr docker run --runtime=krun --rm "$@"
+	if [ "$status" != "$runc_status" ] || [ "$output" != "$runc_output" ] || [ "$stderr" != "$runc_stderr" ]; then
+		printf 'runc (status %s):\n%s\nstderr:\n%s\nkrun (status %s):\n%s\nstderr:\n%s\n' \
+			"$runc_status" "$runc_output" "$runc_stderr" "$status" "$output" "$stderr" | fail
+	fi
+}
+
+@test "docker run --runtime=krun: the program's output and exit status, as with runc" {
+	same_as_runc kontain-test:1 sh -c 'echo out; echo err >&2; exit 7'
+	assert_equal "$status" 7
+	assert_output "out"
+	assert_equal "$stderr" "err"
+	run docker run --runtime=krun --rm kontain-test:1 hello.km Docker
+	assert_success
+	assert_output "Hello, Docker!"
+}
+
+@test "-i stdin, -t a terminal, -e, -w, -v and --read-only behave as with runc" {
+	run bash -c "printf 'line one\nline two\n' | /usr/bin/docker -H unix://$ENGINES/docker.sock run --runtime=krun --rm -i kontain-test:1 wc -l"
+	assert_success
+	assert_output --regexp "^ *2$"
+	run docker run --runtime=krun --rm -t kontain-test:1 sh -c 'test -t 0 && test -t 1 && echo a terminal'
+	assert_success
+	assert_output --partial "a terminal"
+	same_as_runc -e GREETING=hi -w /tmp -v "$ENGINES/index.html:/www/index.html:ro" --read-only \
+		kontain-test:1 sh -c 'echo $GREETING in $(pwd); cat /www/index.html; touch /x 2>/dev/null || echo read-only'
+	assert_output "hi in /tmp
+served from a volume
+read-only"
+}
+
+@test "the container's process runs in a VM: from the host, its init is km with /dev/kvm open" {
+	local id pid
+	id=$(docker run --runtime=krun -d kontain-test:1 sleep 30)
+	pid=$(docker inspect -f '{{.State.Pid}}' "$id")
+	run readlink "/proc/$pid/exe"
+	assert_output "/opt/kontain/bin/km"
+	run ls -l "/proc/$pid/fd"
+	assert_output --partial "/dev/kvm"
+	# With runc, the same image's init is the program itself.
+	id=$(docker run -d kontain-test:1 sleep 30)
+	pid=$(docker inspect -f '{{.State.Pid}}' "$id")
+	run readlink "/proc/$pid/exe"
+	assert_output "/bin/busybox"
+}
+
+@test "a detached server answers wrk on a published port; docker stop's SIGTERM ends it with its status" {
+	local id
+	id=$(docker run --runtime=krun -d -p 127.0.0.1:18080:8080 kontain-test:1 http_server.km 8080)
+	for _ in $(seq 100); do
+		docker logs "$id" 2>&1 | grep -q "listening on 8080" && break
+		sleep 0.1
+	done
+	run wrk -t2 -c8 -d2s --timeout 10s http://127.0.0.1:18080/
+	assert_success
+	refute_output --partial "Socket errors"
+	refute_output --partial "Non-2xx"
+	run docker stop -t 10 "$id"
+	assert_success
+	run docker inspect -f '{{.State.ExitCode}}' "$id"
+	assert_output 0
+	run docker logs "$id"
+	assert_line --regexp "^shut down after [1-9][0-9]* requests$"
+}
+
+@test "docker kill -s USR1 reaches the guest's handler; docker logs and docker restart" {
+	local id
+	id=$(docker run --runtime=krun -d kontain-test:1 \
+		sh -c 'trap "echo got USR1" USR1; echo started; while true; do sleep 0.2; done')
+	sleep 1
+	docker kill -s USR1 "$id"
+	sleep 1
+	run docker logs "$id"
+	assert_output "started
+got USR1"
+	docker restart -t 1 "$id"
+	sleep 1
+	run docker inspect -f '{{.State.Running}} {{.RestartCount}}' "$id"
+	assert_output --regexp "^true "
+	run docker logs "$id"
+	assert_line --index 2 "started"
+}
+
+@test "docker exec runs its command under km, as a new process of the container" {
+	local id pids pid
+	id=$(docker run --runtime=krun -d kontain-test:1 sleep 60)
+	run docker exec "$id" sh -c 'echo exec in $(pwd)'
+	assert_success
+	assert_output "exec in /"
+	docker exec -d "$id" sleep 30
+	sleep 1
+	pids=$(docker top "$id" -o pid | tail -n +2)
+	[ "$(echo "$pids" | wc -l)" -ge 2 ] || fail "docker top: $pids"
+	for pid in $pids; do
+		run readlink "/proc/$pid/exe"
+		assert_output "/opt/kontain/bin/km"
+	done
+}
+
+@test "docker run -m 128m: the guest's allocations fail past its limit; km and the container do not" {
+	run docker run --runtime=krun --rm -m 128m kontain-test:1 \
+		sh -c 'head -n 1 /proc/meminfo; x=$(head -c 200000000 /dev/zero | tr "\0" a); echo length ${#x}'
+	assert_failure 1
+	assert_line --regexp "^MemTotal: +1[0-9]{5} kB$"
+	assert_line "sh: out of memory"
+	run docker run --runtime=krun --rm -m 128m kontain-test:1 \
+		sh -c 'x=$(head -c 30000000 /dev/zero | tr "\0" a); echo length ${#x}'
+	assert_success
+	assert_output "length 30000000"
+}
+
+@test "a missing program gets km's one line through docker, and no container is left" {
+	run docker run --runtime=krun --rm kontain-test:1 no-such-program
+	assert_failure
+	assert_output --partial "km: cannot run 'no-such-program': no such file, here or in PATH"
+	run docker ps -aq --filter ancestor=kontain-test:1 --filter status=created
+	assert_output ""
+}
