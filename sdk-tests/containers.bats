@@ -184,3 +184,59 @@ got USR1"
 	run docker ps -aq --filter ancestor=kontain-test:1 --filter status=created
 	assert_output ""
 }
+
+# A bundle for krun itself, as an engine makes one: busybox's sh in the test
+# image's root, with runc's default config.
+make_bundle() {
+	local bundle
+	bundle=$(mktemp -d "$BATS_TEST_TMPDIR/bundle.XXXXXX")
+	(cd "$bundle" && runc spec)
+	python3 - "$bundle/config.json" "$ENGINES/rootfs" "$@" <<'PY'
+import json, sys
+path, root, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+config = json.load(open(path))
+config["root"]["path"] = root
+config["process"]["terminal"] = False
+if args == ["--no-process"]:
+    del config["process"]
+else:
+    config["process"]["args"] = args
+json.dump(config, open(path, "w"))
+PY
+	echo "$bundle"
+}
+
+@test "krun run of a bundle, without an engine: km runs the process, with runc's state under --root" {
+	local bundle
+	bundle=$(make_bundle sh -c 'echo from the bundle; exit 3')
+	run krun --root "$BATS_TEST_TMPDIR/state" run --bundle "$bundle" t1
+	assert_equal "$status" 3
+	assert_output "from the bundle"
+	run python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["process"]["args"][:2])' "$bundle/config.json"
+	assert_output "['/opt/kontain/bin/km', '--']"
+	run krun --version
+	assert_success
+	assert_line --index 0 --regexp "^krun version "
+	assert_line --regexp "^runc version "
+}
+
+@test "bad bundles and hosts: one clear line from krun, in --log as JSON, status 1, no state left" {
+	local bundle state=$BATS_TEST_TMPDIR/state log=$BATS_TEST_TMPDIR/log.json
+	bundle=$(make_bundle --no-process)
+	run krun --root "$state" --log "$log" --log-format json run --bundle "$bundle" t1
+	assert_failure 1
+	assert_output "krun: $bundle/config.json has no process: there is no program to run"
+	run python3 -c 'import json, sys; l = json.loads(open(sys.argv[1]).readlines()[-1]); print(l["level"], l["msg"])' "$log"
+	assert_output "error krun: $bundle/config.json has no process: there is no program to run"
+	run krun --root "$state" run --bundle "$BATS_TEST_TMPDIR/nowhere" t1
+	assert_failure 1
+	assert_output --regexp "^krun: cannot read $BATS_TEST_TMPDIR/nowhere/config.json: .+"
+	bundle=$(make_bundle sh -c true)
+	run unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh krun --root "$state" run --bundle "$bundle" t1
+	assert_failure 1
+	assert_output "krun: /dev/kvm: does not exist: km needs KVM on this host"
+	run krun --krun-runtime=/nonexistent/runc --root "$state" run --bundle "$bundle" t1
+	assert_failure 1
+	assert_output "krun: cannot run the OCI runtime /nonexistent/runc: No such file or directory"
+	[ ! -e "$state/t1" ]
+}
