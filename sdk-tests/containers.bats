@@ -240,3 +240,28 @@ PY
 	assert_output "krun: cannot run the OCI runtime /nonexistent/runc: No such file or directory"
 	[ ! -e "$state/t1" ]
 }
+
+# Podman with its own storage under ENGINES; root here may not raise its
+# limits (no CAP_SYS_RESOURCE), so the container's are given.
+podman_() {
+	podman --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" --runtime "$KONTAIN/bin/krun" \
+		"$@"
+}
+
+@test "podman run --runtime krun: output, status, stdin and km as the container's init" {
+	command -v podman >/dev/null || fail "podman is missing: make test installs it"
+	tar -C "$ENGINES/rootfs" -c . | podman_ import - kontain-test:1 >/dev/null
+	local limits=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
+	run podman_ run --rm "${limits[@]}" kontain-test:1 sh -c 'echo in podman; exit 4'
+	assert_equal "$status" 4
+	assert_output "in podman"
+	run bash -c "echo through stdin | podman --root $ENGINES/podman --runroot $ENGINES/podman-run --runtime $KONTAIN/bin/krun run --rm -i ${limits[*]} kontain-test:1 cat"
+	assert_success
+	assert_output "through stdin"
+	local id pid
+	id=$(podman_ run -d "${limits[@]}" kontain-test:1 sleep 30)
+	pid=$(podman_ inspect -f '{{.State.Pid}}' "$id")
+	run readlink "/proc/$pid/exe"
+	assert_output "/opt/kontain/bin/km"
+	podman_ rm -f "$id" >/dev/null
+}
