@@ -265,3 +265,37 @@ podman_() {
 	assert_output "/opt/kontain/bin/km"
 	podman_ rm -f "$id" >/dev/null
 }
+
+@test "containerd: ctr run --runc-binary krun of the same image, saved by docker" {
+	local sock=$ENGINES/containerd/containerd.sock
+	mkdir -p "$ENGINES/containerd"
+	printf 'version = 2\nroot = "%s/root"\nstate = "%s/state"\n[grpc]\n  address = "%s"\n' \
+		"$ENGINES/containerd" "$ENGINES/containerd" "$sock" >"$ENGINES/containerd/config.toml"
+	containerd --config "$ENGINES/containerd/config.toml" >"$ENGINES/containerd/log" 2>&1 3>&- &
+	local containerd_pid=$!
+	for _ in $(seq 100); do
+		ctr -a "$sock" version >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	docker save kontain-test:1 -o "$BATS_TEST_TMPDIR/image.tar"
+	ctr -a "$sock" images import "$BATS_TEST_TMPDIR/image.tar" >/dev/null
+	run ctr -a "$sock" run --rm --runc-binary "$KONTAIN/bin/krun" docker.io/library/kontain-test:1 c1 \
+		sh -c 'echo in containerd; exit 6'
+	local krun_status=$status krun_output=$output
+	run ctr -a "$sock" run --rm docker.io/library/kontain-test:1 c2 sh -c 'echo in containerd; exit 6'
+	local runc_status=$status runc_output=$output pid
+	ctr -a "$sock" run -d --runc-binary "$KONTAIN/bin/krun" docker.io/library/kontain-test:1 c3 sleep 30
+	pid=$(ctr -a "$sock" task ls | awk '$1 == "c3" { print $2 }')
+	run readlink "/proc/$pid/exe"
+	ctr -a "$sock" task kill -s KILL c3
+	sleep 0.5
+	ctr -a "$sock" task rm c3 >/dev/null 2>&1 || true
+	ctr -a "$sock" container rm c3
+	kill "$containerd_pid"
+	wait "$containerd_pid" || true
+	assert_output "/opt/kontain/bin/km"
+	assert_equal "$krun_status" 6
+	assert_equal "$krun_output" "in containerd"
+	assert_equal "$runc_status" 6
+	assert_equal "$runc_output" "in containerd"
+}
