@@ -299,3 +299,40 @@ podman_() {
 	assert_equal "$runc_status" 6
 	assert_equal "$runc_output" "in containerd"
 }
+
+# An application image: FROM the test image, a program built by kontain-gcc
+# added, its entrypoint and environment set.
+app_context() {
+	local ctx=$BATS_TEST_TMPDIR/app
+	mkdir -p "$ctx"
+	cp "$(prog args_env)" "$ctx/"
+	cat >"$ctx/Dockerfile" <<-'DOCKERFILE'
+		FROM kontain-test:1
+		COPY args_env.km /app/args_env.km
+		ENV KM_TEST_IMAGE=app
+		WORKDIR /app
+		ENTRYPOINT ["/app/args_env.km"]
+		CMD ["5", "from-cmd"]
+	DOCKERFILE
+	echo "$ctx"
+}
+
+@test "docker build and buildah bud of a Dockerfile FROM the image; the app runs with krun" {
+	local ctx expected
+	ctx=$(app_context)
+	expected="argc=3
+argv[0]=/app/args_env.km
+argv[1]=5
+argv[2]=from-cmd
+env KM_TEST_IMAGE=app"
+	docker build -q -t kontain-app:1 "$ctx" >/dev/null
+	run docker run --runtime=krun --rm kontain-app:1
+	assert_equal "$status" 5
+	assert_output "$expected"
+	tar -C "$ENGINES/rootfs" -c . | podman_ import - kontain-test:1 >/dev/null
+	buildah --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" bud --isolation chroot -q \
+		-t kontain-app:1 "$ctx" >/dev/null
+	run podman_ run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 kontain-app:1
+	assert_equal "$status" 5
+	assert_output "$expected"
+}
