@@ -17,8 +17,11 @@ make_image() {
 	tar -C "$root" -c . | docker import - kontain-test:1 >/dev/null
 }
 
+# krun registered as a user does it: krun install docker (here into the
+# daemon's own configuration file rather than /etc/docker/daemon.json).
 start_dockerd() {
-	dockerd --add-runtime "krun=$KONTAIN/bin/krun" --data-root "$ENGINES/docker" \
+	krun install docker "$ENGINES/daemon.json" >/dev/null
+	dockerd --config-file "$ENGINES/daemon.json" --data-root "$ENGINES/docker" \
 		--exec-root "$ENGINES/exec" -H "unix://$ENGINES/docker.sock" --pidfile "$ENGINES/docker.pid" \
 		>"$ENGINES/dockerd.log" 2>&1 3>&- &
 	for _ in $(seq 120); do
@@ -241,11 +244,13 @@ PY
 	[ ! -e "$state/t1" ]
 }
 
-# Podman with its own storage under ENGINES; root here may not raise its
-# limits (no CAP_SYS_RESOURCE), so the container's are given.
+# Podman with its own storage under ENGINES, and krun registered by krun
+# install podman into the configuration file it reads. Root here may not
+# raise its limits (no CAP_SYS_RESOURCE), so the containers' are given.
 podman_() {
-	podman --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" --runtime "$KONTAIN/bin/krun" \
-		"$@"
+	[ -e "$ENGINES/containers.conf" ] || krun install podman "$ENGINES/containers.conf" >/dev/null
+	CONTAINERS_CONF=$ENGINES/containers.conf \
+		podman --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" --runtime krun "$@"
 }
 
 @test "podman run --runtime krun: output, status, stdin and km as the container's init" {
@@ -255,7 +260,7 @@ podman_() {
 	run podman_ run --rm "${limits[@]}" kontain-test:1 sh -c 'echo in podman; exit 4'
 	assert_equal "$status" 4
 	assert_output "in podman"
-	run bash -c "echo through stdin | podman --root $ENGINES/podman --runroot $ENGINES/podman-run --runtime $KONTAIN/bin/krun run --rm -i ${limits[*]} kontain-test:1 cat"
+	run bash -c "echo through stdin | CONTAINERS_CONF=$ENGINES/containers.conf podman --root $ENGINES/podman --runroot $ENGINES/podman-run --runtime krun run --rm -i ${limits[*]} kontain-test:1 cat"
 	assert_success
 	assert_output "through stdin"
 	local id pid
@@ -335,4 +340,38 @@ env KM_TEST_IMAGE=app"
 	run podman_ run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 kontain-app:1
 	assert_equal "$status" 5
 	assert_output "$expected"
+}
+
+@test "krun install and uninstall docker and podman: idempotent, other settings kept, undone" {
+	local conf=$BATS_TEST_TMPDIR/daemon.json dropin=$BATS_TEST_TMPDIR/conf.d/krun.conf
+	echo '{ "debug": true, "runtimes": { "other": { "path": "/usr/bin/runc" } } }' >"$conf"
+	run krun install docker "$conf"
+	assert_success
+	assert_output "krun: the runtime krun is in $conf; restart dockerd to apply it"
+	local once
+	once=$(cat "$conf")
+	krun install docker "$conf" >/dev/null
+	assert_equal "$(cat "$conf")" "$once"
+	run python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); print(c["debug"], sorted(c["runtimes"]), c["runtimes"]["krun"]["path"])' "$conf"
+	assert_output "True ['krun', 'other'] $KONTAIN/bin/krun"
+	krun uninstall docker "$conf" >/dev/null
+	run python3 -c 'import json, sys; print(json.load(open(sys.argv[1])))' "$conf"
+	assert_output "{'debug': True, 'runtimes': {'other': {'path': '/usr/bin/runc'}}}"
+	rm "$conf"
+	krun install docker "$conf" >/dev/null
+	krun uninstall docker "$conf" >/dev/null
+	[ ! -e "$conf" ]
+	run krun install podman "$dropin"
+	assert_success
+	assert_output "krun: the runtime krun is in $dropin; use podman run --runtime krun"
+	grep -qx "krun = \[\"$KONTAIN/bin/krun\"\]" "$dropin"
+	krun uninstall podman "$dropin" >/dev/null
+	[ ! -e "$dropin" ]
+	echo '[broken' >"$conf"
+	run krun install docker "$conf"
+	assert_failure 1
+	assert_output --regexp "^krun: $conf is not a JSON object"
+	run krun install kubernetes
+	assert_failure 2
+	assert_output --partial "krun: install: no engine named 'kubernetes'"
 }

@@ -188,6 +188,9 @@ static int usage(void)
 	       "mounted read-only at " KRUN_KM_IN_CONTAINER " and /dev/kvm in the container;\n"
 	       "a memory limit (docker -m) becomes km's --mem-limit. Every other command and\n"
 	       "option goes to the lower runtime as given.\n"
+	       "krun install docker|podman [FILE] registers krun with the engine's configuration\n"
+	       "(/etc/docker/daemon.json, a containers.conf.d drop-in), idempotently;\n"
+	       "krun uninstall docker|podman [FILE] takes it out.\n"
 	       "      --krun-runtime=PATH  the lower runtime\n"
 	       "  -v, --version            krun's and the lower runtime's versions\n");
 	return 0;
@@ -211,6 +214,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	command = argv[i];
+	if (!strcmp(command, "install") || !strcmp(command, "uninstall"))
+		return krun_install(command[0] == 'i', argc - i - 1, argv + i + 1);
 	if (!strcmp(command, "create") || !strcmp(command, "run")) {
 		const char *bundle = find_option(argv, i + 1, argc, "bundle", "b");
 

@@ -35,4 +35,7 @@ bool krun_rewrite_bundle(const char *bundle);
 /* Rewrites the process.json that exec --process names. */
 bool krun_rewrite_process_file(const char *path);
 
+/* krun install|uninstall ENGINE [FILE]: argv holds ENGINE [FILE]. */
+int krun_install(bool install, int argc, char **argv);
+
 #endif
