@@ -18,10 +18,10 @@ $(PKG_STAGED): $(SDK_PARTS) $(PKG_INPUTS) | $(DEPS_STAMP)
 	@mkdir -p $(@D) && touch $@
 
 $(DEB): $(PKG_STAGED)
-	$(TOP)/packaging/build-deb.sh $(PKG_STAGE) $(VERSION) $@ $(KM_LIB_PACKAGES)
+	$(TOP)/packaging/build-deb.sh $(PKG_STAGE) $(VERSION) $@ $(KM_LIB_PACKAGES) $(KRUN_LIB_PACKAGES)
 
 $(RPM): $(PKG_STAGED)
-	$(TOP)/packaging/build-rpm.sh $(PKG_STAGE) $(VERSION) $@ $(KM_LIB_PACKAGES)
+	$(TOP)/packaging/build-rpm.sh $(PKG_STAGE) $(VERSION) $@ $(KM_LIB_PACKAGES) $(KRUN_LIB_PACKAGES)
 
 $(PKG_LINTED): $(DEB) $(RPM)
 	$(TOP)/packaging/check-packages.sh $(DEB) $(RPM)

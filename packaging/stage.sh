@@ -1,7 +1,7 @@
 #!/bin/bash
 # Lay out what both packages install, from the SDK as built (build/opt/kontain):
 #   /opt/kontain/{bin,lib,include,share}       the SDK, relocatable as built
-#   /usr/bin/{km,kontain-gcc,kontain-g++,kontain-pkg-config} and the triplet's
+#   /usr/bin/{km,krun,kontain-gcc,kontain-g++,kontain-pkg-config} and the triplet's
 #     compiler and pkg-config names              links onto the default PATH
 #   /usr/share/man/man1/                        man pages for those commands
 #   /usr/share/doc/kontain/                     copyright (and musl's notice)
@@ -33,9 +33,11 @@ sed 's|@PREFIX@|/opt/kontain|g' "$here/../toolchain/meson-cross.ini" >"$opt/shar
 # needs the python printers that make install put beside it.
 rm -f "$opt"/lib/*-gdb.py
 
-# As dh_strip does: km without symbols, archives without debug info (which
+# As dh_strip does: km and krun without symbols, archives without debug info (which
 # names the build tree), archive members with zero dates and ids.
-strip --remove-section=.comment --remove-section=.note --strip-unneeded "$opt/bin/km"
+for bin in km krun; do
+	strip --remove-section=.comment --remove-section=.note --strip-unneeded "$opt/bin/$bin"
+done
 for a in "$opt"/lib/*.a; do
 	strip --strip-debug --remove-section=.comment --remove-section=.note \
 		--enable-deterministic-archives "$a"
@@ -45,7 +47,7 @@ done
 # names (binutils' are the host's, under /usr/bin already). Absolute links:
 # they cross from /usr to /opt (Debian policy 10.5).
 triplet=$("$sdk/bin/kontain-gcc" -dumpmachine)
-commands=(km kontain-gcc kontain-g++ kontain-pkg-config)
+commands=(km krun kontain-gcc kontain-g++ kontain-pkg-config)
 for link in "$sdk/bin/$triplet"-*; do
 	[[ $(readlink "$link") == kontain-* ]] && commands+=("$(basename "$link")")
 done
@@ -57,6 +59,7 @@ install -m 644 "$here/README" "$opt/share/doc/README"
 gzip -9n -c "$here/man/km.1" >"$stage/usr/share/man/man1/km.1.gz"
 gzip -9n -c "$here/man/kontain-gcc.1" >"$stage/usr/share/man/man1/kontain-gcc.1.gz"
 gzip -9n -c "$here/man/kontain-pkg-config.1" >"$stage/usr/share/man/man1/kontain-pkg-config.1.gz"
+gzip -9n -c "$here/man/krun.1" >"$stage/usr/share/man/man1/krun.1.gz"
 # A command that is another's name shares its page.
 for cmd in "${commands[@]}"; do
 	page=$(readlink "$sdk/bin/$cmd") || continue
@@ -67,4 +70,4 @@ install -m 644 "$musl_src/COPYRIGHT" "$stage/usr/share/doc/kontain/musl-COPYRIGH
 
 # Root-owned on install; the modes a user expects, whatever the umask was.
 chmod -R u=rwX,go=rX "$stage"
-chmod 755 "$opt/bin/km" "$opt/bin/kontain-gcc"
+chmod 755 "$opt/bin/km" "$opt/bin/krun" "$opt/bin/kontain-gcc"

@@ -136,6 +136,7 @@ km
 kontain-g++
 kontain-gcc
 kontain-pkg-config
+krun
 x86_64-kontain-linux-musl-addr2line
 x86_64-kontain-linux-musl-ar
 x86_64-kontain-linux-musl-as
@@ -162,6 +163,7 @@ km
 kontain-g++
 kontain-gcc
 kontain-pkg-config
+krun
 x86_64-kontain-linux-musl-c++
 x86_64-kontain-linux-musl-cc
 x86_64-kontain-linux-musl-g++
@@ -183,18 +185,20 @@ km.1.gz
 kontain-g++.1.gz
 kontain-gcc.1.gz
 kontain-pkg-config.1.gz
+krun.1.gz
 x86_64-kontain-linux-musl-c++.1.gz
 x86_64-kontain-linux-musl-cc.1.gz
 x86_64-kontain-linux-musl-g++.1.gz
 x86_64-kontain-linux-musl-gcc.1.gz
 x86_64-kontain-linux-musl-pkg-config.1.gz"
 	assert_equal "$(readlink usr/bin/km)" /opt/kontain/bin/km
+	assert_equal "$(readlink usr/bin/krun)" /opt/kontain/bin/krun
 	assert_equal "$(readlink usr/bin/kontain-gcc)" /opt/kontain/bin/kontain-gcc
 	assert_equal "$(readlink usr/bin/kontain-g++)" /opt/kontain/bin/kontain-g++
 	for f in libc.a libkrt.a libstdc++.a libsupc++.a crt1.o kontain.specs km.ld kontain-interp; do
 		[ -f "opt/kontain/lib/$f" ] || fail "opt/kontain/lib/$f is missing"
 	done
-	for f in kontain.cmake kontain-project.cmake meson-cross.ini; do
+	for f in kontain.cmake kontain-project.cmake meson-cross.ini containerd-krun.toml runtimeclass-krun.yaml; do
 		[ -f "opt/kontain/share/kontain/$f" ] || fail "opt/kontain/share/kontain/$f is missing"
 	done
 	grep -q "^c = '/opt/kontain/bin/kontain-gcc'$" opt/kontain/share/kontain/meson-cross.ini

@@ -9,7 +9,11 @@ KRUN_LIB_PACKAGES := libjson-c-dev
 # runc is the runtime krun hands containers to.
 DEPS_PACKAGES += $(KRUN_LIB_PACKAGES) runc
 
-SDK_PARTS += $(PREFIX)/bin/krun
+KRUN_SHARE := $(addprefix $(PREFIX)/share/kontain/,containerd-krun.toml runtimeclass-krun.yaml)
+SDK_PARTS += $(PREFIX)/bin/krun $(KRUN_SHARE)
+
+$(KRUN_SHARE): $(PREFIX)/share/kontain/%: runenv/krun/share/%
+	install -D -m 644 $< $@
 
 $(BUILD)/krun/%.o: runenv/krun/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
