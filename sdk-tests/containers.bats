@@ -100,19 +100,21 @@ served from a volume
 read-only"
 }
 
+# A process's exe, seen from a chroot (the nested VM's tests run in one), has
+# the chroot's path in front.
 @test "the container's process runs in a VM: from the host, its init is km with /dev/kvm open" {
 	local id pid
 	id=$(docker run --runtime=krun -d kontain-test:1 sleep 30)
 	pid=$(docker inspect -f '{{.State.Pid}}' "$id")
 	run readlink "/proc/$pid/exe"
-	assert_output "/opt/kontain/bin/km"
+	assert_output --regexp "^(/[^/]+)*/opt/kontain/bin/km$"
 	run ls -l "/proc/$pid/fd"
 	assert_output --partial "/dev/kvm"
 	# With runc, the same image's init is the program itself.
 	id=$(docker run -d kontain-test:1 sleep 30)
 	pid=$(docker inspect -f '{{.State.Pid}}' "$id")
 	run readlink "/proc/$pid/exe"
-	assert_output "/bin/busybox"
+	assert_output --regexp "^(/[^/]+)*/bin/busybox$"
 }
 
 @test "a detached server answers wrk on a published port; docker stop's SIGTERM ends it with its status" {
@@ -164,7 +166,7 @@ got USR1"
 	[ "$(echo "$pids" | wc -l)" -ge 2 ] || fail "docker top: $pids"
 	for pid in $pids; do
 		run readlink "/proc/$pid/exe"
-		assert_output "/opt/kontain/bin/km"
+		assert_output --regexp "^(/[^/]+)*/opt/kontain/bin/km$"
 	done
 }
 
@@ -267,7 +269,7 @@ podman_() {
 	id=$(podman_ run -d "${limits[@]}" kontain-test:1 sleep 30)
 	pid=$(podman_ inspect -f '{{.State.Pid}}' "$id")
 	run readlink "/proc/$pid/exe"
-	assert_output "/opt/kontain/bin/km"
+	assert_output --regexp "^(/[^/]+)*/opt/kontain/bin/km$"
 	podman_ rm -f "$id" >/dev/null
 }
 
@@ -298,7 +300,7 @@ podman_() {
 	ctr -a "$sock" container rm c3
 	kill "$containerd_pid"
 	wait "$containerd_pid" || true
-	assert_output "/opt/kontain/bin/km"
+	assert_output --regexp "^(/[^/]+)*/opt/kontain/bin/km$"
 	assert_equal "$krun_status" 6
 	assert_equal "$krun_output" "in containerd"
 	assert_equal "$runc_status" 6
