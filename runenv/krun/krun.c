@@ -18,54 +18,16 @@
 #define KRUN_VERSION "dev"
 #endif
 
-/* Long options, spelled with - or --, as runc's command line takes them. */
-static const char *option_name(const char *arg)
-{
-	if (arg[0] != '-' || !arg[1])
-		return NULL;
-	return arg + (arg[1] == '-' ? 2 : 1);
-}
-
-/* Whether arg is NAME or NAME=VALUE (for the option name NAME). */
-static bool is_option(const char *arg, const char *name, const char **value)
-{
-	const char *opt = option_name(arg);
-	size_t n = strlen(name);
-
-	if (!opt || strncmp(opt, name, n) || (opt[n] && opt[n] != '='))
-		return false;
-	*value = opt[n] ? opt + n + 1 : NULL;
-	return true;
-}
-
-/* Global options with a value; every other global option is a flag. */
-static const char *const global_valued[] = { "log", "log-format", "root", "criu", "rootless", NULL };
-/* Options with a value of create/run and exec (runc's). */
-static const char *const command_valued[] = { "bundle", "b", "console-socket", "pid-file",
-	"preserve-fds", "process", "p", "cwd", "env", "e", "user", "u", "additional-gids", "g",
-	"process-label", "apparmor", "cap", "c", "cgroup", NULL };
-
-static bool takes_value(const char *arg, const char *const *valued)
+/* The value of option NAME (or ALIAS) of command in args[from..end), or NULL. */
+static const char *find_option(const char *command, char **args, int from, int end, const char *name,
+			       const char *alias)
 {
 	const char *value;
 
-	for (; *valued; valued++)
-		if (is_option(arg, *valued, &value))
-			return !value;
-	return false;
-}
-
-/* The value of option NAME (or ALIAS) in args[from..to), or NULL. */
-static const char *find_option(char **args, int from, int to, const char *name, const char *alias)
-{
-	const char *value;
-
-	for (int i = from; i < to; i++) {
-		if (!strcmp(args[i], "--"))
-			break;
-		if (is_option(args[i], name, &value) || (alias && is_option(args[i], alias, &value)))
-			return value ? value : (i + 1 < to ? args[i + 1] : NULL);
-		if (takes_value(args[i], command_valued))
+	for (int i = from; i < end; i++) {
+		if (krun_is_option(args[i], name, &value) || (alias && krun_is_option(args[i], alias, &value)))
+			return value ? value : args[i + 1];
+		if (krun_option_kind(command, args[i]) == KRUN_VALUE_NEXT)
 			i++;
 	}
 	return NULL;
@@ -91,60 +53,82 @@ const char *krun_host_km(void)
 }
 
 /*
- * exec's arguments without --process, [options] ID COMMAND [ARGS], appended
- * to out with km and "--" before COMMAND. out has room for argc + 2 more.
+ * exec without --process: exec [options] ID COMMAND [ARGS], its options
+ * ending at end, appended to out with km and "--" before COMMAND. out has
+ * room for argc + 2 more.
  */
-static bool exec_args_under_km(char **args, int from, int argc, char **out, int *o)
+static bool exec_args_under_km(char **args, int from, int end, int argc, char **out, int *o)
 {
-	int i, positional = 0;
+	int i;
 
-	for (i = from; i < argc; i++) {
-		if (positional < 2 && !strcmp(args[i], "--")) {
-			out[(*o)++] = args[i];
-			continue;
-		}
-		if (positional == 0 && option_name(args[i])) {
-			out[(*o)++] = args[i];
-			if (takes_value(args[i], command_valued) && i + 1 < argc)
-				out[(*o)++] = args[++i];
-			continue;
-		}
-		if (++positional == 2) {
-			out[(*o)++] = KRUN_KM_IN_CONTAINER;
-			out[(*o)++] = "--";
-		}
-		out[(*o)++] = args[i];
-	}
-	if (positional < 2) {
+	if (end < argc && !strcmp(args[end], "--"))
+		end++;
+	if (end + 1 >= argc) {
 		krun_error("exec: give a container and a command, or --process");
 		return false;
 	}
+	for (i = from; i <= end; i++)
+		out[(*o)++] = args[i];
+	out[(*o)++] = KRUN_KM_IN_CONTAINER;
+	out[(*o)++] = "--";
+	for (; i < argc; i++)
+		out[(*o)++] = args[i];
 	return true;
 }
 
-/* Global options: what krun needs, kept for the lower runtime but --krun-runtime. */
+static bool is_version_or_help(const char *arg)
+{
+	const char *value;
+
+	return krun_is_option(arg, "version", &value) || krun_is_option(arg, "v", &value) ||
+	       krun_is_option(arg, "help", &value) || krun_is_option(arg, "h", &value);
+}
+
+/* --log and --log-format, read first so that every error reaches the engine's log. */
+static void find_log_options(int argc, char **argv)
+{
+	const char *value;
+
+	for (int i = 1; i < argc && krun_option_name(argv[i]); i++) {
+		if (krun_is_option(argv[i], "log", &value))
+			krun.log_path = value ? value : (i + 1 < argc ? argv[i + 1] : NULL);
+		if (krun_is_option(argv[i], "log-format", &value)) {
+			const char *format = value ? value : (i + 1 < argc ? argv[i + 1] : "");
+			krun.log_json = !strcmp(format, "json");
+		}
+		if (krun_option_kind(NULL, argv[i]) == KRUN_VALUE_NEXT ||
+		    (krun_is_option(argv[i], "krun-runtime", &value) && !value))
+			i++;
+	}
+}
+
+/* Global options, all kept for the lower runtime but krun's --krun-runtime; -1 at a bad one. */
 static int parse_globals(int argc, char **argv, char **lower_argv, int *lower_argc)
 {
 	const char *value;
 	int i;
 
-	for (i = 1; i < argc && option_name(argv[i]); i++) {
-		if (is_option(argv[i], "krun-runtime", &value)) {
+	find_log_options(argc, argv);
+	for (i = 1; i < argc && krun_option_name(argv[i]) && !is_version_or_help(argv[i]); i++) {
+		if (krun_is_option(argv[i], "krun-runtime", &value)) {
 			krun.runtime = value ? value : (i + 1 < argc ? argv[++i] : NULL);
 			continue;
 		}
-		if (is_option(argv[i], "version", &value) || is_option(argv[i], "v", &value) ||
-		    is_option(argv[i], "help", &value) || is_option(argv[i], "h", &value))
+		switch (krun_option_kind(NULL, argv[i])) {
+		case KRUN_UNKNOWN:
+			krun_error("unknown global option %s", argv[i]);
+			return -1;
+		case KRUN_VALUE_NEXT:
+			if (i + 1 == argc) {
+				krun_error("%s needs a value", argv[i]);
+				return -1;
+			}
+			lower_argv[(*lower_argc)++] = argv[i++];
 			break;
-		lower_argv[(*lower_argc)++] = argv[i];
-		if (is_option(argv[i], "log", &value))
-			krun.log_path = value ? value : (i + 1 < argc ? argv[i + 1] : NULL);
-		if (is_option(argv[i], "log-format", &value)) {
-			const char *format = value ? value : (i + 1 < argc ? argv[i + 1] : "");
-			krun.log_json = !strcmp(format, "json");
+		default:
+			break;
 		}
-		if (takes_value(argv[i], global_valued) && i + 1 < argc)
-			lower_argv[(*lower_argc)++] = argv[++i];
+		lower_argv[(*lower_argc)++] = argv[i];
 	}
 	return i;
 }
@@ -199,15 +183,16 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	char **lower_argv = calloc(argc + 4, sizeof(*lower_argv)); /* + runtime, km, --, NULL */
-	int lower_argc = 1, i;
+	int lower_argc = 1, i, end;
 	const char *value, *command;
 
 	if (!lower_argv)
 		return 1;
-	i = parse_globals(argc, argv, lower_argv, &lower_argc);
-	if (i < argc && (is_option(argv[i], "version", &value) || is_option(argv[i], "v", &value)))
+	if ((i = parse_globals(argc, argv, lower_argv, &lower_argc)) < 0)
+		return 1;
+	if (i < argc && (krun_is_option(argv[i], "version", &value) || krun_is_option(argv[i], "v", &value)))
 		return version(lower_argv, lower_argc);
-	if (i < argc && (is_option(argv[i], "help", &value) || is_option(argv[i], "h", &value)))
+	if (i < argc && (krun_is_option(argv[i], "help", &value) || krun_is_option(argv[i], "h", &value)))
 		return usage();
 	if (i == argc) {
 		krun_error("no command: see krun --help");
@@ -216,20 +201,25 @@ int main(int argc, char **argv)
 	command = argv[i];
 	if (!strcmp(command, "install") || !strcmp(command, "uninstall"))
 		return krun_install(command[0] == 'i', argc - i - 1, argv + i + 1);
+	if (!krun_known_command(command)) {
+		krun_error("unknown command '%s': see krun --help", command);
+		return 1;
+	}
+	if ((end = krun_end_of_options(command, argc, argv, i + 1)) < 0)
+		return 1;
 	if (!strcmp(command, "create") || !strcmp(command, "run")) {
-		const char *bundle = find_option(argv, i + 1, argc, "bundle", "b");
+		const char *bundle = find_option(command, argv, i + 1, end, "bundle", "b");
 
 		if (!krun_rewrite_bundle(bundle ? bundle : "."))
 			return 1;
 	} else if (!strcmp(command, "exec")) {
-		const char *process = find_option(argv, i + 1, argc, "process", "p");
+		const char *process = find_option(command, argv, i + 1, end, "process", "p");
 
 		if (process) {
 			if (!krun_rewrite_process_file(process))
 				return 1;
 		} else {
-			lower_argv[lower_argc++] = argv[i];
-			if (!exec_args_under_km(argv, i + 1, argc, lower_argv, &lower_argc))
+			if (!exec_args_under_km(argv, i, end, argc, lower_argv, &lower_argc))
 				return 1;
 			lower_argv[lower_argc] = NULL;
 			exec_lower(lower_argv);

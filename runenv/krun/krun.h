@@ -35,6 +35,30 @@ bool krun_rewrite_bundle(const char *bundle);
 /* Rewrites the process.json that exec --process names. */
 bool krun_rewrite_process_file(const char *path);
 
+/* An argument of a command (NULL: the global options), as runc's command line takes it. */
+enum krun_option {
+	KRUN_NOT_OPTION, /* the first positional argument, or "--" */
+	KRUN_UNKNOWN,	 /* an option runc does not have there */
+	KRUN_ONE_WORD,	 /* a flag, or an option with its =value */
+	KRUN_VALUE_NEXT, /* an option whose value is the next argument */
+};
+
+enum krun_option krun_option_kind(const char *command, const char *arg);
+
+bool krun_known_command(const char *command);
+
+/* The name of an option spelled -name or --name (with =value or not), else NULL. */
+const char *krun_option_name(const char *arg);
+
+/* Whether arg is option NAME; *value is what follows its =, or NULL. */
+bool krun_is_option(const char *arg, const char *name, const char **value);
+
+/*
+ * The index of the first positional argument of command in argv[from..argc),
+ * after its options; -1, after krun_error, at an option it does not have.
+ */
+int krun_end_of_options(const char *command, int argc, char **argv, int from);
+
 /* krun install|uninstall ENGINE [FILE]: argv holds ENGINE [FILE]. */
 int krun_install(bool install, int argc, char **argv);
 

@@ -1,0 +1,75 @@
+# Container engines started by hand, each with its state under $ENGINES (a
+# short path: sockets live under it), krun registered as a user registers it.
+# Used by containers.bats and bench/table; KONTAIN is the installed SDK.
+
+# Debian's client, which matches the daemon (another may come first on PATH).
+docker() {
+	/usr/bin/docker -H "unix://$ENGINES/docker.sock" "$@"
+}
+
+# dockerd from docker.io without systemd, krun registered by krun install
+# docker into the daemon's own configuration file (not /etc/docker's).
+# Extra runtimes come as NAME=JSON arguments.
+start_dockerd() {
+	krun install docker "$ENGINES/daemon.json" >/dev/null
+	(($#)) && python3 - "$ENGINES/daemon.json" "$@" <<-'PY'
+		import json, sys
+		config = json.load(open(sys.argv[1]))
+		for runtime in sys.argv[2:]:
+		    name, spec = runtime.split("=", 1)
+		    config["runtimes"][name] = json.loads(spec)
+		json.dump(config, open(sys.argv[1], "w"))
+	PY
+	dockerd --config-file "$ENGINES/daemon.json" --data-root "$ENGINES/docker" \
+		--exec-root "$ENGINES/exec" -H "unix://$ENGINES/docker.sock" --pidfile "$ENGINES/docker.pid" \
+		>"$ENGINES/dockerd.log" 2>&1 3>&- &
+	for _ in $(seq 120); do
+		docker info >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	cat "$ENGINES/dockerd.log" >&2
+	return 1
+}
+
+ctr_() {
+	ctr -a "$ENGINES/containerd/containerd.sock" "$@"
+}
+
+# containerd on its own, with the CRI plugin's defaults; images come from
+# docker save.
+start_containerd() {
+	mkdir -p "$ENGINES/containerd"
+	printf 'version = 2\nroot = "%s/root"\nstate = "%s/state"\n[grpc]\n  address = "%s"\n' \
+		"$ENGINES/containerd" "$ENGINES/containerd" "$ENGINES/containerd/containerd.sock" \
+		>"$ENGINES/containerd/config.toml"
+	containerd --config "$ENGINES/containerd/config.toml" >"$ENGINES/containerd/log" 2>&1 3>&- &
+	echo $! >"$ENGINES/containerd/pid"
+	for _ in $(seq 100); do
+		ctr_ version >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	cat "$ENGINES/containerd/log" >&2
+	return 1
+}
+
+# Stops whatever runs under $ENGINES and removes it.
+stop_engines() {
+	[ -n "${ENGINES:-}" ] && [ -d "$ENGINES" ] || return 0
+	if [ -e "$ENGINES/docker.pid" ]; then
+		docker ps -aq | xargs -r /usr/bin/docker -H "unix://$ENGINES/docker.sock" rm -f >/dev/null 2>&1
+		kill "$(cat "$ENGINES/docker.pid")" 2>/dev/null
+		for _ in $(seq 100); do
+			[ -e "$ENGINES/docker.pid" ] || break
+			sleep 0.2
+		done
+	fi
+	if [ -e "$ENGINES/containerd/pid" ]; then
+		kill "$(cat "$ENGINES/containerd/pid")" 2>/dev/null
+		for _ in $(seq 50); do
+			kill -0 "$(cat "$ENGINES/containerd/pid")" 2>/dev/null || break
+			sleep 0.2
+		done
+	fi
+	grep -o " $ENGINES/[^ ]*" /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null
+	rm -rf "$ENGINES"
+}
