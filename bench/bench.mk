@@ -11,7 +11,8 @@ BENCH_HOST := $(BENCH_DIR)/runtime $(BENCH_DIR)/floor
 BENCH_PEERS := $(BENCH_DIR)/bundle/config.json $(BENCH_DIR)/hello-initramfs.cpio.gz \
 	$(BENCH_DIR)/vmlinuz
 # What the peers and the profile need; installed by `make bench` only, not by the build or tests.
-BENCH_PACKAGES := crun runsc qemu-system-x86 cpio musl-tools zlib1g-dev valgrind strace linux-perf
+BENCH_PACKAGES := crun runsc qemu-system-x86 cpio musl-tools zlib1g-dev valgrind strace linux-perf \
+	docker.io containerd
 BENCH_DEPS_STAMP := $(BUILD)/stamps/bench-deps
 BENCH_SRC_DIR := $(TOP)/bench
 

@@ -86,3 +86,12 @@ met='(yes|\*\*no\*\*)'
 	done
 	assert_row "^\|  \| native python3 -c pass \| $dur \|"
 }
+
+@test "containers: docker run and ctr run of hello with krun against runc, or why not" {
+	local engine
+	for engine in 'docker run --rm' 'ctr run --rm'; do
+		assert_row "^\| (start-to-exit, containers)? \| $engine, krun: hello\.km \| ($dur \| krun / runc \| $nz|not run here: .+) \|"
+		grep -qE "\| $engine, krun: hello\.km \| not run" "$TABLE" ||
+			assert_row "^\|  \| $engine, runc: native static hello \| $dur \|"
+	done
+}
