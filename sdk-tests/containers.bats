@@ -138,7 +138,7 @@ got USR1"
 	docker exec -d "$id" sleep 30
 	# exec -d returns before runc's init has become km (slow in an emulated VM).
 	for _ in $(seq 60); do
-		exes=$(docker top "$id" -o pid | tail -n +2 | while read -r pid; do readlink "/proc/$pid/exe"; done)
+		exes=$(docker top "$id" -o pid | tail -n +2 | while read -r pid; do readlink "/proc/$pid/exe" || true; done)
 		[ "$(grep -cE '^(/[^/]+)*/opt/kontain/bin/km$' <<<"$exes")" = 2 ] && [ "$(wc -l <<<"$exes")" = 2 ] &&
 			return 0
 		sleep 0.5

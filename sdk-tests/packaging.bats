@@ -223,16 +223,22 @@ Architecture: amd64"
 	assert_line "gcc >= 12"
 	assert_line "gcc-c++ >= 12"
 	assert_line "binutils"
-	# km is static: no shared library, and the libraries it carries are named.
+	# km and krun are static: no shared library, and the libraries they carry are named.
 	refute_line --partial ".so"
 	run rpm -qp --provides "$RPM"
 	assert_line --regexp '^bundled\(glibc\) = [0-9.]+$'
 	assert_line --regexp '^bundled\(libelf\) = [0-9.]+$'
 	assert_line --regexp '^bundled\(zlib\) = [0-9.]+'
+	assert_line --regexp '^bundled\(json-c\) = [0-9.]+$'
 	run dpkg-deb -f "$DEB" Depends
 	assert_output "binutils, gcc (>= 4:12), gcc (<< 4:13), g++ (>= 4:12), g++ (<< 4:13)"
+	# krun hands containers to runc (or crun).
+	run dpkg-deb -f "$DEB" Recommends
+	assert_output "pkgconf | pkg-config, runc | crun"
+	run rpm -qp --recommends "$RPM"
+	assert_line "runc"
 	run dpkg-deb -f "$DEB" Built-Using
-	assert_output --regexp '^elfutils \(= [^)]+\), glibc \(= [^)]+\), zlib \(= [^)]+\)$'
+	assert_output --regexp '^elfutils \(= [^)]+\), glibc \(= [^)]+\), json-c \(= [^)]+\), zlib \(= [^)]+\)$'
 }
 
 @test "the packages name no build directory and hold no tests" {
