@@ -140,13 +140,15 @@ got USR1"
 	for _ in $(seq 60); do
 		exes=$(docker top "$id" -o pid | tail -n +2 | while read -r pid; do readlink "/proc/$pid/exe" || true; done)
 		[ "$(grep -cE '^(/[^/]+)*/opt/kontain/bin/km$' <<<"$exes")" = 2 ] && [ "$(wc -l <<<"$exes")" = 2 ] &&
-			return 0
+			break
 		sleep 0.5
 	done
-	fail "the container's processes are not two km: $exes"
+	docker rm -f "$id" >/dev/null
+	[ "$(grep -cE '^(/[^/]+)*/opt/kontain/bin/km$' <<<"$exes")" = 2 ] && [ "$(wc -l <<<"$exes")" = 2 ] ||
+		fail "the container's processes are not two km: $exes"
 }
 
-@test "docker run -m 128m: the guest's allocations fail past its limit; km and the container do not" {
+@test "docker run -m 128m: the guest's allocations fail past its limit, exec's too; km and the container do not" {
 	# docker's own warnings (a kernel without swap accounting) go to stderr.
 	run --separate-stderr docker run --runtime=krun --rm -m 128m kontain-test:1 head -n 1 /proc/meminfo
 	assert_success
@@ -158,6 +160,14 @@ got USR1"
 malloc of 60 MiB failed"
 	run --separate-stderr docker run --runtime=krun --rm -m 128m kontain-test:1 alloc.km 40 40
 	assert_success
+	local id
+	id=$(docker run --runtime=krun -d -m 128m kontain-test:1 sleep 60)
+	run --separate-stderr docker exec "$id" alloc.km 40 40 60
+	assert_failure 1
+	assert_line "malloc of 60 MiB failed"
+	run docker exec "$id" echo still there
+	assert_output "still there"
+	docker rm -f "$id" >/dev/null
 }
 
 @test "docker run --cpuset-cpus: the guest sees the container's CPUs; km's threads run only on them" {
@@ -182,20 +192,20 @@ malloc of 60 MiB failed"
 }
 
 @test "an engine passing an option krun lacks: its one line through docker and podman, no state left" {
-	run docker run --runtime=krun-bad --rm kontain-test:1 echo never
+	run docker run --runtime=krun-bad --rm --name krun-bad kontain-test:1 echo never
 	assert_failure
 	assert_output --partial "krun: unknown global option --no-such-flag"
 	refute_output --partial never
-	run docker ps -aq --filter ancestor=kontain-test:1
+	run docker ps -aq --filter name=krun-bad
 	assert_output ""
 	run find "$ENGINES/exec" -path '*runtime-krun-bad*' -name state.json
 	assert_output ""
 	tar -C "$ENGINES/rootfs" -c . | podman_ import - kontain-test:1 >/dev/null
-	run podman_ --runtime-flag no-such-flag run --rm kontain-test:1 echo never
+	run podman_ --runtime-flag no-such-flag run --rm --name krun-bad kontain-test:1 echo never
 	assert_failure
 	assert_output --partial "krun: unknown global option --no-such-flag"
 	refute_output --partial never
-	run podman_ ps -aq
+	run podman_ ps -aq --filter name=krun-bad
 	assert_output ""
 }
 

@@ -185,14 +185,14 @@ bool krun_rewrite_bundle(const char *bundle)
 	return ok;
 }
 
-bool krun_rewrite_process_file(const char *path)
+bool krun_rewrite_process_file(const char *path, const char *const *km_options)
 {
 	struct json_object *process = read_json(path);
 	bool ok;
 
 	if (!process)
 		return false;
-	ok = krun_process_under_km(process, NULL) && write_json(path, process);
+	ok = krun_process_under_km(process, km_options) && write_json(path, process);
 	json_object_put(process);
 	return ok;
 }

@@ -54,15 +54,13 @@ const char *krun_host_km(void)
 
 /*
  * exec without --process: exec [options] ID COMMAND [ARGS], its options
- * ending at end, appended to out with km and "--" before COMMAND. out has
- * room for argc + 2 more.
+ * ending at end, appended to out with km, km_options and "--" before COMMAND.
  */
-static bool exec_args_under_km(char **args, int from, int end, int argc, char **out, int *o)
+static bool exec_args_under_km(char **args, int from, int end, int argc, const char *const *km_options,
+			       char **out, int *o)
 {
 	int i;
 
-	if (end < argc && !strcmp(args[end], "--"))
-		end++;
 	if (end + 1 >= argc) {
 		krun_error("exec: give a container and a command, or --process");
 		return false;
@@ -70,6 +68,8 @@ static bool exec_args_under_km(char **args, int from, int end, int argc, char **
 	for (i = from; i <= end; i++)
 		out[(*o)++] = args[i];
 	out[(*o)++] = KRUN_KM_IN_CONTAINER;
+	for (; *km_options; km_options++)
+		out[(*o)++] = (char *)*km_options;
 	out[(*o)++] = "--";
 	for (; i < argc; i++)
 		out[(*o)++] = args[i];
@@ -133,12 +133,20 @@ static int parse_globals(int argc, char **argv, char **lower_argv, int *lower_ar
 	return i;
 }
 
-static void exec_lower(char **lower_argv)
+const char *const *krun_lower_names(void)
 {
 	static const char *const defaults[] = { "runc", "crun", NULL };
-	const char *const *name = krun.runtime ? (const char *const[]){ krun.runtime, NULL } : defaults;
+	static const char *named[2];
 
-	for (; *name; name++) {
+	if (!krun.runtime)
+		return defaults;
+	named[0] = krun.runtime;
+	return named;
+}
+
+static void exec_lower(char **lower_argv)
+{
+	for (const char *const *name = krun_lower_names(); *name; name++) {
 		lower_argv[0] = (char *)*name;
 		execvp(*name, lower_argv);
 		if (errno != ENOENT || krun.runtime)
@@ -150,6 +158,34 @@ static void exec_lower(char **lower_argv)
 		krun_error("no OCI runtime to hand the container to: install runc (or crun), or name one "
 			   "with --krun-runtime=PATH");
 	exit(1);
+}
+
+/*
+ * exec: the new process runs under km with the container's own km options
+ * (a memory limit binds each of its VMs).
+ */
+static int exec_under_km(char **argv, int i, int end, int argc, char **lower_argv, int lower_argc)
+{
+	const char *process = find_option("exec", argv, i + 1, end, "process", "p");
+	char *km_options[KRUN_KM_OPTIONS_MAX + 1] = { NULL };
+
+	if (end < argc && !strcmp(argv[end], "--"))
+		end++;
+	if (end < argc)
+		krun_container_km_options(lower_argv + 1, lower_argc - 1, argv[end], km_options,
+					  KRUN_KM_OPTIONS_MAX);
+	if (process) {
+		if (!krun_rewrite_process_file(process, (const char *const *)km_options))
+			return 1;
+		for (; i < argc; i++)
+			lower_argv[lower_argc++] = argv[i];
+	} else if (!exec_args_under_km(argv, i, end, argc, (const char *const *)km_options, lower_argv,
+				       &lower_argc)) {
+		return 1;
+	}
+	lower_argv[lower_argc] = NULL;
+	exec_lower(lower_argv);
+	return 1;
 }
 
 static int version(char **lower_argv, int lower_argc)
@@ -182,7 +218,8 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	char **lower_argv = calloc(argc + 4, sizeof(*lower_argv)); /* + runtime, km, --, NULL */
+	/* + runtime, km, its options, --, NULL */
+	char **lower_argv = calloc(argc + 4 + KRUN_KM_OPTIONS_MAX, sizeof(*lower_argv));
 	int lower_argc = 1, i, end;
 	const char *value, *command;
 
@@ -213,17 +250,7 @@ int main(int argc, char **argv)
 		if (!krun_rewrite_bundle(bundle ? bundle : "."))
 			return 1;
 	} else if (!strcmp(command, "exec")) {
-		const char *process = find_option(command, argv, i + 1, end, "process", "p");
-
-		if (process) {
-			if (!krun_rewrite_process_file(process))
-				return 1;
-		} else {
-			if (!exec_args_under_km(argv, i, end, argc, lower_argv, &lower_argc))
-				return 1;
-			lower_argv[lower_argc] = NULL;
-			exec_lower(lower_argv);
-		}
+		return exec_under_km(argv, i, end, argc, lower_argv, lower_argc);
 	}
 	for (; i < argc; i++)
 		lower_argv[lower_argc++] = argv[i];

@@ -32,8 +32,21 @@ bool krun_process_under_km(struct json_object *process, const char *const *km_op
 /* Rewrites BUNDLE/config.json for create and run. */
 bool krun_rewrite_bundle(const char *bundle);
 
-/* Rewrites the process.json that exec --process names. */
-bool krun_rewrite_process_file(const char *path);
+/* Rewrites the process.json that exec --process names, with km_options (NULL-terminated). */
+bool krun_rewrite_process_file(const char *path, const char *const *km_options);
+
+/* The lower runtimes to try, in order (NULL-terminated): --krun-runtime's, else runc and crun. */
+const char *const *krun_lower_names(void);
+
+/* At most this many km options are carried from a container to its exec'd processes. */
+#define KRUN_KM_OPTIONS_MAX 8
+
+/*
+ * The km options of running container id's own process, found through the
+ * lower runtime's state (run with its nglobals global options): up to max
+ * strings into options; 0 if there are none or the container is unknown.
+ */
+int krun_container_km_options(char *const *globals, int nglobals, const char *id, char **options, int max);
 
 /* An argument of a command (NULL: the global options), as runc's command line takes it. */
 enum krun_option {
