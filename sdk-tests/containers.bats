@@ -292,7 +292,7 @@ podman_() {
 	podman_ rm -f "$id" >/dev/null
 }
 
-@test "containerd: ctr run --runc-binary krun of the same image, saved by docker" {
+@test "containerd: ctr run --runc-binary krun of the same image, saved by docker; the CRI snippet loads" {
 	local pid
 	start_containerd
 	docker save kontain-test:1 -o "$BATS_TEST_TMPDIR/image.tar"
@@ -314,6 +314,12 @@ podman_() {
 		sleep 0.2
 	done
 	ctr_ container rm c3
+	# The packages' snippet for containerd's CRI plugin (Kubernetes) loads, as the runc shim's krun.
+	cat "$ENGINES/containerd/config.toml" "$KONTAIN/share/kontain/containerd-krun.toml" >"$BATS_TEST_TMPDIR/cri.toml"
+	run containerd --config "$BATS_TEST_TMPDIR/cri.toml" config dump
+	assert_success
+	assert_output --partial '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.krun]'
+	assert_output --partial 'BinaryName = "/opt/kontain/bin/krun"'
 }
 
 # An application image: FROM the test image, a program built by kontain-gcc
