@@ -7,6 +7,19 @@ docker() {
 	/usr/bin/docker -H "unix://$ENGINES/docker.sock" "$@"
 }
 
+# Waits until CMD succeeds, TRIES times every SECONDS; else shows the
+# daemon's LOG and fails.
+wait_ready() { # LOG TRIES SECONDS CMD...
+	local log=$1 tries=$2 seconds=$3
+	shift 3
+	for _ in $(seq "$tries"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep "$seconds"
+	done
+	cat "$log" >&2
+	return 1
+}
+
 # dockerd from docker.io without systemd, krun registered by krun install
 # docker into the daemon's own configuration file (not /etc/docker's).
 # Extra runtimes come as NAME=JSON arguments.
@@ -23,12 +36,7 @@ start_dockerd() {
 	dockerd --config-file "$ENGINES/daemon.json" --data-root "$ENGINES/docker" \
 		--exec-root "$ENGINES/exec" -H "unix://$ENGINES/docker.sock" --pidfile "$ENGINES/docker.pid" \
 		>"$ENGINES/dockerd.log" 2>&1 3>&- &
-	for _ in $(seq 120); do
-		docker info >/dev/null 2>&1 && return 0
-		sleep 0.5
-	done
-	cat "$ENGINES/dockerd.log" >&2
-	return 1
+	wait_ready "$ENGINES/dockerd.log" 120 0.5 docker info
 }
 
 ctr_() {
@@ -44,12 +52,7 @@ start_containerd() {
 		>"$ENGINES/containerd/config.toml"
 	containerd --config "$ENGINES/containerd/config.toml" >"$ENGINES/containerd/log" 2>&1 3>&- &
 	echo $! >"$ENGINES/containerd/pid"
-	for _ in $(seq 100); do
-		ctr_ version >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	cat "$ENGINES/containerd/log" >&2
-	return 1
+	wait_ready "$ENGINES/containerd/log" 100 0.2 ctr_ version
 }
 
 # Stops whatever runs under $ENGINES and removes it.

@@ -67,7 +67,8 @@ const char *krun_option_name(const char *arg);
 bool krun_is_option(const char *arg, const char *name, const char **value);
 
 /*
- * The index of the first positional argument of command in argv[from..argc),
+ * The index of the first positional argument of command (not the global
+ * options, which krun.c reads itself) in argv[from..argc),
  * after its options; -1, after krun_error, at an option it does not have.
  */
 int krun_end_of_options(const char *command, int argc, char **argv, int from);

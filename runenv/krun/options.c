@@ -128,14 +128,11 @@ int krun_end_of_options(const char *command, int argc, char **argv, int from)
 		case KRUN_NOT_OPTION:
 			return i;
 		case KRUN_UNKNOWN:
-			if (command)
-				krun_error("%s: unknown option %s", command, argv[i]);
-			else
-				krun_error("unknown global option %s", argv[i]);
+			krun_error("%s: unknown option %s", command, argv[i]);
 			return -1;
 		case KRUN_VALUE_NEXT:
 			if (++i == argc) {
-				krun_error("%s: %s needs a value", command ? command : "krun", argv[i - 1]);
+				krun_error("%s: %s needs a value", command, argv[i - 1]);
 				return -1;
 			}
 			break;
