@@ -27,7 +27,16 @@ setup() {
 	local pid=$!
 	local writer
 	exec {writer}>"$BATS_TEST_TMPDIR/in"
-	assert_equal "$(readlink /proc/$pid/exe)" "$(readlink -f "$(command -v km)")"
+	# The child may still be the shell, or the program before its interpreter
+	# execs km: wait (10 s at most) for the exe to settle.
+	local km i exe
+	km=$(readlink -f "$(command -v km)")
+	for ((i = 0; i < 100; i++)); do
+		exe=$(readlink /proc/$pid/exe)
+		[ "$exe" != "$km" ] || break
+		sleep 0.1
+	done
+	assert_equal "$exe" "$km"
 	echo "in a vm" >&$writer
 	exec {writer}>&-
 	wait $pid

@@ -192,6 +192,7 @@ malloc of 60 MiB failed"
 }
 
 @test "an engine passing an option krun lacks: its one line through docker and podman, no state left" {
+	ran_directly "krun's check of the options engines pass"
 	run docker run --runtime=krun-bad --rm --name krun-bad kontain-test:1 echo never
 	assert_failure
 	assert_output --partial "krun: unknown global option --no-such-flag"
@@ -275,6 +276,7 @@ podman_() {
 }
 
 @test "podman run --runtime krun: output, status, stdin and km as the container's init" {
+	ran_directly "podman"
 	command -v podman >/dev/null || fail "podman is missing: make test installs it"
 	tar -C "$ENGINES/rootfs" -c . | podman_ import - kontain-test:1 >/dev/null
 	local limits=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
@@ -293,6 +295,7 @@ podman_() {
 }
 
 @test "containerd: ctr run --runc-binary krun of the same image, saved by docker; the CRI snippet loads" {
+	ran_directly "containerd"
 	local pid
 	start_containerd
 	docker save kontain-test:1 -o "$BATS_TEST_TMPDIR/image.tar"
@@ -340,6 +343,7 @@ app_context() {
 }
 
 @test "docker build and buildah bud of a Dockerfile FROM the image; the app runs with krun" {
+	ran_directly "docker build and buildah bud"
 	local ctx expected
 	ctx=$(app_context)
 	expected="argc=3
@@ -360,6 +364,7 @@ env KM_TEST_IMAGE=app"
 }
 
 @test "krun install and uninstall docker and podman: idempotent, other settings kept, undone" {
+	ran_directly "krun install and uninstall"
 	local conf=$BATS_TEST_TMPDIR/daemon.json dropin=$BATS_TEST_TMPDIR/conf.d/krun.conf
 	echo '{ "debug": true, "runtimes": { "other": { "path": "/usr/bin/runc" } } }' >"$conf"
 	run krun install docker "$conf"

@@ -20,6 +20,16 @@ need_kvm() {
 	fi
 }
 
+# Tests that are slow under the nested VM's emulation and whose subject does
+# not depend on the kind of KVM (another engine, a language's own test suite)
+# skip, loudly, in the nested pass that follows a direct one (sdk-tests/run).
+ran_directly() {
+	if [ "${KM_TESTS_NESTED_SUBSET:-}" = 1 ]; then
+		echo "# SKIPPED IN THE NESTED VM: $1 ran in the direct pass; it does not depend on the KVM" >&3
+		skip "$1 ran in the direct pass; it does not depend on the KVM"
+	fi
+}
+
 # The test programs, built by `make test-programs` with the installed SDK.
 prog() {
 	local p=$REPO/build/tests/$1.km

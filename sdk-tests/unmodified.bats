@@ -360,6 +360,7 @@ regrtest_summary() {
 # The quick part of the selection the closing note of issue 13 compares (the whole of it, with
 # test_subprocess, test_socket, test_signal, test_threading and test_selectors, takes minutes).
 @test "CPython's own regression tests (os, json, re, math, time, select, fcntl, mmap) pass under km as natively" {
+	ran_directly "CPython's regression tests"
 	[ -d /usr/lib/python3.11/test ] || fail "libpython3.11-testsuite is not installed"
 	local m native under_km
 	cd "$BATS_TEST_TMPDIR"
