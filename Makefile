@@ -24,6 +24,7 @@ include libkrt/libkrt.mk
 include toolchain/toolchain.mk
 include km/km.mk
 include runenv/krun/krun.mk
+include runenv/runenv.mk
 include sdk-tests/tests.mk
 include sdk-tests/fuzz/fuzz.mk
 include mk/packages.mk

@@ -266,15 +266,6 @@ PY
 	[ ! -e "$state/t1" ]
 }
 
-# Podman with its own storage under ENGINES, and krun registered by krun
-# install podman into the configuration file it reads. Root here may not
-# raise its limits (no CAP_SYS_RESOURCE), so the containers' are given.
-podman_() {
-	[ -e "$ENGINES/containers.conf" ] || krun install podman "$ENGINES/containers.conf" >/dev/null
-	CONTAINERS_CONF=$ENGINES/containers.conf \
-		podman --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" --runtime krun "$@"
-}
-
 @test "podman run --runtime krun: output, status, stdin and km as the container's init" {
 	ran_directly "podman"
 	command -v podman >/dev/null || fail "podman is missing: make test installs it"

@@ -55,6 +55,17 @@ start_containerd() {
 	wait_ready "$ENGINES/containerd/log" 100 0.2 ctr_ version
 }
 
+# Podman with its own storage under ENGINES, and krun registered by krun
+# install podman into the configuration file it reads. Root here may not
+# raise its limits (no CAP_SYS_RESOURCE), so the containers' are given
+# (PODMAN_LIMITS).
+podman_() {
+	[ -e "$ENGINES/containers.conf" ] || krun install podman "$ENGINES/containers.conf" >/dev/null
+	CONTAINERS_CONF=$ENGINES/containers.conf \
+		podman --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" --runtime krun "$@"
+}
+PODMAN_LIMITS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
+
 # Stops whatever runs under $ENGINES and removes it.
 stop_engines() {
 	[ -n "${ENGINES:-}" ] && [ -d "$ENGINES" ] || return 0

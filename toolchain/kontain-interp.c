@@ -142,6 +142,9 @@ __attribute__((noreturn, used)) void interp_main(long *stack)
 	say(km);
 	say(": ");
 	say(reason(err));
+	/* An image's program run by a container engine's usual runtime. */
+	if (err == ENOENT)
+		say(" (in a container, run it with the OCI runtime krun: docker run --runtime=krun)");
 	say("\n");
 	leave(EXIT_NO_KM);
 }
