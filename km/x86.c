@@ -389,10 +389,11 @@ uint64_t km_x86_xcr0(struct km_vm *vm)
  * The size of the FPU state in a signal frame: the standard-format XSAVE
  * area for the features the guest can use beyond x87 and SSE, else the
  * 512-byte FXSAVE area. Those features are what KVM's XSAVE leaf (0xd)
- * names, not its leaf 1: on PVM the guest's CPUID instruction runs on the
- * host's processor and shows XSAVE and AVX, which the guest then uses,
- * while KVM's leaf 1 shows neither; KVM_GET/SET_XSAVE carry them all the
- * same. A frame without them would lose the upper halves of the YMM
+ * names, not its leaf 1: on some PVM hosts the guest's CPUID instruction
+ * runs on the host's processor and shows XSAVE and AVX, which the guest then
+ * uses, while KVM's leaf 1 shows neither; KVM_GET/SET_XSAVE carry them all
+ * the same. (Where CPUID faults to KVM, the guest sees OSXSAVE clear and
+ * leaves AVX alone.) A frame without them would lose the upper halves of the YMM
  * registers at every rt_sigreturn. Computed once, published last.
  */
 size_t km_x86_fpu_size(struct km_vm *vm)

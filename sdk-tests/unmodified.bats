@@ -223,7 +223,20 @@ TIOCGPTN(at an unmapped address): EFAULT"
 }
 
 @test "the FP environment is the program's own across calls, signals, threads, fork and exec" {
-	same_as_native fpenv
+	local no_avx="ymm registers: no AVX here"
+	run --separate-stderr "$(native fpenv)"
+	local native_status=$status native_output=$output
+	run --separate-stderr km "$(prog fpenv)"
+	# Where KVM's CPUID has no XSAVE (PVM with CPUID faulting) the guest's
+	# OSXSAVE is clear, so it does not use AVX: the one line that may differ.
+	if [[ $output == *"$no_avx"* && $native_output != *"$no_avx"* ]]; then
+		echo "# the VM's CPUID shows no OSXSAVE (KVM's supported CPUID has no XSAVE): the ymm case runs natively only" >&3
+		native_output=$(echo "$native_output" | sed "s/^ymm registers survive signals that change them: yes$/$no_avx/")
+	fi
+	if [ "$status" != "$native_status" ] || [ "$output" != "$native_output" ]; then
+		printf 'native (status %s):\n%s\nkm (status %s):\n%s\nkm stderr:\n%s\n' \
+			"$native_status" "$native_output" "$status" "$output" "$stderr" | fail
+	fi
 	assert_success
 	assert_line "set: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
 	assert_line "after 100 calls: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
