@@ -198,3 +198,36 @@ kept.append(bytearray(400 << 20))'
 	run py kontainapp/runenv-python -c 'print("still fine")'
 	assert_output "still fine"
 }
+
+@test "pip installs a pure-Python package, under docker run and in a buildah bud RUN step with krun" {
+	local wheels=/usr/share/python-wheels
+	ls "$wheels"/setuptools-*.whl >/dev/null || fail "python3-setuptools-whl is not installed"
+	mkdir -m 777 site
+	run py -v "$wheels:/wheels:ro" -v "$PWD/site:/site" kontainapp/runenv-python \
+		-m pip install -q --no-index --find-links /wheels --target /site setuptools
+	assert_success
+	run py -v "$PWD/site:/site:ro" -e PYTHONPATH=/site kontainapp/runenv-python \
+		-c 'import setuptools, pkg_resources; print(setuptools.__version__, setuptools.__file__)'
+	assert_success
+	assert_output --regexp "^$(basename "$wheels"/setuptools-*.whl | cut -d- -f2) /site/setuptools/__init__.py$"
+	run py --entrypoint pip kontainapp/runenv-python --version
+	assert_output --regexp "^pip 23\.0\.1 from /usr/local/lib/python3\.11/pip-23\.0\.1-py3-none-any\.whl/pip \(python 3\.11\)$"
+
+	ran_directly "buildah bud"
+	mkdir ctx
+	cp "$wheels"/setuptools-*.whl ctx/
+	cat >ctx/Dockerfile <<-'DOCKERFILE'
+		FROM kontainapp/runenv-python
+		COPY *.whl /wheels/
+		RUN ["pip", "install", "-q", "--no-index", "--find-links", "/wheels", "setuptools"]
+		CMD ["-c", "import setuptools; print(setuptools.__file__)"]
+	DOCKERFILE
+	podman_ load -q -i "$REPO/$PYTHON_OUT/runenv-python.oci.tar" >/dev/null
+	# The RUN step runs in a container of the OCI runtime named (not in a chroot).
+	run buildah --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" bud --isolation oci \
+		--runtime "$KONTAIN/bin/krun" -q -t kontain-pip:1 ctx
+	assert_success
+	run podman_ run --rm "${PODMAN_LIMITS[@]}" kontain-pip:1
+	# Debian's CPython installs under PREFIX/local (its posix_local scheme), on sys.path.
+	assert_output "/usr/local/local/lib/python3.11/dist-packages/setuptools/__init__.py"
+}

@@ -38,7 +38,7 @@ DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless n
 	openjdk-17-jdk-headless age openssl libpython3.11-testsuite cmake meson ninja-build zlib1g-dev \
 	tcl sqlite3 dejagnu perl
 # The engines containers.bats starts itself, krun under each.
-DEPS_PACKAGES += docker.io containerd podman buildah skopeo curl
+DEPS_PACKAGES += docker.io containerd podman buildah skopeo curl python3-setuptools-whl
 
 # esbuild, a static Go program, as npm ships it (unmodified.bats): pinned by version and hash.
 ESBUILD_VERSION := 0.19.12

@@ -11,7 +11,8 @@
 # standard library compiled into /usr/local/lib/python311.zip less what a
 # service does not run (tests, IDLE, Tk, ensurepip, lib2to3), os.py and an
 # empty lib-dynload beside it for CPython's search of its prefix,
-# dist-packages for what users install, CA certificates, passwd and group.
+# dist-packages for what users install, pip (Debian's wheel), CA
+# certificates, passwd and group.
 # The python names kontain-interp at /opt/kontain/lib, where the image has it,
 # so that run by another runtime than krun it says what to do.
 set -euo pipefail
@@ -61,6 +62,21 @@ tar -C "$prefix/lib/python3.11" \
 	-d /usr/local/lib/python3.11 "$stdlib" >/dev/null
 cp "$stdlib/os.py" "$lib/python3.11/os.py"
 "$here/zip-stdlib.py" "$stdlib" "$lib/python311.zip"
+
+# pip, as Debian's python3-pip-whl ships it: the wheel itself, on sys.path
+# through a .pth file (pip runs from a wheel), and pip and pip3 scripts.
+while read -r package version sum; do
+	deb=$("$top/runenv/fetch-deb.sh" "$package" "$version" "$sum")
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$stage" --wildcards './usr/share/python-wheels/*.whl'
+done < <(grep -v '^#' "$here/debs")
+wheel=$(cd "$stage/usr/share/python-wheels" && ls pip-*.whl)
+cp "$stage/usr/share/python-wheels/$wheel" "$lib/python3.11/$wheel"
+echo "/usr/local/lib/python3.11/$wheel" >"$lib/python3.11/dist-packages/pip.pth"
+for name in pip pip3; do
+	printf '#!/usr/local/bin/python3\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n' \
+		>"$root/usr/local/bin/$name"
+	chmod 755 "$root/usr/local/bin/$name"
+done
 
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 ln -s certs/ca-certificates.crt "$root/etc/ssl/cert.pem"
