@@ -270,15 +270,14 @@ PY
 	ran_directly "podman"
 	command -v podman >/dev/null || fail "podman is missing: make test installs it"
 	tar -C "$ENGINES/rootfs" -c . | podman_ import - kontain-test:1 >/dev/null
-	local limits=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
-	run podman_ run --rm "${limits[@]}" kontain-test:1 sh -c 'echo in podman; exit 4'
+	run podman_ run --rm "${PODMAN_LIMITS[@]}" kontain-test:1 sh -c 'echo in podman; exit 4'
 	assert_equal "$status" 4
 	assert_output "in podman"
-	run bash -c "echo through stdin | CONTAINERS_CONF=$ENGINES/containers.conf podman --root $ENGINES/podman --runroot $ENGINES/podman-run --runtime krun run --rm -i ${limits[*]} kontain-test:1 cat"
+	run bash -c "echo through stdin | CONTAINERS_CONF=$ENGINES/containers.conf podman --root $ENGINES/podman --runroot $ENGINES/podman-run --runtime krun run --rm -i ${PODMAN_LIMITS[*]} kontain-test:1 cat"
 	assert_success
 	assert_output "through stdin"
 	local id pid
-	id=$(podman_ run -d "${limits[@]}" kontain-test:1 sleep 30)
+	id=$(podman_ run -d "${PODMAN_LIMITS[@]}" kontain-test:1 sleep 30)
 	pid=$(podman_ inspect -f '{{.State.Pid}}' "$id")
 	run readlink "/proc/$pid/exe"
 	assert_output --regexp "^(/[^/]+)*/opt/kontain/bin/km$"
@@ -349,7 +348,7 @@ env KM_TEST_IMAGE=app"
 	tar -C "$ENGINES/rootfs" -c . | podman_ import - kontain-test:1 >/dev/null
 	buildah --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" bud --isolation chroot -q \
 		-t kontain-app:1 "$ctx" >/dev/null
-	run podman_ run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 kontain-app:1
+	run podman_ run --rm "${PODMAN_LIMITS[@]}" kontain-app:1
 	assert_equal "$status" 5
 	assert_output "$expected"
 }

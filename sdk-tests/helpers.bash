@@ -53,6 +53,12 @@ same_as_native() {
 	run --separate-stderr "$(native "$name")" "$@"
 	native_status=$status native_output=$output
 	run --separate-stderr km "$(prog "$name")" "$@"
+	assert_as_native
+}
+
+# Fails, showing both, unless $status and $output (km's run) are
+# $native_status and $native_output.
+assert_as_native() {
 	if [ "$status" != "$native_status" ] || [ "$output" != "$native_output" ]; then
 		printf 'native (status %s):\n%s\nkm (status %s):\n%s\nkm stderr:\n%s\n' \
 			"$native_status" "$native_output" "$status" "$output" "$stderr" |

@@ -17,10 +17,7 @@ same_as_native_cmd() {
 	run --separate-stderr env PATH="$bin:$PATH" "$@"
 	native_status=$status native_output=$output
 	run --separate-stderr env PATH="$bin:$PATH" km "$@"
-	if [ "$status" != "$native_status" ] || [ "$output" != "$native_output" ]; then
-		printf 'native (status %s):\n%s\nkm (status %s):\n%s\nkm stderr:\n%s\n' \
-			"$native_status" "$native_output" "$status" "$output" "$stderr" | fail
-	fi
+	assert_as_native
 }
 
 @test "km PROGRAM finds a program in PATH as execvp does" {
@@ -224,8 +221,9 @@ TIOCGPTN(at an unmapped address): EFAULT"
 
 @test "the FP environment is the program's own across calls, signals, threads, fork and exec" {
 	local no_avx="ymm registers: no AVX here"
+	local native_status native_output
 	run --separate-stderr "$(native fpenv)"
-	local native_status=$status native_output=$output
+	native_status=$status native_output=$output
 	run --separate-stderr km "$(prog fpenv)"
 	# Where KVM's CPUID has no XSAVE (PVM with CPUID faulting) the guest's
 	# OSXSAVE is clear, so it does not use AVX: the one line that may differ.
@@ -233,10 +231,7 @@ TIOCGPTN(at an unmapped address): EFAULT"
 		echo "# the VM's CPUID shows no OSXSAVE (KVM's supported CPUID has no XSAVE): the ymm case runs natively only" >&3
 		native_output=$(echo "$native_output" | sed "s/^ymm registers survive signals that change them: yes$/$no_avx/")
 	fi
-	if [ "$status" != "$native_status" ] || [ "$output" != "$native_output" ]; then
-		printf 'native (status %s):\n%s\nkm (status %s):\n%s\nkm stderr:\n%s\n' \
-			"$native_status" "$native_output" "$status" "$output" "$stderr" | fail
-	fi
+	assert_as_native
 	assert_success
 	assert_line "set: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
 	assert_line "after 100 calls: mxcsr 0x7ba0 fcw 0x027f fsw-flags 0x20"
