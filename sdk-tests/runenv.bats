@@ -1,21 +1,32 @@
 #!/usr/bin/env bats
-# The runenv images as a user gets them: kontainapp/runenv-python, loaded
-# from the archives `make runenv` writes (make test builds them first, on a
-# host with /dev/kvm: CPython's configure runs its checks under km), run
-# with krun by dockerd and podman started here, and a user's app image
-# FROM it, built with docker build and buildah bud.
+# The runenv images as a user gets them: kontainapp/runenv-python, -node
+# and -java, loaded from the archives `make runenv` writes (make test builds
+# them first, on a host with /dev/kvm: CPython's configure runs its checks
+# under km), run with krun by dockerd and podman started here, and a user's
+# app image FROM each, built with docker build and buildah bud.
 
-PYTHON_OUT=build/runenv/python
+RUNENV_OUT=build/runenv
+LANGUAGES="python node java"
+
+# The docker-archive of runenv-LANG.
+archive() { # LANG
+	echo "$REPO/$RUNENV_OUT/$1/runenv-$1.docker.tar"
+}
 
 setup_file() {
 	load helpers
 	load engines
 	[ -e /dev/kvm ] || return 0 # each test skips, loudly
-	[ -e "$REPO/$PYTHON_OUT/runenv-python.docker.tar" ] || return 0 # likewise
+	local lang
+	for lang in $LANGUAGES; do
+		[ -e "$(archive "$lang")" ] || return 0 # likewise
+	done
 	ENGINES=$(mktemp -d /tmp/kontain-engines.XXXXXX)
 	export ENGINES
 	start_dockerd
-	docker load -q -i "$REPO/$PYTHON_OUT/runenv-python.docker.tar" >/dev/null
+	for lang in $LANGUAGES; do
+		docker load -q -i "$(archive "$lang")" >/dev/null
+	done
 }
 
 teardown_file() {
@@ -27,12 +38,24 @@ setup() {
 	load helpers
 	load engines
 	need_kvm
-	if [ ! -e "$REPO/$PYTHON_OUT/runenv-python.docker.tar" ]; then
-		[ -n "${KM_TESTS_VM_ACCEL:-}" ] || fail "$PYTHON_OUT is missing: run make runenv"
-		echo "# RUNENV TEST SKIPPED: no image; make test builds it on a host with /dev/kvm, this one has none" >&3
-		skip "no runenv image: the host that ran make test had no /dev/kvm to build it"
-	fi
+	local lang
+	for lang in $LANGUAGES; do
+		[ -e "$(archive "$lang")" ] && continue
+		[ -n "${KM_TESTS_VM_ACCEL:-}" ] || fail "$(archive "$lang") is missing: run make runenv"
+		echo "# RUNENV TEST SKIPPED: no image; make test builds them on a host with /dev/kvm, this one has none" >&3
+		skip "no runenv image: the host that ran make test had no /dev/kvm to build them"
+	done
 	cd "$BATS_TEST_TMPDIR"
+}
+
+# Debian's javac builds the test's classes: CLASSES gets NAME.class for each NAME.
+javac_() { # NAME...
+	local name sources=()
+	for name in "$@"; do
+		sources+=("$REPO/sdk-tests/programs/runenv/$name.java")
+	done
+	mkdir -p classes
+	javac -d classes "${sources[@]}"
 }
 
 py() {
@@ -61,6 +84,41 @@ print(sys.version_info[:2], ssl.OPENSSL_VERSION.split()[1], sqlite3.sqlite_versi
 	docker rm -f "$id" >/dev/null
 }
 
+@test "runenv-node: node -e runs Debian's node under km: zlib, crypto, fetch from its own server, a child, Intl" {
+	run docker run --runtime=krun --rm kontainapp/runenv-node -e '
+const zlib = require("zlib"), crypto = require("crypto"), cp = require("child_process"), http = require("http");
+const server = http.createServer((q, r) => r.end("fetched")).listen(0, async () => {
+  const text = await (await fetch(`http://127.0.0.1:${server.address().port}/`)).text();
+  console.log(process.version, process.versions.icu, zlib.gunzipSync(zlib.gzipSync("gz")).toString(),
+    crypto.createHash("sha256").update("km").digest("hex").slice(0, 12), text,
+    cp.execFileSync("node", ["-p", "6 * 7"]).toString().trim(), new Intl.NumberFormat("en-US").format(1234.5),
+    new Intl.DateTimeFormat("en-US", { dateStyle: "full", timeZone: "UTC" }).format(new Date(0)), process.execPath);
+  server.close();
+});'
+	assert_success
+	assert_output "v18.20.4 72.1 gz $(printf km | sha256sum | cut -c1-12) fetched 42 1,234.5 Thursday, January 1, 1970 /usr/bin/node"
+	local id pid
+	id=$(docker run --runtime=krun -d kontainapp/runenv-node -e 'setTimeout(() => {}, 30000)')
+	pid=$(docker inspect -f '{{.State.Pid}}' "$id")
+	run readlink "/proc/$pid/exe"
+	assert_output --regexp "/opt/kontain/bin/km$"
+	docker rm -f "$id" >/dev/null
+}
+
+@test "runenv-java: a class built by Debian's javac runs under km: threads, zip, a child JVM, the CA store, TLS" {
+	javac_ Probe
+	run docker run --runtime=krun --rm -v "$PWD/classes:/app:ro" kontainapp/runenv-java -cp /app Probe
+	assert_success
+	local version
+	version=$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.version"}}' kontainapp/runenv-java)
+	assert_output --regexp "^$version threads 120 crc 4107517302 child \[openjdk version \"$version\" .*\] 0 cas>100 true tls TLSv1\.3 clock true$"
+	# The same answers as Debian's JRE on the host, but for the version.
+	local native
+	native=$(java -cp classes Probe)
+	assert_equal "$(echo "$output" | sed 's/\(child \[\).*\]/\1]/; s/^[^ ]* //')" \
+		"$(echo "$native" | sed 's/\(child \[\).*\]/\1]/; s/^[^ ]* //')"
+}
+
 @test "runenv-python's image: entrypoint python3, PATH and LANG, labels with the sources' versions" {
 	run docker image inspect -f '{{json .Config.Entrypoint}} {{json .Config.Env}}' kontainapp/runenv-python:3.11
 	assert_output '["/usr/local/bin/python3"] ["PATH=/usr/local/bin:/usr/bin:/bin","LANG=C.UTF-8"]'
@@ -76,111 +134,139 @@ print(sys.version_info[:2], ssl.OPENSSL_VERSION.split()[1], sqlite3.sqlite_versi
 	assert_equal "$(echo "$output" | sort | paste -sd ' ')" "3.11 3.11.2 latest"
 }
 
+@test "runenv-node's and runenv-java's images: the entrypoint runs the runtime, labels name every Debian package" {
+	run docker image inspect -f '{{json .Config.Entrypoint}} {{json .Config.Env}}' kontainapp/runenv-node:18
+	assert_output '["/usr/local/bin/node"] ["PATH=/usr/local/bin:/usr/bin:/bin","LANG=C.UTF-8"]'
+	run docker image inspect -f '{{json .Config.Entrypoint}} {{json .Config.Env}}' kontainapp/runenv-java:17
+	assert_output '["/usr/local/bin/java"] ["PATH=/usr/local/bin:/usr/bin:/bin","LANG=C.UTF-8","JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64"]'
+	run docker image inspect -f '{{index .Config.Labels "com.kontain.sources"}}' kontainapp/runenv-node
+	assert_output --regexp "^nodejs=18\.20\.4\+dfsg-1~deb12u[0-9]+ libnode108=18\.20\.4.* libc6=2\.36-"
+	run docker image inspect -f '{{index .Config.Labels "com.kontain.sources"}} {{index .Config.Labels "com.kontain.sdk.version"}}' \
+		kontainapp/runenv-java
+	assert_output --regexp "^openjdk-17-jre-headless=17\.0\.[0-9.]+\+.* libc6=2\.36-.* $(cat "$REPO/VERSION")$"
+	# Every library the programs need is in the image: ld.so's own account, under km.
+	run docker run --runtime=krun --rm --entrypoint /lib64/ld-linux-x86-64.so.2 kontainapp/runenv-node --list /usr/bin/node
+	assert_success
+	refute_output --partial "not found"
+	run docker images --format '{{.Tag}}' kontainapp/runenv-java
+	assert_equal "$(echo "$output" | sort | paste -sd ' ')" "17 $(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.version"}}' kontainapp/runenv-java) latest"
+}
+
 @test "the OCI archive loads with podman load, the layout copies with skopeo copy; both run with krun" {
 	ran_directly "podman load and skopeo copy"
-	run podman_ load -q -i "$REPO/$PYTHON_OUT/runenv-python.oci.tar"
+	run podman_ load -q -i "$REPO/$RUNENV_OUT/python/runenv-python.oci.tar"
 	assert_success
 	assert_output "Loaded image: docker.io/kontainapp/runenv-python:latest"
 	run podman_ run --rm "${PODMAN_LIMITS[@]}" kontainapp/runenv-python -c 'print("podman", 6 * 7)'
 	assert_success
 	assert_output "podman 42"
-	skopeo copy -q "oci:$REPO/$PYTHON_OUT/oci" \
+	skopeo copy -q "oci:$REPO/$RUNENV_OUT/python/oci" \
 		"containers-storage:[overlay@$ENGINES/podman+$ENGINES/podman-run]localhost/copied:1"
 	run podman_ run --rm "${PODMAN_LIMITS[@]}" localhost/copied:1 -c 'print("skopeo", 6 * 7)'
 	assert_output "skopeo 42"
 }
 
-@test "run without krun, the image says what to do: kontain-interp's one line, status 127" {
-	run -127 docker run --rm kontainapp/runenv-python -c 'print(1)'
-	assert_output "kontain-interp: cannot run km, /opt/kontain/lib/../bin/km: no such file (in a container, run it with the OCI runtime krun: docker run --runtime=krun)"
+@test "run without krun, each image says what to do: kontain-interp's one line, status 127" {
+	local lang
+	for lang in $LANGUAGES; do
+		run -127 docker run --rm "kontainapp/runenv-$lang" --version
+		assert_output "kontain-interp: cannot run km, /opt/kontain/lib/../bin/km: no such file (in a container, run it with the OCI runtime krun: docker run --runtime=krun)"
+	done
 }
 
-# A user's app: a Dockerfile FROM the image that copies in a small HTTP
-# service on the standard library.
-app_context() {
-	local ctx=$BATS_TEST_TMPDIR/app
+# A user's app: a Dockerfile FROM runenv-LANG that copies in a small HTTP
+# service (sdk-tests/programs/runenv: server.py, server.js, Server.java).
+app_context() { # LANG
+	local ctx=$BATS_TEST_TMPDIR/app-$1 file cmd
 	mkdir -p "$ctx"
-	cat >"$ctx/server.py" <<-'PY'
-		import json, os, sys
-		from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-		class Handler(BaseHTTPRequestHandler):
-		    def do_GET(self):
-		        body = json.dumps({"path": self.path, "pid": os.getpid() > 0}).encode()
-		        self.send_response(200)
-		        self.send_header("Content-Type", "application/json")
-		        self.send_header("Content-Length", str(len(body)))
-		        self.end_headers()
-		        self.wfile.write(body)
-
-		    def log_message(self, *args):
-		        pass
-
-		server = ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Handler)
-		print("listening on", sys.argv[1], flush=True)
-		server.serve_forever()
-	PY
-	cat >"$ctx/Dockerfile" <<-'DOCKERFILE'
-		FROM kontainapp/runenv-python
-		COPY server.py /app/
-		WORKDIR /app
-		CMD ["server.py", "8080"]
-	DOCKERFILE
+	case $1 in
+	python) file=server.py cmd='"server.py", "8080"' ;;
+	node) file=server.js cmd='"server.js", "8080"' ;;
+	java) javac_ Server && file=Server.class cmd='"-cp", "/app", "Server", "8080"' ;;
+	esac
+	if [ "$1" = java ]; then
+		cp classes/Server.class "$ctx/"
+	else
+		cp "$REPO/sdk-tests/programs/runenv/$file" "$ctx/"
+	fi
+	printf 'FROM kontainapp/runenv-%s\nCOPY %s /app/\nWORKDIR /app\nCMD [%s]\n' "$1" "$file" "$cmd" >"$ctx/Dockerfile"
 	echo "$ctx"
 }
 
-# Serves wrk on PORT from container ID, then stops it and leaves its status in $status.
-serve_and_stop() { # ID PORT
-	local id=$1 port=$2
+# The app's server run natively (Debian's runtime) on PORT, in place of the caller: run it with &.
+native_server() { # LANG PORT
+	case $1 in
+	python) exec /usr/bin/python3.11 "$REPO/sdk-tests/programs/runenv/server.py" "$2" ;;
+	node) exec /usr/bin/node "$REPO/sdk-tests/programs/runenv/server.js" "$2" ;;
+	java) exec /usr/bin/java -cp classes Server "$2" ;;
+	esac
+}
+
+# Waits for "listening on" in CMD's output (docker logs ID, say).
+wait_listening() { # CMD...
 	for _ in $(seq 150); do
-		docker logs "$id" 2>&1 | grep -q "listening on" && break
+		"$@" 2>&1 | grep -q "listening on" && return 0
 		sleep 0.2
 	done
-	run curl -sf "http://127.0.0.1:$port/hello"
-	assert_output '{"path": "/hello", "pid": true}'
-	run wrk -t2 -c8 -d2s --timeout 10s "http://127.0.0.1:$port/"
+	fail "the server did not start: $("$@" 2>&1)"
+}
+
+# The service at PORT answers, and answers wrk without an error.
+serves() { # PORT PATH
+	run curl -sf "http://127.0.0.1:$1$2"
+	assert_output "{\"path\": \"$2\", \"pid\": true}"
+	run wrk -t2 -c8 -d2s --timeout 10s "http://127.0.0.1:$1/"
 	assert_success
 	refute_output --partial "Socket errors"
 	refute_output --partial "Non-2xx"
 	assert_output --regexp "[1-9][0-9]* requests in"
-	docker stop -t 10 "$id" >/dev/null
-	status=$(docker inspect -f '{{.State.ExitCode}}' "$id")
 }
 
-@test "an app FROM runenv-python, built by docker build: http.server under wrk, docker stop ends it as natively" {
-	local ctx id native
-	ctx=$(app_context)
-	docker build -q -t kontain-pyapp:1 "$ctx" >/dev/null
-	id=$(docker run --runtime=krun -d -p 127.0.0.1:18081:8080 kontain-pyapp:1)
-	serve_and_stop "$id" 18081
-	# Natively SIGTERM's default action ends python: 128 + 15.
-	/usr/bin/python3.11 "$ctx/server.py" 18082 >/dev/null &
+# LANG's app built by docker build, run with krun on PORT under wrk, stopped
+# by docker stop: its status is the same server's, natively, on SIGTERM.
+app_by_docker_build() { # LANG PORT
+	local ctx id status native
+	ctx=$(app_context "$1")
+	docker build -q -t "kontain-$1-app:1" "$ctx" >/dev/null
+	id=$(docker run --runtime=krun -d -p "127.0.0.1:$2:8080" "kontain-$1-app:1")
+	wait_listening docker logs "$id"
+	serves "$2" /hello
+	docker stop -t 10 "$id" >/dev/null
+	status=$(docker inspect -f '{{.State.ExitCode}}' "$id")
+	docker rm "$id" >/dev/null
+	native_server "$1" $(($2 + 1)) >native.log 2>&1 &
 	local pid=$!
-	sleep 1
+	wait_listening cat native.log
 	kill -TERM "$pid"
 	wait "$pid" && native=0 || native=$?
 	assert_equal "$status" "$native"
-	docker rm "$id" >/dev/null
 }
 
-@test "the same app built by buildah bud runs with podman and krun" {
+@test "an app FROM runenv-python, built by docker build: http.server under wrk, docker stop ends it as natively" {
+	app_by_docker_build python 18081
+}
+
+@test "an app FROM runenv-node, built by docker build: node's http under wrk, docker stop ends it as natively" {
+	app_by_docker_build node 18083
+}
+
+@test "an app FROM runenv-java, built by docker build: com.sun.net.httpserver under wrk, docker stop ends it as natively" {
+	app_by_docker_build java 18085
+}
+
+@test "the same apps built by buildah bud run with podman and krun" {
 	ran_directly "buildah bud"
-	local ctx id
-	ctx=$(app_context)
-	podman_ load -q -i "$REPO/$PYTHON_OUT/runenv-python.oci.tar" >/dev/null
-	buildah --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" bud --isolation chroot -q \
-		-t kontain-pyapp:2 "$ctx" >/dev/null
-	id=$(podman_ run -d "${PODMAN_LIMITS[@]}" -p 127.0.0.1:18083:8080 kontain-pyapp:2)
-	for _ in $(seq 150); do
-		podman_ logs "$id" 2>&1 | grep -q "listening on" && break
-		sleep 0.2
+	local lang id port=18090
+	for lang in $LANGUAGES; do
+		podman_ load -q -i "$REPO/$RUNENV_OUT/$lang/runenv-$lang.oci.tar" >/dev/null
+		buildah --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" bud --isolation chroot -q \
+			-t "kontain-$lang-app:2" "$(app_context "$lang")" >/dev/null
+		id=$(podman_ run -d "${PODMAN_LIMITS[@]}" -p "127.0.0.1:$port:8080" "kontain-$lang-app:2")
+		wait_listening podman_ logs "$id"
+		serves "$port" "/buildah-$lang"
+		podman_ rm -f "$id" >/dev/null
+		port=$((port + 1))
 	done
-	run curl -sf http://127.0.0.1:18083/buildah
-	assert_output '{"path": "/buildah", "pid": true}'
-	run wrk -t2 -c8 -d2s --timeout 10s http://127.0.0.1:18083/
-	assert_success
-	refute_output --partial "Socket errors"
-	podman_ rm -f "$id" >/dev/null
 }
 
 @test "bad use: a missing script is python's line and status 2; memory past docker run -m is a MemoryError" {
@@ -196,6 +282,33 @@ kept.append(bytearray(400 << 20))'
 	assert_line "MemoryError"
 	# The engine and the image are fine afterwards.
 	run py kontainapp/runenv-python -c 'print("still fine")'
+	assert_output "still fine"
+}
+
+@test "bad use of runenv-node and -java: a missing script or class, memory past docker run -m; each the runtime's own error" {
+	run docker run --runtime=krun --rm kontainapp/runenv-node /app/missing.js
+	assert_failure 1
+	assert_line "Error: Cannot find module '/app/missing.js'"
+	run /usr/bin/node /app/missing.js
+	assert_failure 1
+	assert_line "Error: Cannot find module '/app/missing.js'"
+	run docker run --runtime=krun --rm kontainapp/runenv-java Missing
+	assert_failure 1
+	assert_output "$(java Missing 2>&1)"
+	run docker run --runtime=krun --rm -m 128m kontainapp/runenv-node -e '
+const kept = [Buffer.alloc(40 << 20)];
+console.log("40 MiB: ok");
+kept.push(Buffer.alloc(400 << 20));'
+	assert_failure 1
+	assert_line "40 MiB: ok"
+	assert_line "RangeError: Array buffer allocation failed"
+	javac_ Hog
+	run docker run --runtime=krun --rm -m 128m -v "$PWD/classes:/app:ro" kontainapp/runenv-java -cp /app Hog
+	assert_failure 1
+	assert_line "16 MiB: ok"
+	assert_line 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space'
+	# The engine and the images are fine afterwards.
+	run docker run --runtime=krun --rm kontainapp/runenv-node -p '"still " + "fine"'
 	assert_output "still fine"
 }
 
@@ -222,7 +335,7 @@ kept.append(bytearray(400 << 20))'
 		RUN ["pip", "install", "-q", "--no-index", "--find-links", "/wheels", "setuptools"]
 		CMD ["-c", "import setuptools; print(setuptools.__file__)"]
 	DOCKERFILE
-	podman_ load -q -i "$REPO/$PYTHON_OUT/runenv-python.oci.tar" >/dev/null
+	podman_ load -q -i "$REPO/$RUNENV_OUT/python/runenv-python.oci.tar" >/dev/null
 	# The RUN step runs in a container of the OCI runtime named (not in a chroot).
 	run buildah --root "$ENGINES/podman" --runroot "$ENGINES/podman-run" bud --isolation oci \
 		--runtime "$KONTAIN/bin/krun" -q -t kontain-pip:1 ctx

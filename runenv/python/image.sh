@@ -20,6 +20,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 top=$(cd "$here/../.." && pwd)
 KONTAIN=${KONTAIN:-$top/build/opt/kontain}
+. "$top/runenv/image-lib.sh"
 
 fail() {
 	echo "image.sh: $*" >&2
@@ -35,20 +36,19 @@ host_python=/usr/bin/python3.11
 # The bytecode is compiled by Debian's python3.11, the same release as ours.
 [ "$("$host_python" -c 'import platform; print(platform.python_version())')" = "$py_version" ] ||
 	fail "$host_python is not CPython $py_version, which compiles the image's bytecode"
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$here" log -1 --format=%ct -- . 2>/dev/null || echo 0)}
+SOURCE_DATE_EPOCH=$(default_source_date_epoch "$here")
+export SOURCE_DATE_EPOCH
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/runenv-python.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 root=$stage/rootfs
 lib=$root/usr/local/lib
-mkdir -p "$root/usr/local/bin" "$lib/python3.11/lib-dynload" "$lib/python3.11/dist-packages" \
-	"$root/opt/kontain/lib" "$root/etc/ssl/certs" "$root/tmp"
+mkdir -p "$root/usr/local/bin" "$lib/python3.11/lib-dynload" "$lib/python3.11/dist-packages"
+base_files "$root"
 
-strip --strip-all -o "$root/usr/local/bin/python3.11" "$prefix/bin/python3.11"
-"$top/runenv/set-interp.py" "$root/usr/local/bin/python3.11" /opt/kontain/lib/kontain-interp
+install_unikernel "$prefix/bin/python3.11" "$root/usr/local/bin/python3.11"
 ln -s python3.11 "$root/usr/local/bin/python3"
 ln -s python3.11 "$root/usr/local/bin/python"
-install -m 755 "$KONTAIN/lib/kontain-interp" "$root/opt/kontain/lib/kontain-interp"
 
 # The standard library, compiled where its files are (-b), then zipped.
 stdlib=$stage/stdlib
@@ -65,12 +65,9 @@ cp "$stdlib/os.py" "$lib/python3.11/os.py"
 
 # pip, as Debian's python3-pip-whl ships it: the wheel itself, on sys.path
 # through a .pth file (pip runs from a wheel), and pip and pip3 scripts.
-while read -r package version sum; do
-	deb=$("$top/runenv/fetch-deb.sh" "$package" "$version" "$sum")
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$stage" --wildcards './usr/share/python-wheels/*.whl'
-done < <(grep -v '^#' "$here/debs")
-wheel=$(cd "$stage/usr/share/python-wheels" && ls pip-*.whl)
-cp "$stage/usr/share/python-wheels/$wheel" "$lib/python3.11/$wheel"
+"$top/runenv/unpack-debs.sh" "$here/debs" "$stage/debs"
+wheel=$(cd "$stage/debs/usr/share/python-wheels" && ls pip-*.whl)
+cp "$stage/debs/usr/share/python-wheels/$wheel" "$lib/python3.11/$wheel"
 echo "/usr/local/lib/python3.11/$wheel" >"$lib/python3.11/dist-packages/pip.pth"
 for name in pip pip3; do
 	printf '#!/usr/local/bin/python3\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n' \
@@ -78,28 +75,9 @@ for name in pip pip3; do
 	chmod 755 "$root/usr/local/bin/$name"
 done
 
-cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
-ln -s certs/ca-certificates.crt "$root/etc/ssl/cert.pem"
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' \
-	>"$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-chmod 1777 "$root/tmp"
-find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-
-sources=$(awk '!/^#/ && NF { printf "%s%s=%s", sep, $1, $2; sep = " " }' "$here/sources/versions")
-rm -rf "$out/oci"
-mkdir -p "$out"
-# One ref, a full name, so that podman load names the image (it loads one image only).
-"$top/runenv/oci-image.py" "$root" "$out/oci" --ref docker.io/kontainapp/runenv-python:latest \
+pack_image "$root" "$out" runenv-python "3.11 $py_version" \
 	--entrypoint /usr/local/bin/python3 \
 	--env PATH=/usr/local/bin:/usr/bin:/bin --env LANG=C.UTF-8 \
-	--label "org.opencontainers.image.title=kontainapp/runenv-python" \
 	--label "org.opencontainers.image.version=$py_version" \
 	--label "org.opencontainers.image.description=CPython $py_version built by kontain-gcc, run by km under krun" \
-	--label "com.kontain.sdk.version=$(cat "$top/VERSION")" \
-	--label "com.kontain.sources=$sources"
-tar -C "$out/oci" --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
-	-cf "$out/runenv-python.oci.tar" .
-rm -f "$out/runenv-python.docker.tar"
-skopeo copy -q "oci:$out/oci" "docker-archive:$out/runenv-python.docker.tar:kontainapp/runenv-python:3.11" \
-	--additional-tag "kontainapp/runenv-python:$py_version" --additional-tag kontainapp/runenv-python:latest
+	--label "com.kontain.sources=$(package_versions "$here/sources/versions")"
