@@ -1,4 +1,5 @@
-# make bench: one markdown table of km against native and its peers (bench/table).
+# make bench: one markdown table of km against native and its peers (bench/table);
+# on a host with /dev/kvm it builds the runenv images first, for their rows.
 #   make bench BENCH_QUICK=1   the same table with fewer repetitions
 # Guest programs are built here with the installed kontain-gcc and, from the
 # same source, natively with Debian's musl; the bench itself runs where KVM is
@@ -65,7 +66,7 @@ $(BENCH_DIR)/vmlinuz: bench/debian-kernel.sh | $(BENCH_DEPS_STAMP)
 
 bench-programs: $(BENCH_KM) $(BENCH_NATIVE) $(BENCH_HOST) $(BENCH_PEERS)
 
-bench: sdk bench-programs
+bench: sdk bench-programs $(if $(wildcard /dev/kvm),runenv)
 	$(TOP)/bench/run $(if $(BENCH_QUICK),--quick)
 
 .PHONY: bench bench-programs
