@@ -1,12 +1,17 @@
-# What every runenv image's recipe does alike; sourced by runenv/*/image.sh.
+# shellcheck shell=bash
+# What every runenv image's recipe does alike; sourced by runenv/*/image.sh,
+# which set top (the checkout) and KONTAIN (the SDK).
+# shellcheck disable=SC2154
 
-# The files every image has: CA certificates, passwd and group, /tmp;
+# The files every image has: CA certificates, services and protocols (the
+# host's netbase: getaddrinfo and getservbyname read them), passwd and group, /tmp;
 # kontain-interp where the SDK's programs in the image look for it.
 base_files() { # ROOT
 	local root=$1
 	mkdir -p "$root/etc/ssl/certs" "$root/tmp" "$root/opt/kontain/lib"
 	cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 	ln -sfn certs/ca-certificates.crt "$root/etc/ssl/cert.pem"
+	cp /etc/services /etc/protocols "$root/etc/"
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' \
 		>"$root/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
@@ -68,8 +73,8 @@ default_source_date_epoch() { # DIR
 # The copyright files of the packages of LIST unpacked in DEBS, as paths.
 copyright_files() { # LIST DEBS
 	local package
-	for package in $(awk '!/^#/ && NF { print $1 }' "$1"); do
+	while read -r package; do
 		[ -f "$2/usr/share/doc/$package/copyright" ] && echo "/usr/share/doc/$package/copyright"
-	done
+	done < <(awk '!/^#/ && NF { print $1 }' "$1")
 	return 0
 }

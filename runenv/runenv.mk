@@ -4,7 +4,7 @@
 # packages, into build/runenv/LANG: an OCI layout, its tar, and a
 # docker-archive; then prints each one's size against its goal.
 RUNENV_OUT := $(BUILD)/runenv
-DEPS_PACKAGES += skopeo ca-certificates ca-certificates-java python3.11 dpkg-dev icu-devtools
+DEPS_PACKAGES += skopeo ca-certificates ca-certificates-java netbase python3.11 dpkg-dev icu-devtools
 
 # The sources of runenv-python's parts, which toolchain.bats builds with
 # runenv/python's recipes.

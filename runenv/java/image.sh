@@ -38,8 +38,9 @@ root=$stage/rootfs
 "$top/runenv/unpack-debs.sh" "$here/debs" "$stage/debs"
 rm -rf "$stage/debs$java_home/man" "$stage/debs$java_home/docs" "$stage/debs$java_home/lib/ct.sym" \
 	"$stage/debs$java_home/lib/server/classes_nocoops.jsa"
+# shellcheck disable=SC2046
 "$top/runenv/closure.py" "$stage/debs" "$root" "$java_home" /usr/lib/locale/C.utf8 \
-	$(copyright_files "$here/debs" "$stage/debs")
+	$(copyright_files "$here/debs" "$stage/debs") # one path a line, no spaces
 mkdir -p "$root$(dirname "$cacerts")"
 cp "$cacerts" "$root$cacerts"
 

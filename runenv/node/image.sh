@@ -28,8 +28,9 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/runenv-node.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 root=$stage/rootfs
 "$top/runenv/unpack-debs.sh" "$here/debs" "$stage/debs"
+# shellcheck disable=SC2046
 "$top/runenv/closure.py" "$stage/debs" "$root" /usr/bin/node /usr/share/nodejs /usr/lib/locale/C.utf8 \
-	$(copyright_files "$here/debs" "$stage/debs")
+	$(copyright_files "$here/debs" "$stage/debs") # one path a line, no spaces
 rm -rf "$root/usr/share/nodejs/@types"
 icudata=$(cd "$root/usr/lib/x86_64-linux-gnu" && ls libicudata.so.*.*)
 "$here/small-icu.py" "$stage/debs/usr/lib/x86_64-linux-gnu/$icudata" "$root/usr/lib/x86_64-linux-gnu/$icudata"

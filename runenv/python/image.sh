@@ -11,7 +11,8 @@
 # standard library compiled into /usr/local/lib/python311.zip less what a
 # service does not run (tests, IDLE, Tk, ensurepip, lib2to3), os.py and an
 # empty lib-dynload beside it for CPython's search of its prefix,
-# dist-packages for what users install, pip (Debian's wheel), CA
+# dist-packages for what users install, pip (Debian's wheel), a shell and
+# the usual commands (Debian's static busybox), CA
 # certificates, passwd and group.
 # The python names kontain-interp at /opt/kontain/lib, where the image has it,
 # so that run by another runtime than krun it says what to do.
@@ -75,9 +76,17 @@ for name in pip pip3; do
 	chmod 755 "$root/usr/local/bin/$name"
 done
 
+# A shell, for Dockerfiles' shell-form RUN lines, os.system and shell=True,
+# and the usual commands: Debian's static busybox (km runs it as it is).
+install -D -m 755 "$stage/debs/bin/busybox" "$root/bin/busybox"
+"$root/bin/busybox" --list-full | while read -r applet; do
+	mkdir -p "$root/$(dirname "$applet")"
+	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done
+
 pack_image "$root" "$out" runenv-python "3.11 $py_version" \
 	--entrypoint /usr/local/bin/python3 \
 	--env PATH=/usr/local/bin:/usr/bin:/bin --env LANG=C.UTF-8 \
 	--label "org.opencontainers.image.version=$py_version" \
 	--label "org.opencontainers.image.description=CPython $py_version built by kontain-gcc, run by km under krun" \
-	--label "com.kontain.sources=$(package_versions "$here/sources/versions")"
+	--label "com.kontain.sources=$(package_versions "$here/sources/versions") $(package_versions "$here/debs")"
