@@ -62,12 +62,30 @@ package_versions() { # LIST
 	awk '!/^#/ && NF { printf "%s%s=%s", sep, $1, $2; sep = " " }' "$1"
 }
 
-# Every file's time in an image: SOURCE_DATE_EPOCH if set, else the last
-# commit of the recipe's directory DIR (0 before its first).
-default_source_date_epoch() { # DIR
+# A recipe's start: stage (removed at exit) and root, the image's tree in it;
+# every file's time SOURCE_DATE_EPOCH if set, else the last commit of the
+# recipe's directory, here (0 before its first).
+begin_image() { # NAME
 	local when
-	when=$(git -C "$1" log -1 --format=%ct -- . 2>/dev/null || true)
-	echo "${SOURCE_DATE_EPOCH:-${when:-0}}"
+	when=$(git -C "$here" log -1 --format=%ct -- . 2>/dev/null || true)
+	export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-${when:-0}}
+	stage=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	trap 'rm -rf "$stage"' EXIT
+	root=$stage/rootfs
+}
+
+# The upstream version of PACKAGE in a debs LIST: 18.20.4 of 18.20.4+dfsg-1~deb12u3.
+upstream_version() { # PACKAGE LIST
+	awk -v p="$1" '$1 == p { sub(/^[0-9]+:/, "", $2); sub(/[+~-].*/, "", $2); print $2 }' "$2"
+}
+
+# The pinned packages of here/debs unpacked in stage/debs (unless they are:
+# a recipe may leave things out first), of which root gets PATHs with every
+# library they need (closure.py), and each package's copyright.
+take_from_debs() { # PATH...
+	[ -d "$stage/debs" ] || "$top/runenv/unpack-debs.sh" "$here/debs" "$stage/debs"
+	# shellcheck disable=SC2046 # one path a line, no spaces
+	"$top/runenv/closure.py" "$stage/debs" "$root" "$@" $(copyright_files "$here/debs" "$stage/debs")
 }
 
 # The copyright files of the packages of LIST unpacked in DEBS, as paths.

@@ -62,6 +62,16 @@ py() {
 	docker run --runtime=krun --rm "$@"
 }
 
+# A container of IMAGE ARGS, run detached with krun, is km from the host's view.
+container_is_km() { # IMAGE ARGS...
+	local id pid
+	id=$(docker run --runtime=krun -d "$@")
+	pid=$(docker inspect -f '{{.State.Pid}}' "$id")
+	run readlink "/proc/$pid/exe"
+	assert_output --regexp "/opt/kontain/bin/km$"
+	docker rm -f "$id" >/dev/null
+}
+
 @test "runenv-python: python3 imports what a web service needs and runs it under km" {
 	run py kontainapp/runenv-python -c 'import ssl, sqlite3, json, zlib, bz2, lzma, hashlib, decimal, socket, select, datetime, unicodedata, array, math, struct, ctypes, subprocess, sys
 con = sqlite3.connect(":memory:")
@@ -76,12 +86,7 @@ print(sys.version_info[:2], ssl.OPENSSL_VERSION.split()[1], sqlite3.sqlite_versi
 	# python and python3 name the same program; the process is km.
 	run py --entrypoint python kontainapp/runenv-python -c 'import os; print(os.readlink("/proc/self/exe"))'
 	assert_output "/usr/local/bin/python3.11"
-	local id pid
-	id=$(docker run --runtime=krun -d kontainapp/runenv-python -c 'import time; time.sleep(30)')
-	pid=$(docker inspect -f '{{.State.Pid}}' "$id")
-	run readlink "/proc/$pid/exe"
-	assert_output --regexp "/opt/kontain/bin/km$"
-	docker rm -f "$id" >/dev/null
+	container_is_km kontainapp/runenv-python -c 'import time; time.sleep(30)'
 }
 
 @test "runenv-node: node -e runs Debian's node under km: zlib, crypto, fetch from its own server, a child, Intl" {
@@ -97,12 +102,7 @@ const server = http.createServer((q, r) => r.end("fetched")).listen(0, async () 
 });'
 	assert_success
 	assert_output "v18.20.4 72.1 gz $(printf km | sha256sum | cut -c1-12) fetched 42 1,234.5 Thursday, January 1, 1970 /usr/bin/node"
-	local id pid
-	id=$(docker run --runtime=krun -d kontainapp/runenv-node -e 'setTimeout(() => {}, 30000)')
-	pid=$(docker inspect -f '{{.State.Pid}}' "$id")
-	run readlink "/proc/$pid/exe"
-	assert_output --regexp "/opt/kontain/bin/km$"
-	docker rm -f "$id" >/dev/null
+	container_is_km kontainapp/runenv-node -e 'setTimeout(() => {}, 30000)'
 }
 
 @test "runenv-java: a class built by Debian's javac runs under km: threads, zip, a child JVM, the CA store, TLS" {

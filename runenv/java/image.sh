@@ -25,22 +25,16 @@ KONTAIN=${KONTAIN:-$top/build/opt/kontain}
 
 [ $# = 1 ] || { echo "usage: image.sh OUT" >&2; exit 1; }
 out=$1
-version=$(awk '$1 == "openjdk-17-jre-headless" { sub(/[+~-].*/, "", $2); print $2 }' "$here/debs")
+version=$(upstream_version openjdk-17-jre-headless "$here/debs")
 java_home=/usr/lib/jvm/java-17-openjdk-amd64
 cacerts=/etc/ssl/certs/java/cacerts
 [ -f "$cacerts" ] || { echo "image.sh: no $cacerts: install ca-certificates-java" >&2; exit 1; }
-SOURCE_DATE_EPOCH=$(default_source_date_epoch "$here")
-export SOURCE_DATE_EPOCH
 
-stage=$(mktemp -d "${TMPDIR:-/tmp}/runenv-java.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
-root=$stage/rootfs
+begin_image runenv-java
 "$top/runenv/unpack-debs.sh" "$here/debs" "$stage/debs"
 rm -rf "$stage/debs$java_home/man" "$stage/debs$java_home/docs" "$stage/debs$java_home/lib/ct.sym" \
 	"$stage/debs$java_home/lib/server/classes_nocoops.jsa"
-# shellcheck disable=SC2046
-"$top/runenv/closure.py" "$stage/debs" "$root" "$java_home" /usr/lib/locale/C.utf8 \
-	$(copyright_files "$here/debs" "$stage/debs") # one path a line, no spaces
+take_from_debs "$java_home" /usr/lib/locale/C.utf8
 mkdir -p "$root$(dirname "$cacerts")"
 cp "$cacerts" "$root$cacerts"
 

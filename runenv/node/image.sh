@@ -20,17 +20,10 @@ KONTAIN=${KONTAIN:-$top/build/opt/kontain}
 
 [ $# = 1 ] || { echo "usage: image.sh OUT" >&2; exit 1; }
 out=$1
-version=$(awk '$1 == "nodejs" { sub(/[+~-].*/, "", $2); print $2 }' "$here/debs")
-SOURCE_DATE_EPOCH=$(default_source_date_epoch "$here")
-export SOURCE_DATE_EPOCH
+version=$(upstream_version nodejs "$here/debs")
 
-stage=$(mktemp -d "${TMPDIR:-/tmp}/runenv-node.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
-root=$stage/rootfs
-"$top/runenv/unpack-debs.sh" "$here/debs" "$stage/debs"
-# shellcheck disable=SC2046
-"$top/runenv/closure.py" "$stage/debs" "$root" /usr/bin/node /usr/share/nodejs /usr/lib/locale/C.utf8 \
-	$(copyright_files "$here/debs" "$stage/debs") # one path a line, no spaces
+begin_image runenv-node
+take_from_debs /usr/bin/node /usr/share/nodejs /usr/lib/locale/C.utf8
 rm -rf "$root/usr/share/nodejs/@types"
 icudata=$(cd "$root/usr/lib/x86_64-linux-gnu" && ls libicudata.so.*.*)
 "$here/small-icu.py" "$stage/debs/usr/lib/x86_64-linux-gnu/$icudata" "$root/usr/lib/x86_64-linux-gnu/$icudata"

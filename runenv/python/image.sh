@@ -31,18 +31,14 @@ fail() {
 [ $# = 2 ] || fail "usage: image.sh PREFIX OUT"
 prefix=$(cd "$1" && pwd)
 out=$2
-py_version=$(awk '$1 == "python3.11" { sub(/-.*/, "", $2); print $2 }' "$here/sources/versions")
+py_version=$(upstream_version python3.11 "$here/sources/versions")
 host_python=/usr/bin/python3.11
 [ -x "$prefix/bin/python3.11" ] || fail "no python3.11 in $prefix: run prefix.sh"
 # The bytecode is compiled by Debian's python3.11, the same release as ours.
 [ "$("$host_python" -c 'import platform; print(platform.python_version())')" = "$py_version" ] ||
 	fail "$host_python is not CPython $py_version, which compiles the image's bytecode"
-SOURCE_DATE_EPOCH=$(default_source_date_epoch "$here")
-export SOURCE_DATE_EPOCH
 
-stage=$(mktemp -d "${TMPDIR:-/tmp}/runenv-python.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
-root=$stage/rootfs
+begin_image runenv-python
 lib=$root/usr/local/lib
 mkdir -p "$root/usr/local/bin" "$lib/python3.11/lib-dynload" "$lib/python3.11/dist-packages"
 base_files "$root"
