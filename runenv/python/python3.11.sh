@@ -8,7 +8,9 @@
 # only those test modules left, which it cannot link. _testinternalcapi is
 # left out too: 3.11 links every static module into _freeze_module, which
 # lacks the getpath code that _testinternalcapi calls.
-MODULE_BUILDTYPE=static ./configure CC=kontain-gcc CXX=kontain-g++ --prefix="$prefix" --disable-shared \
+# Its prefix is the image's, /usr/local, installed staged into PREFIX: python
+# falls back to that compiled-in path when its argv[0] leads nowhere.
+MODULE_BUILDTYPE=static ./configure CC=kontain-gcc CXX=kontain-g++ --prefix=/usr/local --disable-shared \
 	--without-ensurepip --with-openssl="$prefix" \
 	PKG_CONFIG=kontain-pkg-config PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
 	CPPFLAGS="-I$prefix/include" LDFLAGS="-L$prefix/lib"
@@ -23,4 +25,6 @@ done
 		"_ctypes/cfield.c \$(CTYPES_FFI_CFLAGS) -I$prefix/include -L$prefix/lib -lffi"
 } >Modules/Setup.local
 make -j"$jobs"
-make install
+rm -rf staged
+make install DESTDIR="$PWD/staged"
+cp -a staged/usr/local/. "$prefix/"
