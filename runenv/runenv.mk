@@ -2,7 +2,8 @@
 # Debian's sources with the SDK (runenv/python/prefix.sh caches that build
 # by content), and kontainapp/runenv-node and -java from Debian's binary
 # packages, into build/runenv/LANG: an OCI layout, its tar, and a
-# docker-archive; then prints each one's size against its goal.
+# docker-archive; then prints each one's size against its goal. And
+# kontainapp/buildenv-python, the build stage of python apps with native code.
 RUNENV_OUT := $(BUILD)/runenv
 DEPS_PACKAGES += skopeo ca-certificates ca-certificates-java netbase python3.11 dpkg-dev icu-devtools
 
@@ -14,11 +15,16 @@ $(BUILD)/sources/%/.fetched: runenv/python/sources/%.sha256 runenv/python/source
 	$(TOP)/runenv/python/fetch.sh $* >/dev/null
 	touch $@
 
-runenv: runenv-python runenv-node runenv-java
+runenv: runenv-python runenv-node runenv-java buildenv-python
 
 runenv-python: sdk $(RUNENV_SOURCES) | $(DEPS_STAMP)
 	dir=$$(runenv/python/prefix.sh) && runenv/python/image.sh "$$dir/prefix" $(RUNENV_OUT)/python
 	@runenv/image-size.sh $(RUNENV_OUT)/python/oci kontainapp/runenv-python 25
+
+# The build stage of runenv-python apps with native code (kontain-python-link).
+buildenv-python: sdk $(RUNENV_SOURCES) | $(DEPS_STAMP)
+	dir=$$(runenv/python/prefix.sh) && runenv/buildenv-python/image.sh "$$dir/prefix" $(RUNENV_OUT)/buildenv-python
+	@runenv/image-size.sh $(RUNENV_OUT)/buildenv-python/oci kontainapp/buildenv-python 200
 
 runenv-node: sdk | $(DEPS_STAMP)
 	runenv/node/image.sh $(RUNENV_OUT)/node
@@ -28,4 +34,4 @@ runenv-java: sdk | $(DEPS_STAMP)
 	runenv/java/image.sh $(RUNENV_OUT)/java
 	@runenv/image-size.sh $(RUNENV_OUT)/java/oci kontainapp/runenv-java 180
 
-.PHONY: runenv runenv-python runenv-node runenv-java
+.PHONY: runenv runenv-python runenv-node runenv-java buildenv-python

@@ -3,14 +3,20 @@
 # and -java, loaded from the archives `make runenv` writes (make test builds
 # them first, on a host with /dev/kvm: CPython's configure runs its checks
 # under km), run with krun by dockerd and podman started here, and a user's
-# app image FROM each, built with docker build and buildah bud.
+# app image FROM each, built with docker build and buildah bud; and
+# kontainapp/buildenv-python, the build stage of python apps with native code.
 
 RUNENV_OUT=build/runenv
 LANGUAGES="python node java"
+IMAGES="$LANGUAGES buildenv"
 
-# The docker-archive of runenv-LANG.
-archive() { # LANG
-	echo "$REPO/$RUNENV_OUT/$1/runenv-$1.docker.tar"
+# The docker-archive of runenv-LANG, or of buildenv-python.
+archive() { # LANG|buildenv
+	if [ "$1" = buildenv ]; then
+		echo "$REPO/$RUNENV_OUT/buildenv-python/buildenv-python.docker.tar"
+	else
+		echo "$REPO/$RUNENV_OUT/$1/runenv-$1.docker.tar"
+	fi
 }
 
 setup_file() {
@@ -18,13 +24,13 @@ setup_file() {
 	load engines
 	[ -e /dev/kvm ] || return 0 # each test skips, loudly
 	local lang
-	for lang in $LANGUAGES; do
+	for lang in $IMAGES; do
 		[ -e "$(archive "$lang")" ] || return 0 # likewise
 	done
 	ENGINES=$(mktemp -d /tmp/kontain-engines.XXXXXX)
 	export ENGINES
 	start_dockerd
-	for lang in $LANGUAGES; do
+	for lang in $IMAGES; do
 		docker load -q -i "$(archive "$lang")" >/dev/null
 	done
 }
@@ -39,7 +45,7 @@ setup() {
 	load engines
 	need_kvm
 	local lang
-	for lang in $LANGUAGES; do
+	for lang in $IMAGES; do
 		[ -e "$(archive "$lang")" ] && continue
 		[ -n "${KM_TESTS_VM_ACCEL:-}" ] || fail "$(archive "$lang") is missing: run make runenv"
 		echo "# RUNENV TEST SKIPPED: no image; make test builds them on a host with /dev/kvm, this one has none" >&3
@@ -267,6 +273,64 @@ app_by_docker_build() { # LANG PORT
 		podman_ rm -f "$id" >/dev/null
 		port=$((port + 1))
 	done
+}
+
+# docs/runenv.md's example of native code (sdk-tests/programs/runenv/native):
+# a build stage FROM buildenv-python links MarkupSafe's C speedups and a C++
+# module into python, which the app's image FROM runenv-python gets.
+@test "an app with native code: a multi-stage Dockerfile links MarkupSafe's C speedups and a C++ module into python; it runs as natively" {
+	local ctx=$BATS_TEST_TMPDIR/native suffix
+	mkdir "$ctx"
+	cp "$REPO"/sdk-tests/programs/runenv/native/* "$ctx/"
+	tar -C "$ctx" -xzf "$REPO/build/tests/sources/markupsafe/markupsafe_2.1.2.orig.tar.gz"
+	run docker build -q -t kontain-native-app:1 "$ctx"
+	assert_success
+	run docker run --runtime=krun --rm kontain-native-app:1
+	assert_success
+	assert_line "escape: markupsafe._speedups builtin_function_or_method"
+	assert_line "greet: hello, kontain"
+	# Natively: the same sources as extension modules of Debian's python3.11.
+	suffix=$(python3.11 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+	mkdir -p native
+	cp -r "$ctx/MarkupSafe-2.1.2/src/markupsafe" native/
+	gcc -shared -fPIC -O2 $(python3.11-config --includes) -o "native/markupsafe/_speedups$suffix" \
+		"$ctx/MarkupSafe-2.1.2/src/markupsafe/_speedups.c"
+	g++ -shared -fPIC -O2 $(python3.11-config --includes) -o "native/greet$suffix" "$ctx/greet.cpp"
+	assert_equal "$output" "$(PYTHONPATH=native python3.11 "$ctx/app.py")"
+	# The app's image is runenv-python's but for python and what the app added.
+	run docker run --runtime=krun --rm --entrypoint sh kontain-native-app:1 -c \
+		'ls /usr/local/lib/python3.11/dist-packages; python3 -c "import sys; print(sys.executable, \"greet\" in sys.builtin_module_names)"'
+	assert_output "kontain-builtin-submodules.pth
+kontain_builtin_submodules.py
+markupsafe
+pip.pth
+/usr/local/bin/python3 True"
+}
+
+@test "kontain-python-link's bad input: one line that names the module and the fault, a failing status" {
+	ran_directly "kontain-python-link's errors (its build stage runs natively)"
+	local ctx=$BATS_TEST_TMPDIR/bad
+	mkdir "$ctx"
+	printf 'int nothing(void) { return 0; }\n' >"$ctx/none.c"
+	printf 'broken(\n' >"$ctx/broken.c"
+	link_() { # SETUP-LINE
+		printf '%s\n' "$1" >"$ctx/Setup"
+		run docker run --rm -v "$ctx:/src" kontainapp/buildenv-python:3.11 -c 'kontain-python-link -o /tmp/out /src/Setup 2>&1 | tail -n 1'
+	}
+	link_ "none none.c"
+	assert_output "kontain-python-link: none: no function PyInit_none in its sources"
+	link_ "gone gone.c"
+	assert_output "kontain-python-link: gone: no source /src/gone.c"
+	link_ "broken broken.c"
+	assert_output "kontain-python-link: broken: /src/broken.c does not compile"
+	link_ "_json none.c"
+	assert_output "kontain-python-link: _json is already built into python"
+	link_ "ok none.py"
+	assert_output "kontain-python-link: ok: 'none.py' is neither a source (.c, .cc, .cpp, .cxx), an object, an archive nor a flag"
+	link_ "*shared*"
+	assert_output "kontain-python-link: /src/Setup: *shared*: km runs static programs; every module is built in"
+	run docker run --rm -v "$ctx:/src" kontainapp/buildenv-python:3.11 -c 'kontain-python-link -o /tmp/out /src/Setup'
+	assert_failure 1
 }
 
 @test "bad use: a missing script is python's line and status 2; memory past docker run -m is a MemoryError" {

@@ -36,7 +36,7 @@ NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
 DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs \
 	openjdk-17-jdk-headless age openssl libpython3.11-testsuite cmake meson ninja-build zlib1g-dev \
-	tcl sqlite3 dejagnu perl
+	tcl sqlite3 dejagnu perl python3.11-dev
 # The engines containers.bats starts itself, krun under each.
 DEPS_PACKAGES += docker.io containerd podman buildah skopeo curl python3-setuptools-whl
 
@@ -77,8 +77,18 @@ $(HELLO_SOURCE): sdk-tests/sources/hello.sha256 | $(DEPS_STAMP)
 	$(TOP)/musl-patches/fetch-debian-source.sh hello 2.10-3 $< $(@D)
 	touch $@
 
+# MarkupSafe's source (runenv.bats builds it into python, the example of
+# native code), as Debian's archive has it from upstream, pinned by sum.
+MARKUPSAFE_SOURCE := $(TEST_DIR)/sources/markupsafe/markupsafe_2.1.2.orig.tar.gz
+$(MARKUPSAFE_SOURCE): sdk-tests/sources/markupsafe.sha256 | $(DEPS_STAMP)
+	$(TOP)/musl-patches/enable-deb-src.sh
+	@mkdir -p $(@D)
+	cd $(@D) && apt-get source -q --download-only --tar-only markupsafe=2.1.2-1 >/dev/null
+	cd $(@D) && sha256sum --quiet -c $(TOP)/$<
+	touch $@
+
 test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \
-	$(RUNENV_SOURCES)
+	$(RUNENV_SOURCES) $(MARKUPSAFE_SOURCE)
 
 # The runenv images are built here, on the host, for both passes (runenv.bats
 # skips without them): CPython's configure runs its checks under km, too

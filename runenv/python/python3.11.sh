@@ -28,3 +28,15 @@ make -j"$jobs"
 rm -rf staged
 make install DESTDIR="$PWD/staged"
 cp -a staged/usr/local/. "$prefix/"
+
+# What links another python with more modules (kontain-python-link): the
+# two archives of the build tree that python links, and its link flags, the
+# prefix written @PREFIX@.
+config=$prefix/lib/python3.11/config-3.11-x86_64-linux-musl
+cp Modules/_decimal/libmpdec/libmpdec.a Modules/expat/libexpat.a "$config/"
+printf 'print-link:\n\t@echo $(PY_CORE_LDFLAGS) $(LINKFORSHARED) $(LIBS) $(MODLIBS) $(SYSLIBS)\n' |
+	make -s -f Makefile -f - print-link |
+	sed -e "s|$prefix|@PREFIX@|g" \
+		-e "s|Modules/_decimal/libmpdec/|@PREFIX@/lib/python3.11/config-3.11-x86_64-linux-musl/|" \
+		-e "s|Modules/expat/|@PREFIX@/lib/python3.11/config-3.11-x86_64-linux-musl/|" >"$config/link-flags"
+grep -q -- '-lssl' "$config/link-flags"
