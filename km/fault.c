@@ -38,7 +38,7 @@ _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why)
 	const char *name = sigabbrev_np(sig);
 
 	km_err("km: %s: killed by SIG%s: %s", vm->exe_path, name ? name : "?", why);
-	km_die_by_signal(sig);
+	km_core_die(vm, sig);
 }
 
 static struct fault_frame *frame_of(struct km_vcpu *vcpu)
@@ -121,5 +121,13 @@ void km_guest_fault(struct km_vcpu *vcpu)
 	} else {
 		snprintf(why, sizeof(why), "%s at rip 0x%lx", what, (unsigned long)f->rip);
 	}
+	/* The core shows the faulting instruction's context, as the CPU left it. */
+	struct kvm_regs ctx = vcpu->run->s.regs.regs;
+	ctx.rip = f->rip;
+	ctx.rsp = f->rsp;
+	ctx.rflags = f->rflags;
+	siginfo_t info = { .si_signo = sig, .si_code = code };
+	info.si_addr = (void *)addr;
+	km_core_fault_context(&ctx, &info);
 	km_guest_killed(vcpu->vm, sig, why);
 }

@@ -379,6 +379,14 @@ void km_run(struct km_vcpu *vcpu);
 void km_guest_fault(struct km_vcpu *vcpu);
 _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
 
+/* core.c: the guest's core file when a signal kills it; its threads stop for it at the run loop. */
+void km_core_option(const char *path);
+bool km_core_signal(int sig);
+void km_core_fault_context(const struct kvm_regs *regs, const siginfo_t *info);
+bool km_core_stopping(void);
+_Noreturn void km_core_stop(struct km_vcpu *vcpu);
+_Noreturn void km_core_die(struct km_vm *vm, int sig);
+
 /* sys_timer.c: a guest POSIX timer fired (its host timer signalled the router). */
 #define KM_SIG_TIMER (SIGRTMIN + 28) /* 62 */
 void km_timer_fired(struct km_vm *vm, const siginfo_t *host);
@@ -392,6 +400,8 @@ void km_signals_vcpu_thread(struct km_vcpu *vcpu);
 long km_signal_post(struct km_vm *vm, struct km_vcpu *target, const siginfo_t *info, bool must_queue);
 void km_signal_settle(struct km_vm *vm);
 struct km_vcpu *km_thread_by_tid(struct km_vm *vm, pid_t tid);
+struct km_vcpu *km_current_vcpu(void);
+void km_vcpu_kick(struct km_vm *vm, struct km_vcpu *v);
 bool km_signal_deliverable(struct km_vcpu *vcpu);
 void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uint64_t nr);
 void km_signal_async(struct km_vcpu *vcpu);

@@ -38,6 +38,9 @@ static void usage(FILE *out)
 		"      --allow-path=PATH[:ro]\n"
 		"                        let the program open only files under PATH (read only\n"
 		"                        with :ro); repeat for more paths (Landlock; see km(1))\n"
+		"      --core=FILE       if a signal kills the program with a core dump, write\n"
+		"                        the core to FILE, whatever the host's core_pattern and\n"
+		"                        RLIMIT_CORE say\n"
 		"      --no-seccomp      do not confine km to the host calls it needs (for\n"
 		"                        debugging km; see km(1))\n"
 		"  -h, --help            show this help\n"
@@ -95,6 +98,7 @@ int main(int argc, char **argv)
 		case 'R': km_rlimit_option(optarg); break;
 		case 'P': km_allow_path_option(optarg); break;
 		case 'S': seccomp = KM_SECCOMP_OFF; break;
+		case 'C': km_core_option(optarg); break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
 		case 'K': kvm_fd = km_kvm_fd_option(optarg); break;
 		case 'h': usage(stdout); return 0;

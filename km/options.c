@@ -11,6 +11,7 @@ const struct option km_options[] = {
 	{ "rlimit", required_argument, NULL, 'R' },
 	{ "allow-path", required_argument, NULL, 'P' },
 	{ "no-seccomp", no_argument, NULL, 'S' },
+	{ "core", required_argument, NULL, 'C' },
 	/* Only from km's own exec for the guest: see seccomp.c and kvm.c. */
 	{ "seccomp-inherited", no_argument, NULL, 'I' },
 	{ "kvm-fd", required_argument, NULL, 'K' },

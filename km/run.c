@@ -27,6 +27,8 @@ void km_run(struct km_vcpu *vcpu)
 
 	while (vcpu->state == KM_VCPU_RUNNING && !vm->exiting) {
 		struct kvm_run *run = vcpu->run; /* a fork's child gets a new one */
+		if (km_core_stopping())
+			km_core_stop(vcpu);
 		int rc = km_vcpu_run(vcpu);
 		if (rc == -EINTR) {
 			run->immediate_exit = 0;

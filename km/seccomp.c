@@ -50,6 +50,8 @@ static const int machinery_calls[] = {
 	__NR_getrandom, __NR_prlimit64, __NR_readlink,
 	/* memory: guest memory, vCPU run pages, malloc, thread stacks */
 	__NR_mmap, __NR_munmap, __NR_mprotect, __NR_madvise, __NR_mremap,
+	/* core dumps: which guest pages exist; the cleaning child's fds */
+	__NR_mincore, __NR_close_range,
 	/* threads: vCPU and routing threads (pthread_create: clone3), their wakeups and ends */
 	__NR_clone3, __NR_exit, __NR_exit_group, __NR_futex, __NR_gettid, __NR_getpid,
 	__NR_sched_yield,

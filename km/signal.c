@@ -72,7 +72,13 @@ _Noreturn void km_signal_fatal(struct km_vm *vm, int sig)
 		else
 			km_err("km: %s: killed by signal %d", vm->exe_path, sig);
 	}
-	km_die_by_signal(sig);
+	km_core_die(vm, sig);
+}
+
+/* The vCPU whose host thread this is, or NULL (the routing thread, or before any). */
+struct km_vcpu *km_current_vcpu(void)
+{
+	return self;
 }
 
 /* The vCPU running guest thread tid, or NULL. */
@@ -125,6 +131,11 @@ static struct km_vcpu *pick_thread(struct km_vm *vm, uint64_t bit)
 		if (live(vm->vcpus[i]) && !(vm->vcpus[i]->sigmask & bit))
 			return vm->vcpus[i];
 	return NULL;
+}
+
+void km_vcpu_kick(struct km_vm *vm, struct km_vcpu *v)
+{
+	wake(vm, v);
 }
 
 static void wake_waiters(struct km_vm *vm)

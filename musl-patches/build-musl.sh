@@ -37,12 +37,16 @@ unpack_and_patch() {
 	done
 }
 
+# Unwind tables in every function (musl leaves them out): gdb's backtraces
+# and core files of a unikernel pass through libc (abort, raise, a thread
+# blocked in a call) as they do through glibc.
 configure() {
 	rm -rf "$obj"
 	mkdir -p "$obj"
 	cd "$obj"
 	logged "$work/configure.log" "$src/configure" --prefix="$prefix" \
-		--disable-shared --disable-wrapper CFLAGS="-fPIE -I$hcall_include"
+		--disable-shared --disable-wrapper \
+		CFLAGS="-fPIE -funwind-tables -fasynchronous-unwind-tables -I$hcall_include"
 	cd - >/dev/null
 }
 

@@ -31,7 +31,7 @@ $(TEST_DIR)/seccomp_probe: sdk-tests/km/seccomp_probe.c km/seccomp.c km/syscalls
 
 # Native builds of the programs whose suites compare km with Linux itself.
 NATIVE_C := threads signals net http_server process vdso isolation guest_values proc_guard limits more_calls \
-	fpenv realloc_grow
+	fpenv realloc_grow crash
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
 DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs \
@@ -70,6 +70,11 @@ $(addprefix $(TEST_DIR)/native/,$(NATIVE_CXX)): $(TEST_DIR)/native/%: sdk-tests/
 	@mkdir -p $(@D)
 	$(CXX) -static -pthread -O2 -g -o $@ $<
 
+# An unmodified dynamic glibc program that dumps core (debug.bats).
+$(TEST_DIR)/native/crash_glibc: sdk-tests/programs/crash.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -pthread -o $@ $<
+
 # GNU hello's source (toolchain.bats builds it with its own configure), as
 # Debian ships it, pinned by sum.
 HELLO_SOURCE := $(TEST_DIR)/sources/hello/hello_2.10-3.dsc
@@ -87,7 +92,7 @@ $(MARKUPSAFE_SOURCE): sdk-tests/sources/markupsafe.sha256 | $(DEPS_STAMP)
 	cd $(@D) && sha256sum --quiet -c $(TOP)/$<
 	touch $@
 
-test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \
+test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(TEST_DIR)/native/crash_glibc $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \
 	$(RUNENV_SOURCES) $(MARKUPSAFE_SOURCE)
 
 # The runenv images are built here, on the host, for both passes (runenv.bats
