@@ -55,6 +55,11 @@ void km_core_option(const char *path)
 	core_option = path;
 }
 
+const char *km_core_path(void)
+{
+	return core_option;
+}
+
 bool km_core_signal(int sig)
 {
 	switch (sig) {

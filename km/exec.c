@@ -16,7 +16,7 @@
 #include "km.h"
 
 #define SCRIPT_LINE 256 /* what Linux reads of a "#!" line */
-#define KM_OPTIONS (7 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
+#define KM_OPTIONS (8 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
 
 struct program {
 	int fd;
@@ -108,8 +108,8 @@ static size_t count(char *const *v)
 /*
  * The options every km that a guest's exec starts gets, at av[*n]: the
  * memory limit, the guest's own limits (which km never applies to itself:
- * the new km reserves guest memory under its own), the log, seccomp's
- * state and this km's /dev/kvm. Returns where the rest of opts begins.
+ * the new km reserves guest memory under its own), the log, --core,
+ * seccomp's state and this km's /dev/kvm. Returns where the rest of opts begins.
  */
 static char *confinement(struct km_vm *vm, char *o, char **av, size_t *n)
 {
@@ -120,6 +120,10 @@ static char *confinement(struct km_vm *vm, char *o, char **av, size_t *n)
 	if (km_verbose) {
 		av[(*n)++] = o;
 		o += (vm->log_path ? sprintf(o, "--log-to=%s", vm->log_path) : sprintf(o, "-v")) + 1;
+	}
+	if (km_core_path()) {
+		av[(*n)++] = o;
+		o += sprintf(o, "--core=%s", km_core_path()) + 1;
 	}
 	av[(*n)++] = (char *)km_seccomp_exec_option();
 	av[(*n)++] = o;
@@ -230,6 +234,7 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 		return rc;
 
 	size_t opt_len = 64 + (vm->log_path ? strlen(vm->log_path) : 0) +
+			 (km_core_path() ? strlen(km_core_path()) + 8 : 0) +
 			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 4 * 16 +
 			 KM_RLIMIT_OPTIONS * KM_RLIMIT_OPTION_MAX;
 	char *opts = malloc(opt_len);

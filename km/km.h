@@ -381,6 +381,7 @@ _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
 
 /* core.c: the guest's core file when a signal kills it; its threads stop for it at the run loop. */
 void km_core_option(const char *path);
+const char *km_core_path(void); /* --core's, for an exec'd km */
 bool km_core_signal(int sig);
 void km_core_fault_context(const struct kvm_regs *regs, const siginfo_t *info);
 bool km_core_stopping(void);

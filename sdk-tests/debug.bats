@@ -129,6 +129,13 @@ frames() {
 	assert_output --regexp "#0 .*main \(.*crash\.c:70"
 }
 
+@test "--core reaches the program an exec starts: a shell that execs the crashing program" {
+	run wait_status km --core="$PWD/exec.core" /bin/sh -c "exec $(prog crash) segv"
+	assert_output --regexp "^signal 11 core [01]$"
+	run gdb_core "$(prog crash)" exec.core bt
+	assert_equal "$(echo "$output" | frames)" "write_through descend descend descend descend main"
+}
+
 @test "bad --core: an empty name is km's usage error; a path it cannot write is one line, the signal as ever" {
 	run km --core= "$(prog crash)" segv
 	assert_failure 2
