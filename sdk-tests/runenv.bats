@@ -389,7 +389,7 @@ kept.push(Buffer.alloc(400 << 20));'
 	cp -a "$("$REPO/runenv/python/prefix.sh")/work/python3.11/Lib/test" pkg/
 	# No test may hang the suite; the vsock tests hang natively in accept on
 	# hosts that have a vsock transport, and km offers no AF_VSOCK: both sides skip them.
-	local regrtest=(-m test --timeout 600 --ignore '*VSOCK*')
+	local regrtest=(-m test -j2 --timeout 600 --ignore '*VSOCK*')
 	(cd out && PYTHONPATH="$BATS_TEST_TMPDIR/pkg" /usr/bin/python3.11 "${regrtest[@]}" --junit-xml native.xml \
 		"${modules[@]}" >native.log 2>&1) || true
 	# The host's network, with IPv6, as natively (docker's default network has none).
