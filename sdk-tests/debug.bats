@@ -86,6 +86,9 @@ frames() {
 		assert_equal "$(echo "$output" | grep -cE "^#0 .*spin_in_$n \(")" 1
 	done
 	assert_equal "$(echo "$output" | grep -cE '^#1 .* in spinner \(')" 8
+	# Each thread's backtrace ends at __clone, the outermost frame, as glibc's end at clone3.
+	assert_equal "$(echo "$output" | grep -cE '^#3 .* in __clone \(\)$')" 8
+	refute_output --partial "error reading variable"
 }
 
 @test "a C++ exception nobody catches: SIGABRT's core shows terminate, the throw and the calls to it" {
