@@ -60,7 +60,7 @@ const char *km_core_path(void)
 	return core_option;
 }
 
-bool km_core_signal(int sig)
+static bool dumps_core(int sig)
 {
 	switch (sig) {
 	case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
@@ -408,12 +408,7 @@ static void put_memory(struct km_vm *vm, struct writer *w, const struct km_vma *
 			w->at += KM_PAGE_SIZE; /* a hole: the file reads zeros there */
 			continue;
 		}
-		uint64_t before = w->at;
-		put(w, host + off, KM_PAGE_SIZE);
-		if (w->failed && before < w->limit) {
-			w->failed = false; /* unreadable: leave zeros */
-			w->at = before + KM_PAGE_SIZE;
-		}
+		put(w, host + off, KM_PAGE_SIZE); /* a page km cannot read is a hole too */
 	}
 }
 
@@ -564,7 +559,6 @@ static _Noreturn void die_with_core(struct km_vm *vm, int sig)
 {
 	char dir[] = "/tmp/km-core-XXXXXX"; /* not the cwd: the child removes it a moment later */
 	int done[2];
-	sigset_t set;
 
 	if (mkdtemp(dir) == NULL)
 		km_die_by_signal(sig);
@@ -572,7 +566,7 @@ static _Noreturn void die_with_core(struct km_vm *vm, int sig)
 		rmdir(dir);
 		km_die_by_signal(sig);
 	}
-	fflush(NULL);
+	fflush(NULL); /* what km said is out before it dies */
 	pid_t child = fork();
 	if (child == 0) {
 		close(done[1]);
@@ -588,12 +582,7 @@ static _Noreturn void die_with_core(struct km_vm *vm, int sig)
 	getrlimit(RLIMIT_CORE, &lim);
 	lim.rlim_cur = lim.rlim_max; /* --core wrote one whatever the soft limit said */
 	setrlimit(RLIMIT_CORE, &lim);
-	signal(sig, SIG_DFL);
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
-	_exit(128 + sig);
+	km_die_of_default(sig);
 }
 
 _Noreturn void km_core_die(struct km_vm *vm, int sig)
@@ -608,7 +597,7 @@ _Noreturn void km_core_die(struct km_vm *vm, int sig)
 		for (;;)
 			pause();
 	}
-	if (km_core_signal(sig) && dump(vm, sig))
+	if (dumps_core(sig) && dump(vm, sig))
 		die_with_core(vm, sig);
 	km_die_by_signal(sig);
 }

@@ -219,6 +219,7 @@ void km_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void km_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void km_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 _Noreturn void km_die_by_signal(int sig);
+_Noreturn void km_die_of_default(int sig);
 
 /* seccomp.c: km confines itself to the host calls it makes. */
 enum km_seccomp {
@@ -382,7 +383,6 @@ _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
 /* core.c: the guest's core file when a signal kills it; its threads stop for it at the run loop. */
 void km_core_option(const char *path);
 const char *km_core_path(void); /* --core's, for an exec'd km */
-bool km_core_signal(int sig);
 void km_core_fault_context(const struct kvm_regs *regs, const siginfo_t *info);
 bool km_core_stopping(void);
 _Noreturn void km_core_stop(struct km_vcpu *vcpu);

@@ -92,10 +92,17 @@ _Noreturn void km_die(int status, const char *fmt, ...)
 _Noreturn void km_die_by_signal(int sig)
 {
 	struct rlimit no_core = { 0, 0 };
-	sigset_t set;
 
 	fflush(NULL);
 	setrlimit(RLIMIT_CORE, &no_core); /* a core of km is not the program's */
+	km_die_of_default(sig);
+}
+
+/* Dies of sig's default action, whatever km made of it; RLIMIT_CORE as the caller left it. */
+_Noreturn void km_die_of_default(int sig)
+{
+	sigset_t set;
+
 	signal(sig, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, sig);
