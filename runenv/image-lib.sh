@@ -19,6 +19,23 @@ base_files() { # ROOT
 	install -m 755 "$KONTAIN/lib/kontain-interp" "$root/opt/kontain/lib/kontain-interp"
 }
 
+# One line for what stops a recipe.
+fail() {
+	echo "image.sh: $*" >&2
+	exit 1
+}
+
+# A shell and the usual commands: Debian's static busybox (km runs it as it
+# is) from the unpacked debs, with a link per applet the root lacks.
+install_busybox() { # DEBS ROOT
+	local applet
+	install -D -m 755 "$1/bin/busybox" "$2/bin/busybox"
+	"$2/bin/busybox" --list-full | while read -r applet; do
+		mkdir -p "$2/$(dirname "$applet")"
+		[ -e "$2/$applet" ] || [ -L "$2/$applet" ] || ln -s /bin/busybox "$2/$applet"
+	done
+}
+
 # A program built by kontain-gcc, made to name /opt/kontain/lib/kontain-interp.
 install_unikernel() { # FILE DEST
 	strip --strip-all -o "$2" "$1"

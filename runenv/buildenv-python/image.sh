@@ -20,11 +20,6 @@ top=$(cd "$here/../.." && pwd)
 KONTAIN=${KONTAIN:-$top/build/opt/kontain}
 . "$top/runenv/image-lib.sh"
 
-fail() {
-	echo "image.sh: $*" >&2
-	exit 1
-}
-
 [ $# = 2 ] || fail "usage: image.sh PREFIX OUT"
 prefix=$(cd "$1" && pwd)
 out=$2
@@ -44,11 +39,7 @@ for tool in gcc g++ cpp; do
 done
 ln -s gcc "$root/usr/bin/cc"
 ln -s g++ "$root/usr/bin/c++"
-install -D -m 755 "$stage/debs/bin/busybox" "$root/bin/busybox"
-"$root/bin/busybox" --list-full | while read -r applet; do
-	mkdir -p "$root/$(dirname "$applet")"
-	[ -e "$root/$applet" ] || [ -L "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
-done
+install_busybox "$stage/debs" "$root"
 
 mkdir -p "$root/opt/kontain"
 tar -C "$KONTAIN" --exclude=./bin/km --exclude=./bin/krun -c . | tar -C "$root/opt/kontain" -x

@@ -23,11 +23,6 @@ top=$(cd "$here/../.." && pwd)
 KONTAIN=${KONTAIN:-$top/build/opt/kontain}
 . "$top/runenv/image-lib.sh"
 
-fail() {
-	echo "image.sh: $*" >&2
-	exit 1
-}
-
 [ $# = 2 ] || fail "usage: image.sh PREFIX OUT"
 prefix=$(cd "$1" && pwd)
 out=$2
@@ -72,13 +67,8 @@ for name in pip pip3; do
 	chmod 755 "$root/usr/local/bin/$name"
 done
 
-# A shell, for Dockerfiles' shell-form RUN lines, os.system and shell=True,
-# and the usual commands: Debian's static busybox (km runs it as it is).
-install -D -m 755 "$stage/debs/bin/busybox" "$root/bin/busybox"
-"$root/bin/busybox" --list-full | while read -r applet; do
-	mkdir -p "$root/$(dirname "$applet")"
-	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
-done
+# A shell, for Dockerfiles' shell-form RUN lines, os.system and shell=True.
+install_busybox "$stage/debs" "$root"
 
 pack_image "$root" "$out" runenv-python "3.11 $py_version" \
 	--entrypoint /usr/local/bin/python3 \
