@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/procfs.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -485,6 +486,13 @@ static bool dump(struct km_vm *vm, int sig)
 	uint64_t limit = core_option ? UINT64_MAX : lim.rlim_cur;
 	if (limit == 0)
 		return false;
+	/* Not after a change of credentials or PR_SET_DUMPABLE 0, as Linux (suid_dumpable 0) */
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) {
+		if (core_option)
+			km_err("km: %s: no core file: the program changed its credentials or is not "
+			       "dumpable", vm->exe_path);
+		return false;
+	}
 	struct km_vcpu *me = km_current_vcpu();
 	char *path = core_name(vm, sig, me ? me->tid : getpid(), &relative);
 	if (path == NULL) {
@@ -503,7 +511,7 @@ static bool dump(struct km_vm *vm, int sig)
 		pthread_rwlock_unlock(&vm->mm_lock);
 	if (fd >= 0)
 		close(fd);
-	if (!ok)
+	if (!ok && core_option) /* without --core, as Linux: no word */
 		km_err("km: %s: could not write the core file %s: %s", vm->exe_path, path,
 		       strerror(errno));
 	free(path);

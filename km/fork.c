@@ -67,6 +67,9 @@ static int become_child(struct km_vcpu *vcpu, const struct fork_point *at,
 	vcpu->robust_list = 0;
 	vcpu->clear_child_tid = args->flags & CLONE_CHILD_CLEARTID ? args->ctid : 0;
 	km_x86_init_vcpu(vcpu);
+	int rc = km_vcpu_first_run(vcpu);
+	if (rc < 0)
+		return -rc;
 	km_x86_set_fs_base(vcpu, at->fs_base);
 	if (!km_x86_fpu_restore(vcpu, at->fpu, true))
 		km_die(1, "km: cannot give the forked child its FPU state");

@@ -245,6 +245,7 @@ bool km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
 bool km_kvm_rebuild_after_fork(struct km_vm *vm, struct km_vcpu *survivor);
 int km_vcpu_run(struct km_vcpu *vcpu);
+int km_vcpu_first_run(struct km_vcpu *vcpu);
 void km_vcpu_complete_io(struct km_vcpu *vcpu);
 
 /* clock.c: the guest's vDSO and the clock page it computes time from. */

@@ -257,6 +257,22 @@ void km_vcpu_complete_io(struct km_vcpu *vcpu)
 		km_die(1, "km: KVM_RUN did not return at once to complete an I/O exit (%d)", rc);
 }
 
+/*
+ * A VM's first KVM_RUN may fail for want of host resources: KVM starts a
+ * worker thread for the VM then, which RLIMIT_NPROC can refuse with EAGAIN,
+ * at every try. So it is made once with immediate_exit, before the guest
+ * runs: 0, or the -errno that the new process's or thread's start fails with.
+ */
+int km_vcpu_first_run(struct km_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->immediate_exit = 1;
+	int rc = ioctl(vcpu->fd, KVM_RUN, 0) < 0 ? -errno : 0;
+	run->immediate_exit = 0;
+	return rc == -EINTR ? 0 : rc == 0 ? -EIO : rc;
+}
+
 /* Registers travel in kvm_run (sync regs): no GET/SET_REGS on the hot path. */
 int km_vcpu_run(struct km_vcpu *vcpu)
 {

@@ -270,8 +270,13 @@ KM_SYSCALL(prctl)
 	}
 	case PR_GET_NAME:
 		return km_copy_out(vcpu->vm, a[1], km_thread_name(vcpu->vm, vcpu), TASK_COMM_LEN);
+	/* km's own flag: Linux clears it on a change of credentials, and it decides the core */
 	case PR_GET_DUMPABLE:
-		return 1;
+		return km_host(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+	case PR_SET_DUMPABLE:
+		if (a[1] > 1) /* SUID_DUMP_DISABLE or SUID_DUMP_USER, as Linux lets a program choose */
+			return -EINVAL;
+		return km_host(prctl(PR_SET_DUMPABLE, a[1], 0, 0, 0));
 	default:
 		return -EINVAL;
 	}

@@ -26,6 +26,11 @@ gdb_core() { # PROGRAM CORE COMMAND...
 	gdb -nx -batch "${args[@]}" "$program" "$core" 2>&1
 }
 
+# The line of crash.c that holds TEXT.
+crash_line() { # TEXT
+	grep -nF -- "$1" "$BATS_TEST_DIRNAME/programs/crash.c" | head -1 | cut -d: -f1
+}
+
 # The functions of the last backtrace in gdb's output, innermost first, one
 # line: "f g main" (gdb shows frame #0 once more when it opens the core).
 frames() {
@@ -39,7 +44,7 @@ frames() {
 	run gdb_core "$(prog crash)" crash.core bt 'print crash_marker' 'print $_siginfo.si_signo' \
 		'print $_siginfo._sifields._sigfault.si_addr'
 	assert_output --partial "Program terminated with signal SIGSEGV, Segmentation fault."
-	assert_output --regexp "#0 +write_through \(.*p=0x10\) at .*crash\.c:22"
+	assert_output --regexp "#0 +write_through \(.*p=0x10\) at .*crash\.c:$(crash_line '*p = value;')"
 	assert_equal "$(echo "$output" | frames)" "write_through descend descend descend descend main"
 	assert_line '$1 = 1234'
 	assert_line '$2 = 11'
@@ -73,6 +78,25 @@ frames() {
 	run wait_status bash -c "cd native && ulimit -c 0 && exec $(native crash) segv"
 	assert_output "signal 11 core 0"
 	assert_equal "$(ls km native)" "$(printf 'km:\n\nnative:')"
+}
+
+@test "no core after a change of credentials or PR_SET_DUMPABLE 0, natively and under km" {
+	[ "$(id -u)" = 0 ] || skip "needs root, to change user"
+	mkdir native km
+	chmod 777 native km
+	for mode in setuid undumpable; do
+		run wait_status bash -c "cd km && ulimit -c unlimited && exec km $(prog crash) $mode"
+		assert_output "signal 11 core 0"
+		run wait_status bash -c "cd native && ulimit -c unlimited && exec $(native crash) $mode"
+		assert_output "signal 11 core 0"
+		assert_equal "$(ls km native)" "$(printf 'km:\n\nnative:')"
+	done
+	# --core asks for one: km says why there is none.
+	run km --core="$PWD/km/core" "$(prog crash)" setuid
+	assert_failure 139
+	assert_line --regexp "^km: .*crash\.km: no core file: the program changed its credentials or is not dumpable$"
+	assert_equal "${#lines[@]}" 2
+	[ ! -e km/core ]
 }
 
 @test "a multi-threaded crash: every thread in the core, each in its own function, the faulting one first" {
@@ -129,7 +153,7 @@ frames() {
 	assert_output --regexp "^signal 8 core [01]$"
 	run gdb_core "$(prog crash)" fpe.core bt
 	assert_output --partial "Program terminated with signal SIGFPE, Arithmetic exception."
-	assert_output --regexp "#0 .*main \(.*crash\.c:70"
+	assert_output --regexp "#0 .*main \(.*crash\.c:$(crash_line 'crash_marker / divisor')"
 }
 
 @test "--core reaches the program an exec starts: a shell that execs the crashing program" {

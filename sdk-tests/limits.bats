@@ -128,6 +128,15 @@ may_raise_hard_limits() {
 	assert_line "write past the limit: EFBIG"
 }
 
+@test "under a process limit a fork works or fails with EAGAIN, never hangs, as natively" {
+	[ "$(id -u)" = 0 ] || skip "needs root, to become an unprivileged user"
+	same_as_native limits process-limit
+	assert_success
+	assert_line "every fork made a child that exited 3 or failed with EAGAIN: yes"
+	assert_line "some were refused: yes"
+	assert_line "some children ran: yes"
+}
+
 @test "km --rlimit gives the program its own limits; km itself starts under any of them" {
 	run km --rlimit=data=67108864:67108864 --rlimit=as=unlimited:unlimited \
 		--rlimit=stack=4194304:8388608 "$(prog limits)" after-exec

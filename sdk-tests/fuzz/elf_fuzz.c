@@ -125,6 +125,11 @@ const char *km_seccomp_exec_option(void)
 	return "--no-seccomp"; /* the harness installs no filter */
 }
 
+const char *km_core_path(void)
+{
+	return NULL; /* core.c: no --core given */
+}
+
 void km_signal_sent(const siginfo_t *info)
 {
 	(void)info; /* mem.c's fault handler, which the harness does not install */

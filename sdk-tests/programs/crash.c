@@ -5,12 +5,15 @@
  *                   then a write through a bad pointer in main's thread
  *   crash quit      says "ready", then waits for SIGQUIT from outside
  *   crash fpe       an integer division by zero
+ *   crash setuid    becomes user 65534 (from root), then crashes as segv
+ *   crash undumpable  prctl(PR_SET_DUMPABLE, 0), then crashes as segv
  * debug.bats reads the core files with gdb.
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 int crash_marker = 1234; /* a global the core must hold */
@@ -68,6 +71,16 @@ int main(int argc, char **argv)
 			pause();
 	} else if (strcmp(mode, "fpe") == 0) {
 		printf("%d\n", crash_marker / divisor);
+	} else if (strcmp(mode, "setuid") == 0) {
+		if (setuid(65534) != 0) {
+			perror("crash: setuid");
+			return 1;
+		}
+	} else if (strcmp(mode, "undumpable") == 0) {
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) {
+			perror("crash: PR_SET_DUMPABLE");
+			return 1;
+		}
 	}
 	descend(3, (int *)16);
 	return 0;

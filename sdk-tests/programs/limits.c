@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -334,6 +335,33 @@ static void file_size(void)
 	printf("write past the limit: %s\n", outcome(write(fd, buf, 1) < 0));
 }
 
+/*
+ * An unprivileged user under a small process limit: each fork makes a child
+ * that exits 3, or fails with EAGAIN, and the program goes on. (Under km the
+ * process counts km's own threads, so where the limit bites differs.)
+ */
+static void process_limit(void)
+{
+	CHECK(setgid(65534) == 0 && setuid(65534) == 0, "become nobody (needs root)");
+	int made = 0, refused = 0, wrong = 0;
+	for (rlim_t n = 8; n >= 1; n--) { /* downwards: a lowered hard limit stays */
+		set_limit(RLIMIT_NPROC, n, n);
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(3);
+		int status = 0;
+		if (pid < 0)
+			refused += errno == EAGAIN, wrong += errno != EAGAIN;
+		else if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 3)
+			made++;
+		else
+			wrong++;
+	}
+	printf("every fork made a child that exited 3 or failed with EAGAIN: %s\n", wrong ? "no" : "yes");
+	printf("some were refused: %s\n", refused ? "yes" : "no");
+	printf("some children ran: %s\n", made ? "yes" : "no");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -343,6 +371,7 @@ int main(int argc, char **argv)
 		{ "after-exec", after_exec }, { "map-count", map_count },
 		{ "map-count-calls", map_count_calls },
 		{ "file-rights", file_rights }, { "file-size", file_size },
+		{ "process-limit", process_limit },
 	};
 	self = argv[0];
 	setvbuf(stdout, NULL, _IONBF, 0);
