@@ -605,6 +605,7 @@ _Noreturn void km_core_die(struct km_vm *vm, int sig)
 		for (;;)
 			pause();
 	}
+	km_gdb_exit(0, sig);
 	if (dumps_core(sig) && dump(vm, sig))
 		die_with_core(vm, sig);
 	km_die_by_signal(sig);

@@ -14,11 +14,6 @@
 #define PF_WRITE (1u << 1)
 #define PF_FETCH (1u << 4)
 
-/* What the CPU and the stub leave on the supervisor stack. */
-struct fault_frame {
-	uint64_t vector, error, rip, cs, rflags, rsp, ss;
-};
-
 static const struct {
 	int sig;
 	const char *what;
@@ -41,15 +36,28 @@ _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why)
 	km_core_die(vm, sig);
 }
 
-static struct fault_frame *frame_of(struct km_vcpu *vcpu)
+static struct km_fault_frame *frame_of(struct km_vcpu *vcpu)
 {
 	uint64_t rsp = vcpu->run->s.regs.regs.rsp;
 	uint64_t page = KM_SYS_VA + KM_SYS_VCPU + (uint64_t)vcpu->id * KM_PAGE_SIZE;
 	uint64_t lo = page + KM_VCPU_STACK_LO, hi = page + KM_VCPU_STACK_HI;
 
-	if (rsp < lo || rsp > hi - sizeof(struct fault_frame))
+	if (rsp < lo || rsp > hi - sizeof(struct km_fault_frame))
 		km_die(1, "km: internal: exception frame outside the supervisor stack");
 	return km_sys(vcpu->vm, rsp - KM_SYS_VA);
+}
+
+/*
+ * The frame of the exception a vCPU is reporting, if it stopped at the
+ * stub's `out` (before it, on hardware KVM; past it, on PVM or once the I/O
+ * is complete): its user context is there, not in the registers.
+ */
+struct km_fault_frame *km_fault_frame_at_out(struct km_vcpu *vcpu)
+{
+	uint64_t out = KM_SYS_VA + KM_SYS_STUB + (uint64_t)(km_stub_fault_out - km_stub_start);
+	uint64_t rip = vcpu->run->s.regs.regs.rip;
+
+	return rip - out <= 2 ? frame_of(vcpu) : NULL;
 }
 
 static bool mapped(struct km_vm *vm, uint64_t addr)
@@ -85,7 +93,7 @@ static bool spurious(struct km_vcpu *vcpu, uint64_t addr, uint64_t error)
 
 void km_guest_fault(struct km_vcpu *vcpu)
 {
-	struct fault_frame *f = frame_of(vcpu);
+	struct km_fault_frame *f = frame_of(vcpu);
 	char why[160];
 	uint64_t vec = f->vector < 32 ? f->vector : 13;
 	int sig = vectors[vec].sig ? vectors[vec].sig : SIGSEGV;
@@ -95,6 +103,9 @@ void km_guest_fault(struct km_vcpu *vcpu)
 	int code = SI_KERNEL;
 	uint64_t addr = 0;
 	bool user = (f->cs & 3) == 3;
+
+	if (user && (vec == 1 || vec == 3) && km_gdb_attached() && km_gdb_trap(vcpu, f))
+		return;
 
 	if (vec == VEC_PF) {
 		struct kvm_sregs sregs;
@@ -109,6 +120,13 @@ void km_guest_fault(struct km_vcpu *vcpu)
 		code = vec == 0 ? FPE_INTDIV : vec == 6 ? ILL_ILLOPN : 0;
 	} else if (vec == 17) {
 		code = BUS_ADRALN;
+	}
+	if (user && km_gdb_attached()) {
+		int chosen = km_gdb_signal(vcpu, sig); /* gdb sees it first, and may cancel or change it */
+		if (chosen == 0)
+			return; /* the instruction runs again */
+		if (chosen != sig)
+			code = SI_KERNEL, sig = chosen;
 	}
 	if (user && km_signal_fault(vcpu, sig, code, addr, &f->rip, f->error, vec))
 		return;

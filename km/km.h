@@ -208,6 +208,12 @@ struct km_vcpu {
 	int kick_pending; /* a kick is in flight; the routing thread repeats it */
 	uint64_t altstack[3]; /* stack_t: ss_sp, ss_flags, ss_size */
 	char name[16];
+	struct {
+		bool parked;   /* waiting at the run loop while gdb has the program stopped */
+		bool step;     /* gdb's resume: one instruction */
+		bool stepping; /* TF is gdb's: its trap ends the step */
+		int signal;    /* gdb's resume: the signal the thread gets, 0 none */
+	} gdb;
 };
 
 /* log.c: one place for what km says. */
@@ -308,6 +314,7 @@ const char *km_proc_stat_exe(struct km_vm *vm, int dirfd, const char *path, int 
 /* stub.S: guest code km copies into the supervisor area. */
 extern const uint8_t km_stub_start[], km_stub_end[];
 extern const uint8_t km_stub_vectors[]; /* 32 entries, KM_STUB_VEC_SIZE apart */
+extern const uint8_t km_stub_fault_out[]; /* the `out` that reports an exception */
 extern const uint8_t km_entry_start[], km_entry_end[];
 #define KM_STUB_VEC_SIZE 16
 
@@ -377,8 +384,12 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 		       char **envp);
 
 /* run.c and fault.c: the run loop and what guest exceptions become. */
+struct km_fault_frame { /* what the CPU and the stub leave on the supervisor stack */
+	uint64_t vector, error, rip, cs, rflags, rsp, ss;
+};
 void km_run(struct km_vcpu *vcpu);
 void km_guest_fault(struct km_vcpu *vcpu);
+struct km_fault_frame *km_fault_frame_at_out(struct km_vcpu *vcpu);
 _Noreturn void km_guest_killed(struct km_vm *vm, int sig, const char *why);
 
 /* core.c: the guest's core file when a signal kills it; its threads stop for it at the run loop. */
@@ -388,6 +399,25 @@ void km_core_fault_context(const struct kvm_regs *regs, const siginfo_t *info);
 bool km_core_stopping(void);
 _Noreturn void km_core_stop(struct km_vcpu *vcpu);
 _Noreturn void km_core_die(struct km_vm *vm, int sig);
+
+/*
+ * gdb.c: the gdb stub. Idle, it costs one flag test per exit; attached, it
+ * stops every vCPU at the run loop (all-stop) and takes the debug traps.
+ */
+void km_gdb_option(int opt, const char *arg);
+void km_gdb_init(struct km_vm *vm);
+void km_gdb_start(struct km_vcpu *vcpu);
+bool km_gdb_stopping(void);
+void km_gdb_park(struct km_vcpu *vcpu);
+bool km_gdb_attached(void);
+bool km_gdb_trap(struct km_vcpu *vcpu, struct km_fault_frame *f);
+int km_gdb_signal(struct km_vcpu *vcpu, int sig);
+void km_gdb_exit(int status, int sig);
+void km_gdb_after_fork(struct km_vm *vm);
+
+/* A debugger's write: [gva, gva+len) mapped, whatever the guest's rights (0 or -errno). */
+int km_debug_poke(struct km_vm *vm, uint64_t gva, const void *src, size_t len);
+void km_vcpu_interrupt(struct km_vcpu *v);
 
 /* sys_timer.c: a guest POSIX timer fired (its host timer signalled the router). */
 #define KM_SIG_TIMER (SIGRTMIN + 28) /* 62 */

@@ -41,6 +41,10 @@ static void usage(FILE *out)
 		"      --core=FILE       if a signal kills the program with a core dump, write\n"
 		"                        the core to FILE, whatever the host's core_pattern and\n"
 		"                        RLIMIT_CORE say\n"
+		"      --gdb=[ADDR:]PORT start the program stopped, waiting for gdb to connect\n"
+		"                        (target remote ADDR:PORT); ADDR defaults to 127.0.0.1\n"
+		"      --gdb-listen=ADDR:PORT  the same, on another address\n"
+		"      --gdb-attach=[ADDR:]PORT  run the program, and let gdb attach later\n"
 		"      --no-seccomp      do not confine km to the host calls it needs (for\n"
 		"                        debugging km; see km(1))\n"
 		"  -h, --help            show this help\n"
@@ -99,6 +103,7 @@ int main(int argc, char **argv)
 		case 'P': km_allow_path_option(optarg); break;
 		case 'S': seccomp = KM_SECCOMP_OFF; break;
 		case 'C': km_core_option(optarg); break;
+		case 'g': case 'l': case 'a': km_gdb_option(c, optarg); break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
 		case 'K': kvm_fd = km_kvm_fd_option(optarg); break;
 		case 'h': usage(stdout); return 0;
@@ -150,6 +155,7 @@ int main(int argc, char **argv)
 	km_x86_init_sys_area(&vm);
 	km_kvm_map_memory(&vm);
 	km_signals_init(&vm);
+	km_gdb_init(&vm);
 	km_landlock_confine(&vm); /* last: the setup above opens what it needs */
 	km_thread_main(&vm, img.start, sp);
 }

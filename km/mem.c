@@ -549,6 +549,43 @@ static void do_copy(void *arg)
 	memcpy(c->dst, c->src, c->len);
 }
 
+/*
+ * What ptrace's POKE does: the write goes through km's mapping even where
+ * the guest may not write (code), which becomes writable for it one page at
+ * a time (a private file mapping gets its own copy of the page; a shared
+ * mapping of a file opened read-only refuses, as Linux refuses a debugger).
+ * Under the address-space lock, so that no guest call remaps meanwhile.
+ */
+int km_debug_poke(struct km_vm *vm, uint64_t gva, const void *src, size_t len)
+{
+	int err = 0;
+
+	if (gva + len < gva || km_gva(vm, gva, len, PROT_NONE) == NULL)
+		return -EFAULT;
+	pthread_rwlock_wrlock(&vm->mm_lock);
+	for (uint64_t at = gva; at < gva + len && !err;) {
+		const struct km_vma *v = km_vma_find(vm, at);
+		uint64_t page = KM_ROUND_DOWN(at, KM_PAGE_SIZE);
+		uint64_t n = page + KM_PAGE_SIZE - at < gva + len - at ? page + KM_PAGE_SIZE - at : gva + len - at;
+		uint8_t *host = host_of(vm, page);
+		bool open = v && (v->prot & PROT_WRITE);
+		if (v == NULL)
+			err = -EFAULT;
+		else if (!open && mprotect(host, KM_PAGE_SIZE, PROT_READ | PROT_WRITE) != 0)
+			err = -errno;
+		if (!err) {
+			struct copy c = { host + (at - page), (const uint8_t *)src + (at - gva), n };
+			if (!km_guarded(do_copy, &c))
+				err = -EFAULT;
+			if (!open && mprotect(host, KM_PAGE_SIZE, host_prot(v->prot)) != 0)
+				km_die(1, "km: cannot restore the rights of a page gdb wrote: %s", strerror(errno));
+		}
+		at += n;
+	}
+	pthread_rwlock_unlock(&vm->mm_lock);
+	return err;
+}
+
 /* len bytes of the guest's at gva into km's dst: 0 or -EFAULT. */
 int km_copy_in(struct km_vm *vm, void *dst, uint64_t gva, size_t len)
 {

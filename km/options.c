@@ -12,6 +12,9 @@ const struct option km_options[] = {
 	{ "allow-path", required_argument, NULL, 'P' },
 	{ "no-seccomp", no_argument, NULL, 'S' },
 	{ "core", required_argument, NULL, 'C' },
+	{ "gdb", required_argument, NULL, 'g' },
+	{ "gdb-listen", required_argument, NULL, 'l' },
+	{ "gdb-attach", required_argument, NULL, 'a' },
 	/* Only from km's own exec for the guest: see seccomp.c and kvm.c. */
 	{ "seccomp-inherited", no_argument, NULL, 'I' },
 	{ "kvm-fd", required_argument, NULL, 'K' },

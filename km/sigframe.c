@@ -172,6 +172,15 @@ static bool next_for_handler(struct km_vcpu *vcpu, siginfo_t *info, struct km_si
 	while (km_sig_dequeue(vcpu, ~vcpu->sigmask, info)) {
 		int sig = info->si_signo;
 		took = true;
+		if (km_gdb_attached()) { /* gdb sees it first, and may cancel or change it */
+			pthread_mutex_unlock(&vm->sig_lock);
+			sig = km_gdb_signal(vcpu, sig);
+			pthread_mutex_lock(&vm->sig_lock);
+			if (sig == 0)
+				continue;
+			if (sig != info->si_signo)
+				*info = (siginfo_t){ .si_signo = sig, .si_code = SI_USER };
+		}
 		*act = vm->sigact[sig];
 		if (km_sig_ignored(vm, sig))
 			continue;

@@ -138,6 +138,17 @@ void km_vcpu_kick(struct km_vm *vm, struct km_vcpu *v)
 	wake(vm, v);
 }
 
+/*
+ * Out of the guest, not to take a signal (gdb's stop): once is enough, the
+ * handler's immediate_exit stays until the next KVM_RUN, and the run loop
+ * looks before it. A host call it blocks in is made again, as for a kick.
+ */
+void km_vcpu_interrupt(struct km_vcpu *v)
+{
+	if (v != self)
+		syscall(SYS_tgkill, getpid(), v->tid, SIG_KICK);
+}
+
 static void wake_waiters(struct km_vm *vm)
 {
 	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);

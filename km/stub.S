@@ -7,7 +7,7 @@
 
 	.section .rodata
 	.balign 16
-	.globl km_stub_start, km_stub_vectors, km_stub_end
+	.globl km_stub_start, km_stub_vectors, km_stub_fault_out, km_stub_end
 km_stub_start:
 /*
  * CPL 0 exception entries. Each pushes its vector (and a zero where the CPU
@@ -59,6 +59,7 @@ km_stub_vectors:
 
 	.balign 16
 exception_common:
+km_stub_fault_out:
 	outl %eax, $KM_FAULT_PORT
 	addq $16, %rsp
 	iretq

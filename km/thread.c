@@ -29,6 +29,7 @@ void km_threads_init(struct km_vm *vm)
 /* The guest saw exit_group, or its last thread left: the process ends here. */
 static _Noreturn void process_exit(int status)
 {
+	km_gdb_exit(status, 0);
 	fflush(NULL);
 	_exit(status & 0xff);
 }
@@ -36,6 +37,7 @@ static _Noreturn void process_exit(int status)
 static void run_guest_thread(struct km_vcpu *vcpu)
 {
 	km_x86_load_start(vcpu);
+	km_gdb_start(vcpu);
 	km_run(vcpu);
 	if (vcpu->vm->exiting)
 		process_exit(vcpu->vm->exit_status);

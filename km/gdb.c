@@ -1,0 +1,1023 @@
+/*
+ * The gdb stub: km serves GDB's Remote Serial Protocol for the program it
+ * runs, as gdbserver does for a Linux process.
+ *
+ * All-stop: when a thread reports an event (a breakpoint, a step, a signal)
+ * or gdb interrupts, every vCPU is sent out of the guest and waits at the run
+ * loop; a thread blocked in a host call stays there, and waits when the
+ * call returns. A server thread talks to gdb meanwhile, and resumes them.
+ * Breakpoints are int3 written into the program's memory, steps the trap
+ * flag, watchpoints and hardware breakpoints the guest's debug registers:
+ * all of them reach km as guest exceptions, the same way on every KVM.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gdb.h"
+
+#define TF (1ul << 8)
+#define RF (1ul << 16)
+#define MAX_BREAKPOINTS 512
+#define PARK_WAIT_MS 200
+
+enum mode { OFF, WAIT, ATTACH };
+
+struct breakpoint {
+	uint64_t addr;
+	uint8_t saved;
+};
+
+struct watchpoint {
+	uint64_t addr, len;
+	int type; /* 1 execute, 2 write, 3 read, 4 access: Z's numbers */
+};
+
+static struct {
+	enum mode mode;
+	struct sockaddr_in addr;
+	struct km_vm *vm;
+	int listen_fd, wake[2];
+	struct gdb_conn conn;
+	bool connected, attached; /* attached: gdb came to a running program */
+	pthread_mutex_t lock, send_lock;
+	pthread_cond_t cond;
+	int stopping; /* all-stop asked for or in effect; read without the lock */
+	uint64_t resume_seq;
+	struct km_vcpu *event_vcpu;
+	char event[160];
+	pid_t g_tid, c_tid; /* Hg and Hc: 0 any, -1 all */
+	struct breakpoint bps[MAX_BREAKPOINTS];
+	int nbp;
+	struct watchpoint watch[4];
+	uint64_t pass; /* QPassSignals, as host signal bits */
+	char packet[GDB_PACKET_MAX], reply[2 * GDB_PACKET_MAX + 64];
+} g = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.send_lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.listen_fd = -1,
+	.wake = { -1, -1 },
+};
+
+/* ---- options ------------------------------------------------------------- */
+
+/* "PORT" or "ADDR:PORT"; the address defaults to 127.0.0.1. */
+static void parse_address(const char *opt, const char *arg)
+{
+	char host[64] = "127.0.0.1";
+	const char *colon = strrchr(arg, ':'), *port = colon ? colon + 1 : arg;
+	char *end;
+
+	if (colon) {
+		size_t n = (size_t)(colon - arg);
+		if (n == 0 || n >= sizeof(host))
+			km_die(2, "km: bad --%s address '%s': use PORT or ADDR:PORT", opt, arg);
+		memcpy(host, arg, n);
+		host[n] = '\0';
+	}
+	errno = 0;
+	unsigned long p = strtoul(port, &end, 10);
+	if (errno || end == port || *end || p > 65535)
+		km_die(2, "km: bad --%s port '%s': use a number from 0 to 65535", opt, port);
+	g.addr.sin_family = AF_INET;
+	g.addr.sin_port = htons((uint16_t)p);
+	if (inet_pton(AF_INET, host, &g.addr.sin_addr) != 1)
+		km_die(2, "km: bad --%s address '%s': use an IPv4 address such as 127.0.0.1", opt, host);
+}
+
+void km_gdb_option(int opt, const char *arg)
+{
+	switch (opt) {
+	case 'g': g.mode = WAIT; parse_address("gdb", arg); break;
+	case 'l': g.mode = WAIT; parse_address("gdb-listen", arg); break;
+	case 'a': g.mode = ATTACH; parse_address("gdb-attach", arg); break;
+	}
+}
+
+/* ---- signals: Linux's numbers and gdb's -------------------------------------- */
+
+static const uint8_t to_gdb[32] = {
+	0, 1, 2, 3, 4, 5, 6, 10, 8, 9, 30, 11, 31, 13, 14, 15,
+	143, 20, 19, 17, 18, 21, 22, 16, 24, 25, 26, 27, 28, 23, 32, 12,
+};
+
+static int gdb_signal(int sig)
+{
+	if (sig > 0 && sig < 32)
+		return to_gdb[sig];
+	if (sig == 32)
+		return 77;
+	if (sig > 32 && sig < 64)
+		return 45 + sig - 33;
+	return sig == 64 ? 78 : 143;
+}
+
+static int host_signal(int gsig)
+{
+	for (int s = 1; s <= KM_NSIG; s++)
+		if (gdb_signal(s) == gsig)
+			return s;
+	return 0;
+}
+
+/* ---- threads ----------------------------------------------------------------- */
+
+static bool live(const struct km_vcpu *v)
+{
+	enum km_vcpu_state st = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+	return st == KM_VCPU_RUNNING || st == KM_VCPU_STARTING;
+}
+
+static struct km_vcpu *thread(pid_t tid)
+{
+	int n = __atomic_load_n(&g.vm->nvcpu, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n; i++) {
+		struct km_vcpu *v = g.vm->vcpus[i];
+		if (live(v) && (tid <= 0 || v->tid == tid))
+			return v;
+	}
+	return NULL;
+}
+
+/* The thread register packets are for: Hg's, else the one that stopped. */
+static struct km_vcpu *reg_thread(void)
+{
+	struct km_vcpu *v = g.g_tid > 0 ? thread(g.g_tid) : NULL;
+	return v ? v : g.event_vcpu && live(g.event_vcpu) ? g.event_vcpu : thread(0);
+}
+
+/* ---- breakpoints ------------------------------------------------------------- */
+
+static struct breakpoint *breakpoint_at(uint64_t addr)
+{
+	for (int i = 0; i < g.nbp; i++)
+		if (g.bps[i].addr == addr)
+			return &g.bps[i];
+	return NULL;
+}
+
+static bool insert_breakpoint(uint64_t addr)
+{
+	static const uint8_t int3 = 0xcc;
+	struct breakpoint *b = breakpoint_at(addr);
+
+	if (b)
+		return true;
+	if (g.nbp == MAX_BREAKPOINTS || km_copy_in(g.vm, &g.bps[g.nbp].saved, addr, 1) < 0 ||
+	    km_debug_poke(g.vm, addr, &int3, 1) < 0)
+		return false;
+	g.bps[g.nbp++].addr = addr;
+	return true;
+}
+
+static bool remove_breakpoint(uint64_t addr)
+{
+	struct breakpoint *b = breakpoint_at(addr);
+
+	if (b == NULL)
+		return true;
+	km_debug_poke(g.vm, addr, &b->saved, 1); /* fails only if the program unmapped it */
+	*b = g.bps[--g.nbp];
+	return true;
+}
+
+/* Memory as gdb reads it: what the program wrote, not km's int3s. */
+static int read_memory(uint64_t addr, uint8_t *buf, size_t len)
+{
+	if (km_copy_in(g.vm, buf, addr, len) < 0) {
+		size_t n = 0; /* as much as can be read, as gdbserver answers */
+		while (n < len && km_copy_in(g.vm, buf + n, addr + n, 1) == 0)
+			n++;
+		if (n == 0)
+			return -1;
+		len = n;
+	}
+	for (int i = 0; i < g.nbp; i++)
+		if (g.bps[i].addr - addr < len)
+			buf[g.bps[i].addr - addr] = g.bps[i].saved;
+	return (int)len;
+}
+
+static bool write_memory(uint64_t addr, uint8_t *buf, size_t len)
+{
+	for (int i = 0; i < g.nbp; i++)
+		if (g.bps[i].addr - addr < len) {
+			g.bps[i].saved = buf[g.bps[i].addr - addr];
+			buf[g.bps[i].addr - addr] = 0xcc;
+		}
+	return km_debug_poke(g.vm, addr, buf, len) == 0;
+}
+
+/* The guest's debug registers on every vCPU: hardware breakpoints and watchpoints. */
+static bool load_debug_regs(void)
+{
+	struct kvm_debugregs d = { 0 };
+	static const uint64_t rw[5] = { 0, 0, 1, 3, 3 }, lens[9] = { 0, 0, 1, 0, 3, 0, 0, 0, 2 };
+
+	for (int i = 0; i < 4; i++) {
+		const struct watchpoint *w = &g.watch[i];
+		if (w->type == 0)
+			continue;
+		d.db[i] = w->addr;
+		d.dr7 |= 1ul << (2 * i) | rw[w->type] << (16 + 4 * i) |
+			 (w->type == 1 ? 0 : lens[w->len]) << (18 + 4 * i);
+	}
+	d.dr6 = 0xffff0ff0;
+	int n = __atomic_load_n(&g.vm->nvcpu, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (ioctl(g.vm->vcpus[i]->fd, KVM_SET_DEBUGREGS, &d) < 0)
+			return false;
+	return true;
+}
+
+static bool set_watchpoint(int type, uint64_t addr, uint64_t len, bool on)
+{
+	int free_slot = -1;
+
+	if (type != 1 && (len == 0 || len > 8 || (len & (len - 1)) || (addr & (len - 1))))
+		return false; /* one debug register: an aligned 1, 2, 4 or 8 bytes */
+	for (int i = 0; i < 4; i++) {
+		struct watchpoint *w = &g.watch[i];
+		if (w->type == type && w->addr == addr && (type == 1 || w->len == len)) {
+			if (!on)
+				w->type = 0;
+			return on || load_debug_regs();
+		}
+		if (w->type == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (!on)
+		return true;
+	if (free_slot < 0)
+		return false;
+	g.watch[free_slot] = (struct watchpoint){ addr, type == 1 ? 1 : len, type };
+	if (load_debug_regs())
+		return true;
+	g.watch[free_slot].type = 0;
+	return false;
+}
+
+/* ---- stopping and resuming the vCPUs ---------------------------------------- */
+
+bool km_gdb_attached(void)
+{
+	return __atomic_load_n(&g.connected, __ATOMIC_ACQUIRE);
+}
+
+bool km_gdb_stopping(void)
+{
+	return __atomic_load_n(&g.stopping, __ATOMIC_ACQUIRE);
+}
+
+/* With g.lock held: every vCPU out of the guest, the server told. */
+static void stop_all(struct km_vcpu *event, const char *reply)
+{
+	snprintf(g.event, sizeof(g.event), "%s", reply);
+	g.event_vcpu = event;
+	__atomic_store_n(&g.stopping, 1, __ATOMIC_RELEASE);
+	int n = __atomic_load_n(&g.vm->nvcpu, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (live(g.vm->vcpus[i]))
+			km_vcpu_interrupt(g.vm->vcpus[i]);
+	char b = 1;
+	if (write(g.wake[1], &b, 1) < 0) {
+		/* the pipe is full: the server has a wakeup to read already */
+	}
+}
+
+/* gdb's resume for this thread, as it leaves the stop. */
+static void take_resume(struct km_vcpu *vcpu)
+{
+
+	if (vcpu->gdb.step) {
+		struct kvm_regs r;
+		gdb_user_regs(vcpu, &r);
+		r.rflags |= TF;
+		gdb_set_user_regs(vcpu, &r);
+		vcpu->gdb.stepping = true;
+	}
+}
+
+/*
+ * A vCPU at the run loop while gdb has the program stopped: waits there.
+ * One inside an exception entry first runs to its `out`, where km (and
+ * gdb) find the program's context; the I/O of its last exit is completed,
+ * so that gdb may move rip.
+ */
+void km_gdb_park(struct km_vcpu *vcpu)
+{
+	uint64_t rip = vcpu->run->s.regs.regs.rip, stub = KM_SYS_VA + KM_SYS_STUB;
+
+	if (rip - stub < (uint64_t)(km_stub_fault_out - km_stub_start))
+		return;
+	if (vcpu->run->exit_reason == KVM_EXIT_IO)
+		km_vcpu_complete_io(vcpu);
+	pthread_mutex_lock(&g.lock);
+	if (!g.stopping) {
+		pthread_mutex_unlock(&g.lock);
+		return;
+	}
+	uint64_t seq = g.resume_seq;
+	vcpu->gdb.parked = true;
+	pthread_cond_broadcast(&g.cond);
+	while (g.resume_seq == seq)
+		pthread_cond_wait(&g.cond, &g.lock);
+	vcpu->gdb.parked = false;
+	take_resume(vcpu);
+	pthread_mutex_unlock(&g.lock);
+}
+
+/*
+ * vcpu has an event for gdb: stops everything and waits for gdb's resume.
+ * False when another thread's stop came first and this event is to be
+ * dropped (the caller repeats or forgets it): gdb resumed in between.
+ */
+static bool report(struct km_vcpu *vcpu, const char *reply, bool drop_if_late)
+{
+	pthread_mutex_lock(&g.lock);
+	while (g.stopping) {
+		pthread_mutex_unlock(&g.lock);
+		km_gdb_park(vcpu);
+		if (drop_if_late)
+			return false;
+		pthread_mutex_lock(&g.lock);
+	}
+	if (!g.connected) {
+		pthread_mutex_unlock(&g.lock);
+		return false;
+	}
+	stop_all(vcpu, reply);
+	pthread_mutex_unlock(&g.lock);
+	km_gdb_park(vcpu);
+	return true;
+}
+
+static void clear_step(struct km_vcpu *vcpu, struct km_fault_frame *f)
+{
+	f->rflags &= ~TF;
+
+	vcpu->gdb.stepping = false;
+}
+
+bool km_gdb_trap(struct km_vcpu *vcpu, struct km_fault_frame *f)
+{
+	char reply[96];
+
+	if (f->vector == 3) {
+		pthread_mutex_lock(&g.lock);
+		bool ours = breakpoint_at(f->rip - 1) != NULL;
+		pthread_mutex_unlock(&g.lock);
+		if (!ours)
+			return false; /* the program's own int3: a SIGTRAP, which gdb sees as a signal */
+		f->rip--;
+		if (vcpu->gdb.stepping)
+			clear_step(vcpu, f);
+		snprintf(reply, sizeof(reply), "T05thread:%x;swbreak:;", vcpu->tid);
+		report(vcpu, reply, true);
+		return true;
+	}
+	struct kvm_debugregs d;
+	if (ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &d) < 0)
+		return false;
+	uint64_t hit = d.dr6 & 0xf & (uint64_t)((g.watch[0].type != 0) | (g.watch[1].type != 0) << 1 |
+						 (g.watch[2].type != 0) << 2 | (g.watch[3].type != 0) << 3);
+	d.dr6 = 0xffff0ff0;
+	ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &d);
+	if (hit) {
+		int i = __builtin_ctzll(hit);
+		const struct watchpoint *w = &g.watch[i];
+		if (w->type == 0)
+			return false;
+		if (w->type == 1) {
+			f->rflags |= RF; /* an instruction breakpoint is a fault: run it once on resume */
+			snprintf(reply, sizeof(reply), "T05thread:%x;hwbreak:;", vcpu->tid);
+		} else {
+			snprintf(reply, sizeof(reply), "T05thread:%x;%s:%lx;", vcpu->tid,
+				 w->type == 2 ? "watch" : w->type == 3 ? "rwatch" : "awatch",
+				 (unsigned long)w->addr);
+		}
+		if (vcpu->gdb.stepping)
+			clear_step(vcpu, f);
+		report(vcpu, reply, w->type == 1);
+		return true;
+	}
+	/* DR6's BS bit, not set for the guest on every KVM (PVM): gdb's step is the only TF here */
+	if (vcpu->gdb.stepping) {
+		clear_step(vcpu, f);
+		snprintf(reply, sizeof(reply), "T05thread:%x;", vcpu->tid);
+		report(vcpu, reply, true);
+		return true;
+	}
+	return false;
+}
+
+int km_gdb_signal(struct km_vcpu *vcpu, int sig)
+{
+	char reply[64];
+
+	if (sig < 1 || sig > KM_NSIG || (g.pass & KM_SIG_BIT(sig)))
+		return sig;
+	snprintf(reply, sizeof(reply), "T%02xthread:%x;", gdb_signal(sig), vcpu->tid);
+	vcpu->gdb.signal = sig;
+	if (!report(vcpu, reply, false))
+		return sig;
+	return vcpu->gdb.signal;
+}
+
+/* ---- the conversation ---------------------------------------------------------- */
+
+static bool send_reply(const char *text)
+{
+	pthread_mutex_lock(&g.send_lock);
+	bool ok = gdb_send(&g.conn, text);
+	pthread_mutex_unlock(&g.send_lock);
+	return ok;
+}
+
+/* A qXfer object's [off, off+len) as 'm' (more follows) or 'l' (last) data. */
+static void send_object(const char *data, size_t size, const char *args)
+{
+	uint64_t off, len;
+	const char *p = strrchr(args, ':');
+
+	if (p == NULL || !(p++, gdb_get_number(&p, &off)) || *p++ != ',' ||
+	    !gdb_get_number(&p, &len)) {
+		send_reply("E01");
+		return;
+	}
+	if (len > GDB_PACKET_MAX / 2)
+		len = GDB_PACKET_MAX / 2;
+	if (off >= size) {
+		send_reply("l");
+		return;
+	}
+	size_t n = size - off < len ? size - off : len;
+	pthread_mutex_lock(&g.send_lock);
+	gdb_send_binary(&g.conn, off + n < size ? 'm' : 'l', data + off, n, g.reply);
+	pthread_mutex_unlock(&g.send_lock);
+}
+
+static void send_threads_xml(void)
+{
+	static char xml[64 * KM_MAX_VCPUS];
+	size_t len = (size_t)snprintf(xml, sizeof(xml), "<?xml version=\"1.0\"?><threads>");
+	int n = __atomic_load_n(&g.vm->nvcpu, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n && len < sizeof(xml) - 96; i++) {
+		struct km_vcpu *v = g.vm->vcpus[i];
+		if (live(v))
+			len += (size_t)snprintf(xml + len, sizeof(xml) - len,
+						"<thread id=\"%x\" name=\"%s\"/>", v->tid,
+						km_thread_name(g.vm, v));
+	}
+	len += (size_t)snprintf(xml + len, sizeof(xml) - len, "</threads>");
+	send_object(xml, len, g.packet);
+}
+
+static void send_auxv(void)
+{
+	static uint8_t auxv[4096];
+	size_t len = g.vm->auxv_end - g.vm->auxv_start;
+
+	if (len > sizeof(auxv) || km_copy_in(g.vm, auxv, g.vm->auxv_start, len) < 0) {
+		send_reply("E01");
+		return;
+	}
+	send_object((const char *)auxv, len, g.packet);
+}
+
+static void query(const char *q)
+{
+	if (strncmp(q, "qSupported", 10) == 0) {
+		snprintf(g.reply, sizeof(g.reply),
+			 "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;qXfer:threads:read+;"
+			 "qXfer:auxv:read+;qXfer:exec-file:read+;QPassSignals+;swbreak+;hwbreak+;"
+			 "vContSupported+",
+			 GDB_PACKET_MAX);
+		send_reply(g.reply);
+	} else if (strncmp(q, "qXfer:features:read:target.xml:", 31) == 0) {
+		const char *xml = gdb_target_xml(g.vm);
+		send_object(xml, strlen(xml), q);
+	} else if (strncmp(q, "qXfer:threads:read:", 19) == 0) {
+		send_threads_xml();
+	} else if (strncmp(q, "qXfer:auxv:read:", 16) == 0) {
+		send_auxv();
+	} else if (strncmp(q, "qXfer:exec-file:read:", 21) == 0) {
+		send_object(g.vm->exe_path, strlen(g.vm->exe_path), q);
+	} else if (strcmp(q, "qC") == 0) {
+		struct km_vcpu *v = reg_thread();
+		snprintf(g.reply, sizeof(g.reply), "QC%x", v ? v->tid : getpid());
+		send_reply(g.reply);
+	} else if (strcmp(q, "qfThreadInfo") == 0) {
+		char *o = g.reply + sprintf(g.reply, "m");
+		int n = __atomic_load_n(&g.vm->nvcpu, __ATOMIC_ACQUIRE);
+		for (int i = 0; i < n && o < g.reply + sizeof(g.reply) - 16; i++)
+			if (live(g.vm->vcpus[i]))
+				o += sprintf(o, "%s%x", o == g.reply + 1 ? "" : ",", g.vm->vcpus[i]->tid);
+		send_reply(g.reply);
+	} else if (strcmp(q, "qsThreadInfo") == 0) {
+		send_reply("l");
+	} else if (strcmp(q, "qAttached") == 0 || strncmp(q, "qAttached:", 10) == 0) {
+		send_reply(g.attached ? "1" : "0");
+	} else if (strncmp(q, "qSymbol", 7) == 0) {
+		send_reply("OK");
+	} else {
+		send_reply("");
+	}
+}
+
+static void set_pass_signals(const char *list)
+{
+	g.pass = 0;
+	for (const char *p = list; *p;) {
+		uint64_t n;
+		if (!gdb_get_number(&p, &n))
+			break;
+		int sig = host_signal((int)n);
+		if (sig)
+			g.pass |= KM_SIG_BIT(sig);
+		if (*p == ';')
+			p++;
+	}
+	send_reply("OK");
+}
+
+static void memory(char kind, const char *args)
+{
+	uint64_t addr, len;
+	const char *p = args;
+	static uint8_t buf[GDB_PACKET_MAX];
+
+	if (!gdb_get_number(&p, &addr) || *p++ != ',' || !gdb_get_number(&p, &len)) {
+		send_reply("E01");
+		return;
+	}
+	if (kind == 'm') {
+		if (len > GDB_PACKET_MAX / 2 - 8)
+			len = GDB_PACKET_MAX / 2 - 8;
+		int n = read_memory(addr, buf, len);
+		if (n < 0) {
+			send_reply("E14");
+			return;
+		}
+		gdb_put_hex(g.reply, buf, (size_t)n);
+		send_reply(g.reply);
+		return;
+	}
+	if (*p++ != ':' || len > sizeof(buf)) {
+		send_reply("E01");
+		return;
+	}
+	if (kind == 'M' && (strlen(p) != 2 * len || !gdb_get_hex(p, buf, len))) {
+		send_reply("E01");
+		return;
+	}
+	if (kind == 'X')
+		memcpy(buf, p, len); /* unescaped by gdb_recv */
+	send_reply(len == 0 || write_memory(addr, buf, len) ? "OK" : "E14");
+}
+
+static void registers(char kind, const char *args)
+{
+	struct km_vcpu *v = reg_thread();
+	uint64_t n = (uint64_t)-1;
+	const char *p = args;
+
+	if (v == NULL) {
+		send_reply("E01");
+		return;
+	}
+	if ((kind == 'p' || kind == 'P') && (!gdb_get_number(&p, &n) || n > 1024)) {
+		send_reply("E01");
+		return;
+	}
+	if (kind == 'g' || kind == 'p') {
+		bool ok = gdb_read_registers(v, (int)n, g.reply);
+		send_reply(ok ? g.reply : "E01");
+		return;
+	}
+	if (kind == 'P' && *p++ != '=') {
+		send_reply("E01");
+		return;
+	}
+	send_reply(gdb_write_registers(v, (int)n, p) ? "OK" : "E01");
+}
+
+static void breakpoints(bool on, const char *args)
+{
+	uint64_t type, addr, kind;
+	const char *p = args;
+	bool ok;
+
+	if (!gdb_get_number(&p, &type) || *p++ != ',' || !gdb_get_number(&p, &addr) || *p++ != ',' ||
+	    !gdb_get_number(&p, &kind) || type > 4) {
+		send_reply("E01");
+		return;
+	}
+	if (type == 0)
+		ok = on ? insert_breakpoint(addr) : remove_breakpoint(addr);
+	else
+		ok = set_watchpoint((int)type + 0, addr, kind, on) ;
+	send_reply(ok ? "OK" : "E01");
+}
+
+static void set_thread(const char *args)
+{
+	char which = *args++;
+	pid_t tid = 0;
+	uint64_t n;
+
+	if (strcmp(args, "-1") == 0)
+		tid = -1;
+	else if (gdb_get_number(&args, &n))
+		tid = (pid_t)n;
+	if (tid > 0 && thread(tid) == NULL) {
+		send_reply("E01");
+		return;
+	}
+	if (which == 'g')
+		g.g_tid = tid;
+	else
+		g.c_tid = tid;
+	send_reply("OK");
+}
+
+/*
+ * A resume: each thread's action (vCont's per thread, else c/s/C/S for
+ * Hc's thread, the others continuing), then every vCPU goes. True if the
+ * packet was a resume.
+ */
+static bool resume(const char *cmd)
+{
+
+	int n = __atomic_load_n(&g.vm->nvcpu, __ATOMIC_ACQUIRE);
+	uint64_t sig = 0;
+	const char *p = cmd + 1;
+
+	for (int i = 0; i < n; i++) {
+		struct km_vcpu *v = g.vm->vcpus[i];
+		v->gdb.step = false;
+		v->gdb.signal = 0;
+	}
+	if (cmd[0] == 'c' || cmd[0] == 's' || cmd[0] == 'C' || cmd[0] == 'S') {
+		if ((cmd[0] == 'C' || cmd[0] == 'S') && !gdb_get_number(&p, &sig))
+			return false;
+		struct km_vcpu *v = g.c_tid > 0 ? thread(g.c_tid) : reg_thread();
+		if (v) {
+			v->gdb.step = cmd[0] == 's' || cmd[0] == 'S';
+			v->gdb.signal = host_signal((int)sig);
+		}
+	} else { /* vCont;ACTION[:TID];...: the first action that names a thread is its */
+		bool *set = calloc((size_t)n, sizeof(bool));
+		if (set == NULL)
+			return false;
+		for (p = cmd + 5; *p == ';';) {
+			char a = *++p;
+			sig = 0;
+			p++;
+			if ((a == 'C' || a == 'S') && !gdb_get_number(&p, &sig))
+				break;
+			uint64_t tid = 0;
+			bool all = true;
+			if (*p == ':') {
+				p++;
+				if (strncmp(p, "-1", 2) == 0)
+					p += 2;
+				else if (gdb_get_number(&p, &tid))
+					all = false;
+			}
+			for (int i = 0; i < n; i++) {
+				struct km_vcpu *v = g.vm->vcpus[i];
+				if (set[i] || (!all && v->tid != (pid_t)tid))
+					continue;
+				set[i] = true;
+				v->gdb.step = a == 's' || a == 'S';
+				v->gdb.signal = host_signal((int)sig);
+			}
+			while (*p && *p != ';')
+				p++;
+		}
+		free(set);
+	}
+	pthread_mutex_lock(&g.lock);
+	__atomic_store_n(&g.stopping, 0, __ATOMIC_RELEASE);
+	g.resume_seq++;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	return true;
+}
+
+/* gdb goes: no breakpoints, watchpoints or steps left; the program runs on. */
+static void detach(void)
+{
+	while (g.nbp > 0)
+		remove_breakpoint(g.bps[0].addr);
+	memset(g.watch, 0, sizeof(g.watch));
+	load_debug_regs();
+	__atomic_store_n(&g.connected, false, __ATOMIC_RELEASE);
+	close(g.conn.fd);
+	g.conn.fd = -1;
+	resume("c");
+}
+
+/* One packet while the program is stopped: false once it runs again (or gdb left). */
+static bool command(const char *p)
+{
+	switch (p[0]) {
+	case '?': send_reply(g.event); return true;
+	case 'q': query(p); return true;
+	case 'Q':
+		if (strcmp(p, "QStartNoAckMode") == 0) {
+			send_reply("OK");
+			g.conn.noack = true;
+		} else if (strncmp(p, "QPassSignals:", 13) == 0) {
+			set_pass_signals(p + 13);
+		} else {
+			send_reply("");
+		}
+		return true;
+	case 'H': set_thread(p + 1); return true;
+	case 'T': {
+		uint64_t tid;
+		const char *q = p + 1;
+		send_reply(gdb_get_number(&q, &tid) && thread((pid_t)tid) ? "OK" : "E01");
+		return true;
+	}
+	case 'g': case 'G': case 'p': case 'P': registers(p[0], p + 1); return true;
+	case 'm': case 'M': case 'X': memory(p[0], p + 1); return true;
+	case 'Z': case 'z': breakpoints(p[0] == 'Z', p + 1); return true;
+	case 'c': case 's': case 'C': case 'S':
+		if (strchr(p, ';') || (p[1] && (p[0] == 'c' || p[0] == 's'))) {
+			send_reply("E01"); /* resuming at another address: not offered */
+			return true;
+		}
+		return !resume(p);
+	case 'D':
+		send_reply("OK");
+		detach();
+		return false;
+	case 'k':
+		km_signal_fatal(g.vm, SIGKILL);
+	case 'v':
+		if (strcmp(p, "vCont?") == 0) {
+			send_reply("vCont;c;C;s;S");
+			return true;
+		}
+		if (strncmp(p, "vCont;", 6) == 0)
+			return !resume(p);
+		if (strncmp(p, "vKill", 5) == 0) {
+			send_reply("OK");
+			km_signal_fatal(g.vm, SIGKILL);
+		}
+		send_reply("");
+		return true;
+	default:
+		send_reply("");
+		return true;
+	}
+}
+
+/* Waits (a while) until every live vCPU waits: those still in host calls are stopped there. */
+static void wait_parked(void)
+{
+	for (int ms = 0; ms < PARK_WAIT_MS; ms++) {
+		int n = __atomic_load_n(&g.vm->nvcpu, __ATOMIC_ACQUIRE);
+		bool all = true;
+		pthread_mutex_lock(&g.lock);
+		for (int i = 0; i < n && all; i++)
+			all = !live(g.vm->vcpus[i]) || g.vm->vcpus[i]->gdb.parked;
+		pthread_mutex_unlock(&g.lock);
+		if (all)
+			return;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+}
+
+/* The program is stopped: report why, then serve gdb until it resumes it. */
+static void serve_stop(void)
+{
+	size_t len;
+
+	wait_parked();
+	if (!send_reply(g.event)) {
+		detach();
+		return;
+	}
+	for (;;) {
+		enum gdb_input in = gdb_recv(&g.conn, g.packet, sizeof(g.packet), &len);
+		if (in == GDB_CLOSED) {
+			detach();
+			return;
+		}
+		if (in == GDB_PACKET && !command(g.packet))
+			return;
+	}
+}
+
+/* While the program runs: a stop from a vCPU, or gdb's interrupt. */
+static void serve_running(void)
+{
+	struct pollfd fds[2] = { { .fd = g.conn.fd, .events = POLLIN }, { .fd = g.wake[0], .events = POLLIN } };
+	char drain[64], reply[64];
+
+	for (;;) {
+		if (!gdb_conn_has_input(&g.conn) &&
+		    ppoll(fds, 2, NULL, NULL) < 0 && errno != EINTR)
+			return;
+		if (fds[1].revents & POLLIN) {
+			if (read(g.wake[0], drain, sizeof(drain)) < 0 && errno != EAGAIN)
+				return;
+			if (km_gdb_stopping())
+				return;
+		}
+		if (gdb_conn_has_input(&g.conn) || (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			size_t len;
+			enum gdb_input in = gdb_recv(&g.conn, g.packet, sizeof(g.packet), &len);
+			if (in == GDB_CLOSED) {
+				pthread_mutex_lock(&g.lock);
+				stop_all(NULL, "");
+				pthread_mutex_unlock(&g.lock);
+				wait_parked();
+				detach();
+				return;
+			}
+			if (in == GDB_INTERRUPT || g.conn.interrupted) {
+				g.conn.interrupted = false;
+				pthread_mutex_lock(&g.lock);
+				if (!g.stopping) {
+					struct km_vcpu *v = thread(g.c_tid > 0 ? g.c_tid : 0);
+					snprintf(reply, sizeof(reply), "T02thread:%x;", v ? v->tid : getpid());
+					stop_all(v, reply);
+				}
+				pthread_mutex_unlock(&g.lock);
+				return;
+			}
+		}
+	}
+}
+
+static bool accept_gdb(void)
+{
+	int fd;
+
+	while ((fd = accept4(g.listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (fd < 0)
+		return false;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&g.conn, 0, sizeof(g.conn));
+	g.conn.fd = km_fd_move_high(fd);
+	g.g_tid = g.c_tid = 0;
+	__atomic_store_n(&g.connected, true, __ATOMIC_RELEASE);
+	return true;
+}
+
+static void *server(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		if (!km_gdb_attached()) {
+			if (g.mode != ATTACH || !accept_gdb())
+				return NULL;
+			g.attached = true;
+			pthread_mutex_lock(&g.lock);
+			struct km_vcpu *v = thread(0);
+			char reply[64];
+			snprintf(reply, sizeof(reply), "T05thread:%x;", v ? v->tid : getpid());
+			stop_all(v, reply);
+			pthread_mutex_unlock(&g.lock);
+		}
+		if (km_gdb_stopping())
+			serve_stop();
+		else
+			serve_running();
+	}
+}
+
+/* ---- the session's life -------------------------------------------------------- */
+
+void km_gdb_init(struct km_vm *vm)
+{
+	if (g.mode == OFF)
+		return;
+	g.vm = vm;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0)
+		km_die(1, "km: cannot listen for gdb: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	char host[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &g.addr.sin_addr, host, sizeof(host));
+	if (bind(fd, (struct sockaddr *)&g.addr, sizeof(g.addr)) != 0 || listen(fd, 1) != 0)
+		km_die(1, "km: cannot listen for gdb on %s:%u: %s", host, ntohs(g.addr.sin_port),
+		       strerror(errno));
+	socklen_t alen = sizeof(g.addr);
+	getsockname(fd, (struct sockaddr *)&g.addr, &alen);
+	g.listen_fd = km_fd_move_high(fd);
+	if (pipe2(g.wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		km_die(1, "km: cannot make a pipe for gdb: %s", strerror(errno));
+	g.wake[0] = km_fd_move_high(g.wake[0]);
+	g.wake[1] = km_fd_move_high(g.wake[1]);
+	km_err("km: %s gdb on %s:%u (target remote %s:%u)",
+	       g.mode == WAIT ? "waiting for" : "ready for", host, ntohs(g.addr.sin_port), host,
+	       ntohs(g.addr.sin_port));
+}
+
+static void start_server(void)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	sigset_t all, old;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&t, &attr, server, NULL) != 0)
+		km_die(1, "km: cannot start the gdb server thread");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+/*
+ * Each guest thread as it starts: the debug registers gdb set; and the
+ * first, under --gdb, waits for gdb at the program's first instruction.
+ */
+void km_gdb_start(struct km_vcpu *vcpu)
+{
+	static bool started;
+
+	if (g.mode == OFF)
+		return;
+	if (started) {
+		if (km_gdb_attached()) {
+			pthread_mutex_lock(&g.lock);
+			load_debug_regs();
+			pthread_mutex_unlock(&g.lock);
+		}
+		return;
+	}
+	started = true;
+	if (g.mode == ATTACH) {
+		start_server();
+		return;
+	}
+	if (!accept_gdb())
+		km_die(1, "km: gdb did not connect: %s", strerror(errno));
+	char reply[64];
+	snprintf(reply, sizeof(reply), "T05thread:%x;", vcpu->tid);
+	pthread_mutex_lock(&g.lock);
+	stop_all(vcpu, reply);
+	pthread_mutex_unlock(&g.lock);
+	start_server();
+	km_gdb_park(vcpu);
+}
+
+/* The program ended: gdb hears how (W: exit status, X: signal). */
+void km_gdb_exit(int status, int sig)
+{
+	char reply[16];
+
+	if (!km_gdb_attached())
+		return;
+	if (sig)
+		snprintf(reply, sizeof(reply), "X%02x", gdb_signal(sig));
+	else
+		snprintf(reply, sizeof(reply), "W%02x", status & 0xff);
+	send_reply(reply);
+}
+
+/* A forked child runs free of gdb (as gdb's detach-on-fork): no int3 of the parent's, no connection. */
+void km_gdb_after_fork(struct km_vm *vm)
+{
+	(void)vm;
+	if (g.mode == OFF)
+		return;
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_mutex_init(&g.send_lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	while (g.nbp > 0)
+		remove_breakpoint(g.bps[0].addr);
+	memset(g.watch, 0, sizeof(g.watch));
+	if (g.conn.fd > 0)
+		close(g.conn.fd);
+	close(g.listen_fd);
+	g.conn.fd = g.listen_fd = -1;
+	g.connected = false;
+	g.stopping = 0;
+	g.mode = OFF;
+}
