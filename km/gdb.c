@@ -6,9 +6,12 @@
  * or gdb interrupts, every vCPU is sent out of the guest and waits at the run
  * loop; a thread blocked in a host call stays there, and waits when the
  * call returns. A server thread talks to gdb meanwhile, and resumes them.
- * Breakpoints are int3 written into the program's memory, steps the trap
- * flag, watchpoints and hardware breakpoints the guest's debug registers:
- * all of them reach km as guest exceptions, the same way on every KVM.
+ * Breakpoints (hardware ones too) are int3 written into the program's
+ * memory, steps the trap flag; watchpoints are the trap flag as well: while
+ * one is set, every thread runs an instruction at a time and km compares the
+ * watched bytes after each. The guest's debug registers would be faster,
+ * but neither PVM nor QEMU's nested SVM here honours them; this way works,
+ * the same, on every KVM (docs/debugging.md).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,14 +37,18 @@
 
 enum mode { OFF, WAIT, ATTACH };
 
+#define MAX_WATCHPOINTS 16
+#define WATCH_MAX_LEN 64
+
 struct breakpoint {
 	uint64_t addr;
 	uint8_t saved;
+	bool hw; /* Z1's: reported as a hardware breakpoint */
 };
 
 struct watchpoint {
 	uint64_t addr, len;
-	int type; /* 1 execute, 2 write, 3 read, 4 access: Z's numbers */
+	uint8_t value[WATCH_MAX_LEN]; /* as the last check found it */
 };
 
 static struct {
@@ -60,7 +67,8 @@ static struct {
 	pid_t g_tid, c_tid; /* Hg and Hc: 0 any, -1 all */
 	struct breakpoint bps[MAX_BREAKPOINTS];
 	int nbp;
-	struct watchpoint watch[4];
+	struct watchpoint watch[MAX_WATCHPOINTS];
+	int nwatch; /* read without the lock by the run loop (km_gdb_stopping) */
 	uint64_t pass; /* QPassSignals, as host signal bits */
 	char packet[GDB_PACKET_MAX], reply[2 * GDB_PACKET_MAX + 64];
 } g = {
@@ -169,16 +177,19 @@ static struct breakpoint *breakpoint_at(uint64_t addr)
 	return NULL;
 }
 
-static bool insert_breakpoint(uint64_t addr)
+static bool insert_breakpoint(uint64_t addr, bool hw)
 {
 	static const uint8_t int3 = 0xcc;
 	struct breakpoint *b = breakpoint_at(addr);
 
-	if (b)
+	if (b) {
+		b->hw = hw;
 		return true;
+	}
 	if (g.nbp == MAX_BREAKPOINTS || km_copy_in(g.vm, &g.bps[g.nbp].saved, addr, 1) < 0 ||
 	    km_debug_poke(g.vm, addr, &int3, 1) < 0)
 		return false;
+	g.bps[g.nbp].hw = hw;
 	g.bps[g.nbp++].addr = addr;
 	return true;
 }
@@ -221,53 +232,42 @@ static bool write_memory(uint64_t addr, uint8_t *buf, size_t len)
 	return km_debug_poke(g.vm, addr, buf, len) == 0;
 }
 
-/* The guest's debug registers on every vCPU: hardware breakpoints and watchpoints. */
-static bool load_debug_regs(void)
+/* A write watchpoint of len bytes at addr (Z2), or its removal. */
+static bool set_watchpoint(uint64_t addr, uint64_t len, bool on)
 {
-	struct kvm_debugregs d = { 0 };
-	static const uint64_t rw[5] = { 0, 0, 1, 3, 3 }, lens[9] = { 0, 0, 1, 0, 3, 0, 0, 0, 2 };
-
-	for (int i = 0; i < 4; i++) {
-		const struct watchpoint *w = &g.watch[i];
-		if (w->type == 0)
-			continue;
-		d.db[i] = w->addr;
-		d.dr7 |= 1ul << (2 * i) | rw[w->type] << (16 + 4 * i) |
-			 (w->type == 1 ? 0 : lens[w->len]) << (18 + 4 * i);
-	}
-	d.dr6 = 0xffff0ff0;
-	int n = __atomic_load_n(&g.vm->nvcpu, __ATOMIC_ACQUIRE);
-	for (int i = 0; i < n; i++)
-		if (ioctl(g.vm->vcpus[i]->fd, KVM_SET_DEBUGREGS, &d) < 0)
-			return false;
-	return true;
-}
-
-static bool set_watchpoint(int type, uint64_t addr, uint64_t len, bool on)
-{
-	int free_slot = -1;
-
-	if (type != 1 && (len == 0 || len > 8 || (len & (len - 1)) || (addr & (len - 1))))
-		return false; /* one debug register: an aligned 1, 2, 4 or 8 bytes */
-	for (int i = 0; i < 4; i++) {
-		struct watchpoint *w = &g.watch[i];
-		if (w->type == type && w->addr == addr && (type == 1 || w->len == len)) {
+	for (int i = 0; i < g.nwatch; i++) {
+		if (g.watch[i].addr == addr && g.watch[i].len == len) {
 			if (!on)
-				w->type = 0;
-			return on || load_debug_regs();
+				g.watch[i] = g.watch[--g.nwatch];
+			return true;
 		}
-		if (w->type == 0 && free_slot < 0)
-			free_slot = i;
 	}
 	if (!on)
 		return true;
-	if (free_slot < 0)
+	if (len == 0 || len > WATCH_MAX_LEN || g.nwatch == MAX_WATCHPOINTS)
 		return false;
-	g.watch[free_slot] = (struct watchpoint){ addr, type == 1 ? 1 : len, type };
-	if (load_debug_regs())
-		return true;
-	g.watch[free_slot].type = 0;
-	return false;
+	struct watchpoint *w = &g.watch[g.nwatch];
+	if (read_memory(addr, w->value, len) != (int)len)
+		return false;
+	w->addr = addr;
+	w->len = len;
+	__atomic_store_n(&g.nwatch, g.nwatch + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* The first watched range whose bytes changed since the last look, its new bytes kept; or NULL. */
+static struct watchpoint *changed_watch(void)
+{
+	uint8_t now[WATCH_MAX_LEN];
+
+	for (int i = 0; i < g.nwatch; i++) {
+		struct watchpoint *w = &g.watch[i];
+		if (read_memory(w->addr, now, w->len) == (int)w->len && memcmp(now, w->value, w->len)) {
+			memcpy(w->value, now, w->len);
+			return w;
+		}
+	}
+	return NULL;
 }
 
 /* ---- stopping and resuming the vCPUs ---------------------------------------- */
@@ -277,9 +277,16 @@ bool km_gdb_attached(void)
 	return __atomic_load_n(&g.connected, __ATOMIC_ACQUIRE);
 }
 
-bool km_gdb_stopping(void)
+static bool stopping(void)
 {
 	return __atomic_load_n(&g.stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Whether the run loop has anything to do for gdb: one load per exit, idle or not. */
+bool km_gdb_busy(void)
+{
+	return __atomic_load_n(&g.stopping, __ATOMIC_ACQUIRE) |
+	       (__atomic_load_n(&g.nwatch, __ATOMIC_ACQUIRE) > 0);
 }
 
 /* With g.lock held: every vCPU out of the guest, the server told. */
@@ -317,11 +324,15 @@ static void take_resume(struct km_vcpu *vcpu)
  * gdb) find the program's context; the I/O of its last exit is completed,
  * so that gdb may move rip.
  */
-void km_gdb_park(struct km_vcpu *vcpu)
+static bool in_exception_entry(struct km_vcpu *vcpu)
 {
 	uint64_t rip = vcpu->run->s.regs.regs.rip, stub = KM_SYS_VA + KM_SYS_STUB;
+	return rip - stub < (uint64_t)(km_stub_fault_out - km_stub_start);
+}
 
-	if (rip - stub < (uint64_t)(km_stub_fault_out - km_stub_start))
+static void park(struct km_vcpu *vcpu)
+{
+	if (in_exception_entry(vcpu))
 		return;
 	if (vcpu->run->exit_reason == KVM_EXIT_IO)
 		km_vcpu_complete_io(vcpu);
@@ -340,6 +351,22 @@ void km_gdb_park(struct km_vcpu *vcpu)
 	pthread_mutex_unlock(&g.lock);
 }
 
+/* At the run loop when km_gdb_busy: wait while gdb has the program stopped; step while it watches. */
+void km_gdb_run_loop(struct km_vcpu *vcpu)
+{
+	if (stopping())
+		park(vcpu);
+	if (__atomic_load_n(&g.nwatch, __ATOMIC_ACQUIRE) > 0 && !in_exception_entry(vcpu)) {
+		struct kvm_regs r;
+		gdb_user_regs(vcpu, &r);
+		if (!(r.rflags & TF)) {
+			r.rflags |= TF;
+			gdb_set_user_regs(vcpu, &r);
+		}
+		vcpu->gdb.watching = true;
+	}
+}
+
 /*
  * vcpu has an event for gdb: stops everything and waits for gdb's resume.
  * False when another thread's stop came first and this event is to be
@@ -350,7 +377,7 @@ static bool report(struct km_vcpu *vcpu, const char *reply, bool drop_if_late)
 	pthread_mutex_lock(&g.lock);
 	while (g.stopping) {
 		pthread_mutex_unlock(&g.lock);
-		km_gdb_park(vcpu);
+		park(vcpu);
 		if (drop_if_late)
 			return false;
 		pthread_mutex_lock(&g.lock);
@@ -361,7 +388,7 @@ static bool report(struct km_vcpu *vcpu, const char *reply, bool drop_if_late)
 	}
 	stop_all(vcpu, reply);
 	pthread_mutex_unlock(&g.lock);
-	km_gdb_park(vcpu);
+	park(vcpu);
 	return true;
 }
 
@@ -385,43 +412,39 @@ bool km_gdb_trap(struct km_vcpu *vcpu, struct km_fault_frame *f)
 		f->rip--;
 		if (vcpu->gdb.stepping)
 			clear_step(vcpu, f);
-		snprintf(reply, sizeof(reply), "T05thread:%x;swbreak:;", vcpu->tid);
+		bool hw = breakpoint_at(f->rip)->hw;
+		snprintf(reply, sizeof(reply), "T05thread:%x;%s:;", vcpu->tid, hw ? "hwbreak" : "swbreak");
 		report(vcpu, reply, true);
 		return true;
 	}
-	struct kvm_debugregs d;
-	if (ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &d) < 0)
+	/* A #DB: the trap flag of gdb's step or of the watchpoints' stepping, or the program's own */
+	bool mine = vcpu->gdb.stepping || vcpu->gdb.watching;
+	if (!mine)
 		return false;
-	uint64_t hit = d.dr6 & 0xf & (uint64_t)((g.watch[0].type != 0) | (g.watch[1].type != 0) << 1 |
-						 (g.watch[2].type != 0) << 2 | (g.watch[3].type != 0) << 3);
-	d.dr6 = 0xffff0ff0;
-	ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &d);
-	if (hit) {
-		int i = __builtin_ctzll(hit);
-		const struct watchpoint *w = &g.watch[i];
-		if (w->type == 0)
-			return false;
-		if (w->type == 1) {
-			f->rflags |= RF; /* an instruction breakpoint is a fault: run it once on resume */
-			snprintf(reply, sizeof(reply), "T05thread:%x;hwbreak:;", vcpu->tid);
-		} else {
-			snprintf(reply, sizeof(reply), "T05thread:%x;%s:%lx;", vcpu->tid,
-				 w->type == 2 ? "watch" : w->type == 3 ? "rwatch" : "awatch",
-				 (unsigned long)w->addr);
-		}
-		if (vcpu->gdb.stepping)
+	if (__atomic_load_n(&g.nwatch, __ATOMIC_ACQUIRE) > 0) {
+		pthread_mutex_lock(&g.lock);
+		struct watchpoint *w = changed_watch();
+		uint64_t addr = w ? w->addr : 0;
+		pthread_mutex_unlock(&g.lock);
+		if (w) {
 			clear_step(vcpu, f);
-		report(vcpu, reply, w->type == 1);
-		return true;
+			snprintf(reply, sizeof(reply), "T05thread:%x;watch:%lx;", vcpu->tid,
+				 (unsigned long)addr);
+			report(vcpu, reply, false);
+			return true;
+		}
+	} else {
+		vcpu->gdb.watching = false;
 	}
-	/* DR6's BS bit, not set for the guest on every KVM (PVM): gdb's step is the only TF here */
 	if (vcpu->gdb.stepping) {
 		clear_step(vcpu, f);
 		snprintf(reply, sizeof(reply), "T05thread:%x;", vcpu->tid);
 		report(vcpu, reply, true);
 		return true;
 	}
-	return false;
+	if (!vcpu->gdb.watching)
+		f->rflags &= ~TF;
+	return true;
 }
 
 int km_gdb_signal(struct km_vcpu *vcpu, int sig)
@@ -627,10 +650,15 @@ static void breakpoints(bool on, const char *args)
 		send_reply("E01");
 		return;
 	}
+	if (type == 3 || type == 4) {
+		send_reply(""); /* read and access watchpoints: not offered (docs/debugging.md) */
+		return;
+	}
 	if (type == 0)
-		ok = on ? insert_breakpoint(addr) : remove_breakpoint(addr);
+		ok = on ? insert_breakpoint(addr, false) : remove_breakpoint(addr);
 	else
-		ok = set_watchpoint((int)type + 0, addr, kind, on) ;
+		ok = type == 1 ? (on ? insert_breakpoint(addr, true) : remove_breakpoint(addr))
+			       : set_watchpoint(addr, kind, on);
 	send_reply(ok ? "OK" : "E01");
 }
 
@@ -725,8 +753,7 @@ static void detach(void)
 {
 	while (g.nbp > 0)
 		remove_breakpoint(g.bps[0].addr);
-	memset(g.watch, 0, sizeof(g.watch));
-	load_debug_regs();
+	__atomic_store_n(&g.nwatch, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&g.connected, false, __ATOMIC_RELEASE);
 	close(g.conn.fd);
 	g.conn.fd = -1;
@@ -840,7 +867,7 @@ static void serve_running(void)
 		if (fds[1].revents & POLLIN) {
 			if (read(g.wake[0], drain, sizeof(drain)) < 0 && errno != EAGAIN)
 				return;
-			if (km_gdb_stopping())
+			if (stopping())
 				return;
 		}
 		if (gdb_conn_has_input(&g.conn) || (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -901,7 +928,7 @@ static void *server(void *arg)
 			stop_all(v, reply);
 			pthread_mutex_unlock(&g.lock);
 		}
-		if (km_gdb_stopping())
+		if (stopping())
 			serve_stop();
 		else
 			serve_running();
@@ -953,24 +980,15 @@ static void start_server(void)
 	pthread_attr_destroy(&attr);
 }
 
-/*
- * Each guest thread as it starts: the debug registers gdb set; and the
- * first, under --gdb, waits for gdb at the program's first instruction.
- */
+/* The first guest thread: under --gdb, it waits for gdb at the program's first instruction. */
 void km_gdb_start(struct km_vcpu *vcpu)
 {
 	static bool started;
 
 	if (g.mode == OFF)
 		return;
-	if (started) {
-		if (km_gdb_attached()) {
-			pthread_mutex_lock(&g.lock);
-			load_debug_regs();
-			pthread_mutex_unlock(&g.lock);
-		}
+	if (started)
 		return;
-	}
 	started = true;
 	if (g.mode == ATTACH) {
 		start_server();
@@ -984,7 +1002,7 @@ void km_gdb_start(struct km_vcpu *vcpu)
 	stop_all(vcpu, reply);
 	pthread_mutex_unlock(&g.lock);
 	start_server();
-	km_gdb_park(vcpu);
+	park(vcpu);
 }
 
 /* The program ended: gdb hears how (W: exit status, X: signal). */
@@ -1012,7 +1030,7 @@ void km_gdb_after_fork(struct km_vm *vm)
 	pthread_cond_init(&g.cond, NULL);
 	while (g.nbp > 0)
 		remove_breakpoint(g.bps[0].addr);
-	memset(g.watch, 0, sizeof(g.watch));
+	g.nwatch = 0;
 	if (g.conn.fd > 0)
 		close(g.conn.fd);
 	close(g.listen_fd);

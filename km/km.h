@@ -212,6 +212,7 @@ struct km_vcpu {
 		bool parked;   /* waiting at the run loop while gdb has the program stopped */
 		bool step;     /* gdb's resume: one instruction */
 		bool stepping; /* TF is gdb's: its trap ends the step */
+		bool watching; /* TF is the watchpoints': each trap compares the watched bytes */
 		int signal;    /* gdb's resume: the signal the thread gets, 0 none */
 	} gdb;
 };
@@ -407,8 +408,8 @@ _Noreturn void km_core_die(struct km_vm *vm, int sig);
 void km_gdb_option(int opt, const char *arg);
 void km_gdb_init(struct km_vm *vm);
 void km_gdb_start(struct km_vcpu *vcpu);
-bool km_gdb_stopping(void);
-void km_gdb_park(struct km_vcpu *vcpu);
+bool km_gdb_busy(void);
+void km_gdb_run_loop(struct km_vcpu *vcpu);
 bool km_gdb_attached(void);
 bool km_gdb_trap(struct km_vcpu *vcpu, struct km_fault_frame *f);
 int km_gdb_signal(struct km_vcpu *vcpu, int sig);

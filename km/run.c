@@ -29,8 +29,8 @@ void km_run(struct km_vcpu *vcpu)
 		struct kvm_run *run = vcpu->run; /* a fork's child gets a new one */
 		if (km_core_stopping())
 			km_core_stop(vcpu);
-		if (km_gdb_stopping())
-			km_gdb_park(vcpu);
+		if (km_gdb_busy())
+			km_gdb_run_loop(vcpu);
 		int rc = km_vcpu_run(vcpu);
 		if (rc == -EINTR) {
 			run->immediate_exit = 0;

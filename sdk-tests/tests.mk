@@ -75,6 +75,11 @@ $(TEST_DIR)/native/crash_glibc: sdk-tests/programs/crash.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -pthread -o $@ $<
 
+# An unmodified dynamic glibc program for gdb (debug.bats): its shared libraries.
+$(TEST_DIR)/native/debuggee_glibc: sdk-tests/programs/debuggee.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -pthread -o $@ $<
+
 # GNU hello's source (toolchain.bats builds it with its own configure), as
 # Debian ships it, pinned by sum.
 HELLO_SOURCE := $(TEST_DIR)/sources/hello/hello_2.10-3.dsc
@@ -92,7 +97,8 @@ $(MARKUPSAFE_SOURCE): sdk-tests/sources/markupsafe.sha256 | $(DEPS_STAMP)
 	cd $(@D) && sha256sum --quiet -c $(TOP)/$<
 	touch $@
 
-test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(TEST_DIR)/native/crash_glibc $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \
+test-programs: $(TEST_PROGRAMS) $(NATIVE_PROGRAMS) $(TEST_DIR)/native/crash_glibc \
+	$(TEST_DIR)/native/debuggee_glibc $(JAVA_PROGRAMS) $(ESBUILD) $(HELLO_SOURCE) \
 	$(RUNENV_SOURCES) $(MARKUPSAFE_SOURCE)
 
 # The runenv images are built here, on the host, for both passes (runenv.bats
