@@ -14,6 +14,7 @@
  * the same, on every KVM (docs/debugging.md).
  */
 #include <arpa/inet.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "gdb.h"
+#include "vvar.h"
 
 #define TF (1ul << 8)
 #define RF (1ul << 16)
@@ -205,9 +207,19 @@ static bool remove_breakpoint(uint64_t addr)
 	return true;
 }
 
-/* Memory as gdb reads it: what the program wrote, not km's int3s. */
+/*
+ * Memory as gdb reads it: what the program wrote, not km's int3s; and the
+ * supervisor pages a program may read (syscall entry, clock page, vDSO).
+ */
 static int read_memory(uint64_t addr, uint8_t *buf, size_t len)
 {
+	const uint64_t user_lo = KM_SYS_VA + KM_SYS_ENTRY, user_hi = KM_SYS_VA + KM_SYS_VDSO_MAX;
+
+	if (addr >= user_lo && addr < user_hi) {
+		len = len < user_hi - addr ? len : user_hi - addr;
+		memcpy(buf, km_sys(g.vm, addr - KM_SYS_VA), len);
+		return (int)len;
+	}
 	if (km_copy_in(g.vm, buf, addr, len) < 0) {
 		size_t n = 0; /* as much as can be read, as gdbserver answers */
 		while (n < len && km_copy_in(g.vm, buf + n, addr + n, 1) == 0)
@@ -522,6 +534,55 @@ static void send_auxv(void)
 	send_object((const char *)auxv, len, g.packet);
 }
 
+/* A value of the program's auxiliary vector, or 0. */
+static uint64_t auxv_value(uint64_t type)
+{
+	for (uint64_t at = g.vm->auxv_start; at + 16 <= g.vm->auxv_end; at += 16) {
+		uint64_t pair[2];
+		if (km_copy_in(g.vm, pair, at, sizeof(pair)) < 0 || pair[0] == 0)
+			break;
+		if (pair[0] == type)
+			return pair[1];
+	}
+	return 0;
+}
+
+/*
+ * qGetTLSAddr for the executable's own TLS (lm 0, as gdb asks for a static
+ * program): x86-64 puts its block just below the thread pointer, at the
+ * block's size rounded so that its image keeps its alignment (glibc and musl alike).
+ */
+static void tls_address(const char *args)
+{
+	uint64_t tid, offset, lm, phdr = auxv_value(AT_PHDR), phnum = auxv_value(AT_PHNUM);
+	const char *p = args;
+	Elf64_Phdr ph, tls = { .p_type = PT_NULL };
+	uint64_t bias = 0;
+
+	if (!gdb_get_number(&p, &tid) || *p++ != ',' || !gdb_get_number(&p, &offset) || *p++ != ',' ||
+	    !gdb_get_number(&p, &lm) || lm != 0 || thread((pid_t)tid) == NULL) {
+		send_reply("E01");
+		return;
+	}
+	for (uint64_t i = 0; i < phnum && i < 64; i++) {
+		if (km_copy_in(g.vm, &ph, phdr + i * sizeof(ph), sizeof(ph)) < 0)
+			break;
+		if (ph.p_type == PT_PHDR)
+			bias = phdr - ph.p_vaddr;
+		if (ph.p_type == PT_TLS)
+			tls = ph;
+	}
+	if (tls.p_type != PT_TLS || tls.p_align == 0 || (tls.p_align & (tls.p_align - 1))) {
+		send_reply("E01");
+		return;
+	}
+	uint64_t image = bias + tls.p_vaddr;
+	uint64_t block = tls.p_memsz + ((-tls.p_memsz - image) & (tls.p_align - 1));
+	uint64_t tp = km_x86_get_fs_base(thread((pid_t)tid));
+	snprintf(g.reply, sizeof(g.reply), "%lx", (unsigned long)(tp - block + offset));
+	send_reply(g.reply);
+}
+
 static void query(const char *q)
 {
 	if (strncmp(q, "qSupported", 10) == 0) {
@@ -555,6 +616,8 @@ static void query(const char *q)
 		send_reply("l");
 	} else if (strcmp(q, "qAttached") == 0 || strncmp(q, "qAttached:", 10) == 0) {
 		send_reply(g.attached ? "1" : "0");
+	} else if (strncmp(q, "qGetTLSAddr:", 12) == 0) {
+		tls_address(q + 12);
 	} else if (strncmp(q, "qSymbol", 7) == 0) {
 		send_reply("OK");
 	} else {
