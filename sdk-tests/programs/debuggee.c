@@ -5,11 +5,13 @@
  *   debuggee signal     raises SIGUSR1; its handler runs
  *   debuggee threads    eight threads, each with its own thread-local value, in a function of its own
  *   debuggee wait       says "ready", then spins until gdb sets `released`
+ *   debuggee fork       a child and its parent each sum squares, and say so
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 volatile int counter;
@@ -91,6 +93,15 @@ int main(int argc, char **argv)
 		while (!released)
 			;
 		printf("released\n");
+	} else if (strcmp(mode, "fork") == 0) {
+		pid_t pid = fork();
+		int total = accumulate(3), status = 0;
+		if (pid == 0) {
+			printf("child total %d\n", total);
+			return 0;
+		}
+		waitpid(pid, &status, 0);
+		printf("parent total %d, child status %d\n", total, status);
 	} else {
 		printf("total %d\n", accumulate(5));
 	}
