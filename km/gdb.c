@@ -72,7 +72,10 @@ static struct {
 	struct watchpoint watch[MAX_WATCHPOINTS];
 	int nwatch; /* read without the lock by the run loop (km_gdb_stopping) */
 	uint64_t pass; /* QPassSignals, as host signal bits */
+	uint64_t removed[64]; /* breakpoints taken out lately: a thread may trap on one still */
+	unsigned nremoved;
 	char packet[GDB_PACKET_MAX], reply[2 * GDB_PACKET_MAX + 64];
+	size_t packet_len;
 } g = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.send_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -204,7 +207,22 @@ static bool remove_breakpoint(uint64_t addr)
 		return true;
 	km_debug_poke(g.vm, addr, &b->saved, 1); /* fails only if the program unmapped it */
 	*b = g.bps[--g.nbp];
+	g.removed[g.nremoved++ % 64] = addr;
 	return true;
+}
+
+/*
+ * An int3 trap at a breakpoint gdb took out while the thread was on its way
+ * to report it: the original instruction is back, the thread runs it.
+ */
+static bool removed_breakpoint(uint64_t addr)
+{
+	uint8_t now;
+
+	for (unsigned i = 0; i < 64 && i < g.nremoved; i++)
+		if (g.removed[i] == addr)
+			return km_copy_in(g.vm, &now, addr, 1) == 0 && now != 0xcc;
+	return false;
 }
 
 /*
@@ -417,14 +435,18 @@ bool km_gdb_trap(struct km_vcpu *vcpu, struct km_fault_frame *f)
 
 	if (f->vector == 3) {
 		pthread_mutex_lock(&g.lock);
-		bool ours = breakpoint_at(f->rip - 1) != NULL;
+		bool ours = breakpoint_at(f->rip - 1) != NULL, gone = !ours && removed_breakpoint(f->rip - 1);
+		bool hw = ours && breakpoint_at(f->rip - 1)->hw;
 		pthread_mutex_unlock(&g.lock);
+		if (gone) {
+			f->rip--;
+			return true;
+		}
 		if (!ours)
 			return false; /* the program's own int3: a SIGTRAP, which gdb sees as a signal */
 		f->rip--;
 		if (vcpu->gdb.stepping)
 			clear_step(vcpu, f);
-		bool hw = breakpoint_at(f->rip)->hw;
 		snprintf(reply, sizeof(reply), "T05thread:%x;%s:;", vcpu->tid, hw ? "hwbreak" : "swbreak");
 		report(vcpu, reply, true);
 		return true;
@@ -671,8 +693,13 @@ static void memory(char kind, const char *args)
 		send_reply("E01");
 		return;
 	}
-	if (kind == 'X')
+	if (kind == 'X') {
+		if (len > g.packet_len - (size_t)(p - g.packet)) {
+			send_reply("E01");
+			return;
+		}
 		memcpy(buf, p, len); /* unescaped by gdb_recv */
+	}
 	send_reply(len == 0 || write_memory(addr, buf, len) ? "OK" : "E14");
 }
 
@@ -912,6 +939,7 @@ static void serve_stop(void)
 			detach();
 			return;
 		}
+		g.packet_len = len;
 		if (in == GDB_PACKET && !command(g.packet))
 			return;
 	}

@@ -214,12 +214,15 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	mapfile -t lines <<<"$output"
 }
 
-@test "gdb: a breakpoint, the calls to it, an argument, finish, and the program's own exit" {
-	gdb_km "$(prog debuggee)" -- 'break square' continue bt 'print x' finish delete continue
+@test "gdb: a breakpoint, the calls to it, an argument, a call from gdb, a memory write, finish, the program's own exit" {
+	gdb_km "$(prog debuggee)" -- 'break square' continue bt 'print x' 'print scale(1.5, 2)' \
+		'set var counter = 42' 'x/4xb &counter' finish delete continue
 	assert_output --regexp "Breakpoint 1, square \(x=x@entry=1\) at .*debuggee\.c:[0-9]+"
 	assert_equal "$(echo "$output" | frames)" "square accumulate main"
 	assert_line '$1 = 1'
-	assert_output --partial "Value returned is \$2 = 1"
+	assert_line '$2 = 3'
+	assert_output --regexp "0x[0-9a-f]+ <counter>:"$'\t'"0x2a"$'\t'"0x00"$'\t'"0x00"$'\t'"0x00"
+	assert_output --partial "Value returned is \$3 = 1"
 	assert_output --partial "exited normally"
 	assert_equal "$km_status" 0
 	assert_equal "$(cat km.out)" "total 55"
