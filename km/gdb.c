@@ -17,6 +17,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -37,7 +38,7 @@
 #define MAX_BREAKPOINTS 512
 #define PARK_WAIT_MS 200
 
-enum mode { OFF, WAIT, ATTACH };
+enum mode { OFF, WAIT, ATTACH, EXECED }; /* EXECED: gdb's connection, from the km before an exec */
 
 #define MAX_WATCHPOINTS 16
 #define WATCH_MAX_LEN 64
@@ -60,6 +61,7 @@ static struct {
 	int listen_fd, wake[2];
 	struct gdb_conn conn;
 	bool connected, attached; /* attached: gdb came to a running program */
+	bool exec_events;	  /* gdb asked for exec stop events */
 	pthread_mutex_t lock, send_lock;
 	pthread_cond_t cond;
 	int stopping; /* all-stop asked for or in effect; read without the lock */
@@ -116,6 +118,20 @@ void km_gdb_option(int opt, const char *arg)
 	case 'g': g.mode = WAIT; parse_address("gdb", arg); break;
 	case 'l': g.mode = WAIT; parse_address("gdb-listen", arg); break;
 	case 'a': g.mode = ATTACH; parse_address("gdb-attach", arg); break;
+	case 'F': { /* FD,ACKS,ATTACHED,EXEC_EVENTS,PASS: only from km's own exec */
+		int fd, noack, attached, exec_events;
+		unsigned long long pass;
+		if (sscanf(arg, "%d,%d,%d,%d,%llx", &fd, &noack, &attached, &exec_events, &pass) != 5 ||
+		    fd < 0)
+			km_die(2, "km: bad --gdb-fd '%s' (an option of km's own exec)", arg);
+		g.mode = EXECED;
+		g.conn.fd = fd;
+		g.conn.noack = noack;
+		g.attached = attached;
+		g.exec_events = exec_events;
+		g.pass = pass;
+		break;
+	}
 	}
 }
 
@@ -608,11 +624,12 @@ static void tls_address(const char *args)
 static void query(const char *q)
 {
 	if (strncmp(q, "qSupported", 10) == 0) {
+		g.exec_events = strstr(q, "exec-events+") != NULL;
 		snprintf(g.reply, sizeof(g.reply),
 			 "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;qXfer:threads:read+;"
 			 "qXfer:auxv:read+;qXfer:exec-file:read+;QPassSignals+;swbreak+;hwbreak+;"
-			 "vContSupported+",
-			 GDB_PACKET_MAX);
+			 "vContSupported+%s",
+			 GDB_PACKET_MAX, g.exec_events ? ";exec-events+" : "");
 		send_reply(g.reply);
 	} else if (strncmp(q, "qXfer:features:read:target.xml:", 31) == 0) {
 		const char *xml = gdb_target_xml(g.vm);
@@ -1028,11 +1045,25 @@ static void *server(void *arg)
 
 /* ---- the session's life -------------------------------------------------------- */
 
+static void make_wake_pipe(void)
+{
+	if (pipe2(g.wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		km_die(1, "km: cannot make a pipe for gdb: %s", strerror(errno));
+	g.wake[0] = km_fd_move_high(g.wake[0]);
+	g.wake[1] = km_fd_move_high(g.wake[1]);
+}
+
 void km_gdb_init(struct km_vm *vm)
 {
 	if (g.mode == OFF)
 		return;
 	g.vm = vm;
+	if (g.mode == EXECED) {
+		if (fcntl(g.conn.fd, F_SETFD, FD_CLOEXEC) != 0)
+			km_die(1, "km: gdb's connection did not survive the exec: %s", strerror(errno));
+		make_wake_pipe();
+		return;
+	}
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	if (fd < 0)
 		km_die(1, "km: cannot listen for gdb: %s", strerror(errno));
@@ -1045,10 +1076,7 @@ void km_gdb_init(struct km_vm *vm)
 	socklen_t alen = sizeof(g.addr);
 	getsockname(fd, (struct sockaddr *)&g.addr, &alen);
 	g.listen_fd = km_fd_move_high(fd);
-	if (pipe2(g.wake, O_CLOEXEC | O_NONBLOCK) != 0)
-		km_die(1, "km: cannot make a pipe for gdb: %s", strerror(errno));
-	g.wake[0] = km_fd_move_high(g.wake[0]);
-	g.wake[1] = km_fd_move_high(g.wake[1]);
+	make_wake_pipe();
 	km_err("km: %s gdb on %s:%u (target remote %s:%u)",
 	       g.mode == WAIT ? "waiting for" : "ready for", host, ntohs(g.addr.sin_port), host,
 	       ntohs(g.addr.sin_port));
@@ -1085,10 +1113,21 @@ void km_gdb_start(struct km_vcpu *vcpu)
 		start_server();
 		return;
 	}
-	if (!accept_gdb())
-		km_die(1, "km: gdb did not connect: %s", strerror(errno));
-	char reply[64];
-	snprintf(reply, sizeof(reply), "T05thread:%x;", vcpu->tid);
+	char reply[64 + 2 * PATH_MAX];
+	if (g.mode == EXECED) {
+		__atomic_store_n(&g.connected, true, __ATOMIC_RELEASE);
+		char *o = reply + sprintf(reply, "T05");
+		if (g.exec_events) {
+			o += sprintf(o, "exec:");
+			o = gdb_put_hex(o, g.vm->exe_path, strnlen(g.vm->exe_path, PATH_MAX));
+			o += sprintf(o, ";");
+		}
+		sprintf(o, "thread:%x;", vcpu->tid);
+	} else {
+		if (!accept_gdb())
+			km_die(1, "km: gdb did not connect: %s", strerror(errno));
+		snprintf(reply, sizeof(reply), "T05thread:%x;", vcpu->tid);
+	}
 	pthread_mutex_lock(&g.lock);
 	stop_all(vcpu, reply);
 	pthread_mutex_unlock(&g.lock);
@@ -1108,6 +1147,25 @@ void km_gdb_exit(int status, int sig)
 	else
 		snprintf(reply, sizeof(reply), "W%02x", status & 0xff);
 	send_reply(reply);
+}
+
+/*
+ * An exec: the new km takes gdb's connection (as --gdb-fd, with the
+ * session's settings) and tells gdb the new program stopped at its start.
+ */
+bool km_gdb_exec_option(char *out, size_t size)
+{
+	if (!km_gdb_attached())
+		return false;
+	snprintf(out, size, "--gdb-fd=%d,%d,%d,%d,%llx", g.conn.fd, g.conn.noack, g.attached,
+		 g.exec_events, (unsigned long long)g.pass);
+	return true;
+}
+
+void km_gdb_before_exec(bool going)
+{
+	if (km_gdb_attached())
+		fcntl(g.conn.fd, F_SETFD, going ? 0 : FD_CLOEXEC);
 }
 
 /* A forked child runs free of gdb (as gdb's detach-on-fork): no int3 of the parent's, no connection. */

@@ -415,6 +415,8 @@ bool km_gdb_trap(struct km_vcpu *vcpu, struct km_fault_frame *f);
 int km_gdb_signal(struct km_vcpu *vcpu, int sig);
 void km_gdb_exit(int status, int sig);
 void km_gdb_after_fork(struct km_vm *vm);
+bool km_gdb_exec_option(char *out, size_t size);
+void km_gdb_before_exec(bool going);
 
 /* A debugger's write: [gva, gva+len) mapped, whatever the guest's rights (0 or -errno). */
 int km_debug_poke(struct km_vm *vm, uint64_t gva, const void *src, size_t len);

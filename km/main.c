@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 		case 'P': km_allow_path_option(optarg); break;
 		case 'S': seccomp = KM_SECCOMP_OFF; break;
 		case 'C': km_core_option(optarg); break;
-		case 'g': case 'l': case 'a': km_gdb_option(c, optarg); break;
+		case 'g': case 'l': case 'a': case 'F': km_gdb_option(c, optarg); break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
 		case 'K': kvm_fd = km_kvm_fd_option(optarg); break;
 		case 'h': usage(stdout); return 0;

@@ -18,6 +18,7 @@ const struct option km_options[] = {
 	/* Only from km's own exec for the guest: see seccomp.c and kvm.c. */
 	{ "seccomp-inherited", no_argument, NULL, 'I' },
 	{ "kvm-fd", required_argument, NULL, 'K' },
+	{ "gdb-fd", required_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },

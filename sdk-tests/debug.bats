@@ -328,6 +328,15 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	assert_equal "$(cat km.out | sort)" "$(printf 'child total 14\nparent total 14, child status 0')"
 }
 
+@test "gdb follows an exec: the new program stops at a breakpoint of its own, then exits" {
+	gdb_km "$(prog debuggee)" exec -- 'break accumulate' continue bt continue
+	assert_output --partial "is executing new program: $(prog debuggee)"
+	assert_output --regexp "Breakpoint 1, accumulate \(n=n@entry=5\)"
+	assert_equal "$(echo "$output" | frames)" "accumulate main"
+	assert_output --partial "exited normally"
+	assert_equal "$(cat km.out)" "$(printf 'exec %s\ntotal 55' "$(prog debuggee)")"
+}
+
 @test "gdb: interrupted (Ctrl-C) while the program runs, it stops where it spins; gdb releases it" {
 	km --gdb=0 "$(prog debuggee)" wait >km.out 2>km.err &
 	kp=$!

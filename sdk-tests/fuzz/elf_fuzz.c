@@ -125,6 +125,17 @@ const char *km_seccomp_exec_option(void)
 	return "--no-seccomp"; /* the harness installs no filter */
 }
 
+bool km_gdb_exec_option(char *out, size_t size)
+{
+	(void)out, (void)size;
+	return false; /* gdb.c: no gdb */
+}
+
+void km_gdb_before_exec(bool going)
+{
+	(void)going;
+}
+
 const char *km_core_path(void)
 {
 	return NULL; /* core.c: no --core given */

@@ -6,6 +6,7 @@
  *   debuggee threads    eight threads, each with its own thread-local value, in a function of its own
  *   debuggee wait       says "ready", then spins until gdb sets `released`
  *   debuggee fork       a child and its parent each sum squares, and say so
+ *   debuggee exec       runs itself again (execv), to sum squares
  */
 #include <pthread.h>
 #include <signal.h>
@@ -93,6 +94,12 @@ int main(int argc, char **argv)
 		while (!released)
 			;
 		printf("released\n");
+	} else if (strcmp(mode, "exec") == 0) {
+		char *again[] = { argv[0], "sum", NULL };
+		printf("exec %s\n", argv[0]);
+		execv(argv[0], again);
+		perror("execv");
+		return 1;
 	} else if (strcmp(mode, "fork") == 0) {
 		pid_t pid = fork();
 		int total = accumulate(3), status = 0;
