@@ -62,6 +62,8 @@ static struct {
 	struct gdb_conn conn;
 	bool connected, attached; /* attached: gdb came to a running program */
 	bool exec_events;	  /* gdb asked for exec stop events */
+	bool fork_wait;		  /* --gdb-fork=wait: a forked child waits for a gdb of its own */
+	bool child_waits;	  /* this is such a child, yet to listen */
 	pthread_mutex_t lock, send_lock;
 	pthread_cond_t cond;
 	int stopping; /* all-stop asked for or in effect; read without the lock */
@@ -118,11 +120,17 @@ void km_gdb_option(int opt, const char *arg)
 	case 'g': g.mode = WAIT; parse_address("gdb", arg); break;
 	case 'l': g.mode = WAIT; parse_address("gdb-listen", arg); break;
 	case 'a': g.mode = ATTACH; parse_address("gdb-attach", arg); break;
-	case 'F': { /* FD,ACKS,ATTACHED,EXEC_EVENTS,PASS: only from km's own exec */
-		int fd, noack, attached, exec_events;
+	case 'f':
+		if (strcmp(arg, "wait") != 0 && strcmp(arg, "free") != 0)
+			km_die(2, "km: bad --gdb-fork '%s': use wait or free", arg);
+		g.fork_wait = strcmp(arg, "wait") == 0;
+		break;
+	case 'F': { /* FD,ACKS,ATTACHED,EXEC_EVENTS,PASS,FORK_WAIT,ADDR,PORT: from km's own exec */
+		int fd, noack, attached, exec_events, fork_wait;
 		unsigned long long pass;
-		if (sscanf(arg, "%d,%d,%d,%d,%llx", &fd, &noack, &attached, &exec_events, &pass) != 5 ||
-		    fd < 0)
+		unsigned addr, port;
+		if (sscanf(arg, "%d,%d,%d,%d,%llx,%d,%x,%u", &fd, &noack, &attached, &exec_events, &pass,
+			   &fork_wait, &addr, &port) != 8 || fd < 0 || port > 65535)
 			km_die(2, "km: bad --gdb-fd '%s' (an option of km's own exec)", arg);
 		g.mode = EXECED;
 		g.conn.fd = fd;
@@ -130,6 +138,10 @@ void km_gdb_option(int opt, const char *arg)
 		g.attached = attached;
 		g.exec_events = exec_events;
 		g.pass = pass;
+		g.fork_wait = fork_wait;
+		g.addr.sin_family = AF_INET;
+		g.addr.sin_addr.s_addr = htonl(addr);
+		g.addr.sin_port = htons((uint16_t)port);
 		break;
 	}
 	}
@@ -397,9 +409,21 @@ static void park(struct km_vcpu *vcpu)
 	pthread_mutex_unlock(&g.lock);
 }
 
+static void listen_for_gdb(const char *who);
+static void wait_for_gdb(struct km_vcpu *vcpu);
+
 /* At the run loop when km_gdb_busy: wait while gdb has the program stopped; step while it watches. */
 void km_gdb_run_loop(struct km_vcpu *vcpu)
 {
+	if (g.child_waits) {
+		char who[64];
+		g.child_waits = false;
+		g.stopping = 0;
+		snprintf(who, sizeof(who), "child %d waits for", getpid());
+		listen_for_gdb(who);
+		wait_for_gdb(vcpu);
+		return;
+	}
 	if (stopping())
 		park(vcpu);
 	if (__atomic_load_n(&g.nwatch, __ATOMIC_ACQUIRE) > 0 && !in_exception_entry(vcpu)) {
@@ -1053,17 +1077,9 @@ static void make_wake_pipe(void)
 	g.wake[1] = km_fd_move_high(g.wake[1]);
 }
 
-void km_gdb_init(struct km_vm *vm)
+/* The socket gdb connects to, at g.addr; says where, as "who" waits. */
+static void listen_for_gdb(const char *who)
 {
-	if (g.mode == OFF)
-		return;
-	g.vm = vm;
-	if (g.mode == EXECED) {
-		if (fcntl(g.conn.fd, F_SETFD, FD_CLOEXEC) != 0)
-			km_die(1, "km: gdb's connection did not survive the exec: %s", strerror(errno));
-		make_wake_pipe();
-		return;
-	}
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	if (fd < 0)
 		km_die(1, "km: cannot listen for gdb: %s", strerror(errno));
@@ -1076,10 +1092,22 @@ void km_gdb_init(struct km_vm *vm)
 	socklen_t alen = sizeof(g.addr);
 	getsockname(fd, (struct sockaddr *)&g.addr, &alen);
 	g.listen_fd = km_fd_move_high(fd);
-	make_wake_pipe();
-	km_err("km: %s gdb on %s:%u (target remote %s:%u)",
-	       g.mode == WAIT ? "waiting for" : "ready for", host, ntohs(g.addr.sin_port), host,
+	km_err("km: %s gdb on %s:%u (target remote %s:%u)", who, host, ntohs(g.addr.sin_port), host,
 	       ntohs(g.addr.sin_port));
+}
+
+void km_gdb_init(struct km_vm *vm)
+{
+	if (g.mode == OFF)
+		return;
+	g.vm = vm;
+	make_wake_pipe();
+	if (g.mode == EXECED) {
+		if (fcntl(g.conn.fd, F_SETFD, FD_CLOEXEC) != 0)
+			km_die(1, "km: gdb's connection did not survive the exec: %s", strerror(errno));
+		return;
+	}
+	listen_for_gdb(g.mode == WAIT ? "waiting for" : "ready for");
 }
 
 static void start_server(void)
@@ -1113,6 +1141,12 @@ void km_gdb_start(struct km_vcpu *vcpu)
 		start_server();
 		return;
 	}
+	wait_for_gdb(vcpu);
+}
+
+/* The program stops for gdb: one that connects (--gdb, a forked child), or the one before an exec. */
+static void wait_for_gdb(struct km_vcpu *vcpu)
+{
 	char reply[64 + 2 * PATH_MAX];
 	if (g.mode == EXECED) {
 		__atomic_store_n(&g.connected, true, __ATOMIC_RELEASE);
@@ -1157,8 +1191,9 @@ bool km_gdb_exec_option(char *out, size_t size)
 {
 	if (!km_gdb_attached())
 		return false;
-	snprintf(out, size, "--gdb-fd=%d,%d,%d,%d,%llx", g.conn.fd, g.conn.noack, g.attached,
-		 g.exec_events, (unsigned long long)g.pass);
+	snprintf(out, size, "--gdb-fd=%d,%d,%d,%d,%llx,%d,%x,%u", g.conn.fd, g.conn.noack, g.attached,
+		 g.exec_events, (unsigned long long)g.pass, g.fork_wait, ntohl(g.addr.sin_addr.s_addr),
+		 ntohs(g.addr.sin_port));
 	return true;
 }
 
@@ -1187,4 +1222,15 @@ void km_gdb_after_fork(struct km_vm *vm)
 	g.connected = false;
 	g.stopping = 0;
 	g.mode = OFF;
+	if (g.fork_wait) { /* it listens, and waits, at its first pass through the run loop */
+		g.mode = WAIT;
+		g.child_waits = true;
+		g.addr.sin_port = 0;
+		g.stopping = 1;
+		g.attached = false;
+		g.conn.noack = false;
+		close(g.wake[0]);
+		close(g.wake[1]);
+		make_wake_pipe();
+	}
 }

@@ -45,6 +45,8 @@ static void usage(FILE *out)
 		"                        (target remote ADDR:PORT); ADDR defaults to 127.0.0.1\n"
 		"      --gdb-listen=ADDR:PORT  the same, on another address\n"
 		"      --gdb-attach=[ADDR:]PORT  run the program, and let gdb attach later\n"
+		"      --gdb-fork=wait|free  whether a forked child waits for a gdb of its own, on\n"
+		"                        a port km prints (default: free, it runs without gdb)\n"
 		"      --no-seccomp      do not confine km to the host calls it needs (for\n"
 		"                        debugging km; see km(1))\n"
 		"  -h, --help            show this help\n"
@@ -103,7 +105,7 @@ int main(int argc, char **argv)
 		case 'P': km_allow_path_option(optarg); break;
 		case 'S': seccomp = KM_SECCOMP_OFF; break;
 		case 'C': km_core_option(optarg); break;
-		case 'g': case 'l': case 'a': case 'F': km_gdb_option(c, optarg); break;
+		case 'g': case 'l': case 'a': case 'f': case 'F': km_gdb_option(c, optarg); break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
 		case 'K': kvm_fd = km_kvm_fd_option(optarg); break;
 		case 'h': usage(stdout); return 0;

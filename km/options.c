@@ -15,6 +15,7 @@ const struct option km_options[] = {
 	{ "gdb", required_argument, NULL, 'g' },
 	{ "gdb-listen", required_argument, NULL, 'l' },
 	{ "gdb-attach", required_argument, NULL, 'a' },
+	{ "gdb-fork", required_argument, NULL, 'f' },
 	/* Only from km's own exec for the guest: see seccomp.c and kvm.c. */
 	{ "seccomp-inherited", no_argument, NULL, 'I' },
 	{ "kvm-fd", required_argument, NULL, 'K' },

@@ -198,6 +198,8 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	for c in "$@"; do
 		cmds+=(-ex "$c")
 	done
+	: >km.out
+	: >km.err # before km starts: the loops below read them at once
 	km --gdb=0 "${args[@]}" >km.out 2>km.err &
 	kp=$! # global: teardown ends it if a test fails first
 	for _ in $(seq 400); do
@@ -328,6 +330,41 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	assert_equal "$(cat km.out | sort)" "$(printf 'child total 14\nparent total 14, child status 0')"
 }
 
+@test "gdb: with --gdb-fork=wait a forked child waits for a gdb of its own, on a port km prints" {
+	: >km.out
+	: >km.err # before km starts: the loops below read them at once
+	km --gdb=0 --gdb-fork=wait "$(prog debuggee)" fork >km.out 2>km.err &
+	kp=$!
+	local port="" child_port=""
+	for _ in $(seq 400); do
+		port=$(sed -n 's/.*waiting for gdb on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' km.err)
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	timeout 300 gdb -nx -batch -ex "target remote 127.0.0.1:$port" -ex 'break square' -ex continue \
+		-ex delete -ex continue "$(prog debuggee)" >parent.gdb 2>&1 &
+	local gp=$!
+	for _ in $(seq 600); do
+		child_port=$(sed -n 's/.*child [0-9]* waits for gdb on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' km.err)
+		[ -n "$child_port" ] && break
+		sleep 0.05
+	done
+	[ -n "$child_port" ] || fail "no child port: $(cat km.err)"
+	run timeout 300 gdb -nx -batch -ex "target remote 127.0.0.1:$child_port" -ex bt -ex 'break square' \
+		-ex continue -ex 'print x' -ex delete -ex continue "$(prog debuggee)"
+	assert_output --regexp "in fork \(\)"
+	assert_output --regexp "Breakpoint 1, square \(x=x@entry=1\)"
+	assert_output --partial "exited normally"
+	wait "$gp"
+	run cat parent.gdb
+	assert_output --regexp "Breakpoint 1, square \(x=x@entry=1\)"
+	assert_output --partial "exited normally"
+	wait "$kp"
+	assert_equal "$(sort km.out)" "$(printf 'child total 14\nparent total 14, child status 0')"
+	assert_equal "$(sed 's/:[0-9]\+/:PORT/g; s/child [0-9]*/child PID/' km.err)" \
+		"$(printf 'km: waiting for gdb on 127.0.0.1:PORT (target remote 127.0.0.1:PORT)\nkm: child PID waits for gdb on 127.0.0.1:PORT (target remote 127.0.0.1:PORT)')"
+}
+
 @test "gdb follows an exec: the new program stops at a breakpoint of its own, then exits" {
 	gdb_km "$(prog debuggee)" exec -- 'break accumulate' continue bt continue
 	assert_output --partial "is executing new program: $(prog debuggee)"
@@ -338,6 +375,8 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 }
 
 @test "gdb: interrupted (Ctrl-C) while the program runs, it stops where it spins; gdb releases it" {
+	: >km.out
+	: >km.err # before km starts: the loops below read them at once
 	km --gdb=0 "$(prog debuggee)" wait >km.out 2>km.err &
 	kp=$!
 	local port=""
@@ -365,6 +404,8 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 }
 
 @test "gdb attaches to a running program (--gdb-attach), changes a variable, detaches; the program goes on" {
+	: >km.out
+	: >km.err # before km starts: the loops below read them at once
 	km --gdb-attach=0 "$(prog debuggee)" wait >km.out 2>km.err &
 	kp=$!
 	local port=""
@@ -395,6 +436,9 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	run km --gdb-attach=:5 "$(prog hello)"
 	assert_failure 2
 	assert_output "km: bad --gdb-attach address ':5': use PORT or ADDR:PORT"
+	run km --gdb=0 --gdb-fork=maybe "$(prog hello)"
+	assert_failure 2
+	assert_output "km: bad --gdb-fork 'maybe': use wait or free"
 	python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)' >port.txt &
 	local holder=$!
 	for _ in $(seq 100); do
