@@ -221,3 +221,29 @@ int gdb_wait_input(struct gdb_conn *c, int ms)
 		return errno == EINTR ? 0 : -1;
 	return n;
 }
+
+/* ---- signals: Linux's numbers and gdb's -------------------------------------- */
+
+static const uint8_t to_gdb[32] = {
+	0, 1, 2, 3, 4, 5, 6, 10, 8, 9, 30, 11, 31, 13, 14, 15,
+	143, 20, 19, 17, 18, 21, 22, 16, 24, 25, 26, 27, 28, 23, 32, 12,
+};
+
+int gdb_signal_of(int sig)
+{
+	if (sig > 0 && sig < 32)
+		return to_gdb[sig];
+	if (sig == 32)
+		return 77;
+	if (sig > 32 && sig < 64)
+		return 45 + sig - 33;
+	return sig == 64 ? 78 : 143;
+}
+
+int gdb_host_signal(int gsig)
+{
+	for (int s = 1; s <= KM_NSIG; s++)
+		if (gdb_signal_of(s) == gsig)
+			return s;
+	return 0;
+}
