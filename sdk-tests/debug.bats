@@ -296,12 +296,14 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	assert_equal "$(cat km.out)" "handled 10"
 }
 
-@test "gdb: a fault stops at its line; passed on, the program dies of it as without gdb" {
-	gdb_km "$(prog crash)" segv -- continue bt continue
-	assert_output --partial "Program received signal SIGSEGV, Segmentation fault."
-	assert_output --regexp "write_through \(.*p=0x10\) at .*crash\.c:$(crash_line '*p = value;')"
-	assert_output --partial "Program terminated with signal SIGSEGV, Segmentation fault."
-	assert_equal "$km_status" 139
+@test "gdb: a fault stops at its line; passed on, the program dies of it as without gdb (kontain-gcc and unmodified static)" {
+	for program in "$(prog crash)" "$(native crash)"; do
+		gdb_km "$program" segv -- continue bt continue
+		assert_output --partial "Program received signal SIGSEGV, Segmentation fault."
+		assert_output --regexp "write_through \(.*p=0x10\) at .*crash\.c:$(crash_line '*p = value;')"
+		assert_output --partial "Program terminated with signal SIGSEGV, Segmentation fault."
+		assert_equal "$km_status" 139
+	done
 }
 
 @test "gdb: a C++ program's frames and arguments, and the abort of an exception nobody catches" {
