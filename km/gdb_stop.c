@@ -171,11 +171,12 @@ static bool report(struct km_vcpu *vcpu, const char *reply, bool drop_if_late)
 	return true;
 }
 
+/* The step is over, and the watchpoints' stepping until the run loop sets it again. */
 static void clear_step(struct km_vcpu *vcpu, struct km_fault_frame *f)
 {
 	f->rflags &= ~TF;
-
 	vcpu->gdb.stepping = false;
+	vcpu->gdb.watching = false;
 }
 
 bool km_gdb_trap(struct km_vcpu *vcpu, struct km_fault_frame *f)
