@@ -40,18 +40,38 @@ static void send_object(const char *data, size_t size, const char *args)
 	pthread_mutex_unlock(&session.send_lock);
 }
 
+/* A thread's name (the program's to choose: prctl) as an XML attribute value. */
+static void xml_escape(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *in && n + 7 < size; in++) {
+		const char *e = *in == '&' ? "&amp;" : *in == '<' ? "&lt;" : *in == '>' ? "&gt;" :
+				*in == '"' ? "&quot;" : *in == '\'' ? "&apos;" : NULL;
+		if (e) {
+			n += (size_t)snprintf(out + n, size - n, "%s", e);
+		} else {
+			unsigned char c = (unsigned char)*in;
+			out[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		}
+	}
+	out[n] = '\0';
+}
+
 static void send_threads_xml(void)
 {
-	static char xml[64 * KM_MAX_VCPUS];
+	static char xml[128 * KM_MAX_VCPUS];
 	size_t len = (size_t)snprintf(xml, sizeof(xml), "<?xml version=\"1.0\"?><threads>");
 	int n = __atomic_load_n(&session.vm->nvcpu, __ATOMIC_ACQUIRE);
+	char name[6 * 16 + 1];
 
-	for (int i = 0; i < n && len < sizeof(xml) - 96; i++) {
+	for (int i = 0; i < n && len < sizeof(xml) - 160; i++) {
 		struct km_vcpu *v = session.vm->vcpus[i];
-		if (gdb_live(v))
-			len += (size_t)snprintf(xml + len, sizeof(xml) - len,
-						"<thread id=\"%x\" name=\"%s\"/>", v->tid,
-						km_thread_name(session.vm, v));
+		if (!gdb_live(v))
+			continue;
+		xml_escape(km_thread_name(session.vm, v), name, sizeof(name));
+		len += (size_t)snprintf(xml + len, sizeof(xml) - len, "<thread id=\"%x\" name=\"%s\"/>",
+					v->tid, name);
 	}
 	len += (size_t)snprintf(xml + len, sizeof(xml) - len, "</threads>");
 	send_object(xml, len, session.packet);

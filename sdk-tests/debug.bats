@@ -282,6 +282,12 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	assert_equal "$(cat km.out)" "threads done"
 }
 
+@test "gdb: a thread named with XML's special characters and a control byte is listed, not refused" {
+	gdb_km "$(prog debuggee)" name -- 'break square' continue 'info threads' delete continue
+	assert_line --regexp "^\* 1 +Thread [0-9]+ \"a<b>&\"c'\?\" square \("
+	assert_equal "$(cat km.out)" "total 5"
+}
+
 @test "gdb: a signal stops the program first; passed on, its handler's frame sits on the interrupted calls" {
 	gdb_km "$(prog debuggee)" signal -- 'break on_usr1' continue continue bt continue
 	assert_output --partial "Program received signal SIGUSR1, User defined signal 1."

@@ -7,11 +7,13 @@
  *   debuggee wait       says "ready", then spins until gdb sets `released`
  *   debuggee fork       a child and its parent each sum squares, and say so
  *   debuggee exec       runs itself again (execv), to sum squares
+ *   debuggee name       names its thread with XML's special characters, then sums squares
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +96,9 @@ int main(int argc, char **argv)
 		while (!released)
 			;
 		printf("released\n");
+	} else if (strcmp(mode, "name") == 0) {
+		prctl(PR_SET_NAME, "a<b>&\"c'\x01", 0, 0, 0);
+		printf("total %d\n", accumulate(2));
 	} else if (strcmp(mode, "exec") == 0) {
 		char *again[] = { argv[0], "sum", NULL };
 		printf("exec %s\n", argv[0]);
