@@ -185,11 +185,32 @@ frames() {
 
 # ---- gdb on a running program (km --gdb) -------------------------------------
 
+# The port of km.err's line "WHO on 127.0.0.1:PORT (...)" (default: the first such line), once
+# km has printed it (30 s at most); fails the test if it never does.
+gdb_port() { # [WHO]
+	local who=${1:-} port=""
+	for _ in $(seq 600); do
+		port=$(sed -n "s/.*$who on 127\\.0\\.0\\.1:\\([0-9]*\\) .*/\\1/p" km.err | head -1)
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	[ -n "$port" ] || fail "km did not say ${who:-where} it waits for gdb: $(cat km.err)"
+	echo "$port"
+}
+
+# Waits (20 s at most) for FILE to hold a line matching TEXT.
+wait_for_line() { # FILE TEXT
+	for _ in $(seq 400); do
+		grep -q "$2" "$1" && return
+		sleep 0.05
+	done
+}
+
 # km runs PROGRAM ARGS... stopped for gdb on a free port; Debian's gdb (batch)
 # connects and runs each COMMAND: gdb's output in $output, km's exit status
 # in $km_status, its output in km.out and km.err.
 gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
-	local args=() cmds=() port=""
+	local args=() cmds=() port
 	while [ "$1" != -- ]; do
 		args+=("$1")
 		shift
@@ -202,12 +223,7 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	: >km.err # before km starts: the loops below read them at once
 	km --gdb=0 "${args[@]}" >km.out 2>km.err &
 	kp=$! # global: teardown ends it if a test fails first
-	for _ in $(seq 400); do
-		port=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' km.err)
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
-	[ -n "$port" ] || fail "km did not wait for gdb: $(cat km.err)"
+	port=$(gdb_port)
 	output=$(timeout 300 gdb -nx -batch -ex "target remote 127.0.0.1:$port" "${cmds[@]}" \
 		"${args[0]}" 2>&1)
 	km_status=0
@@ -343,21 +359,12 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	: >km.err # before km starts: the loops below read them at once
 	km --gdb=0 --gdb-fork=wait "$(prog debuggee)" fork >km.out 2>km.err &
 	kp=$!
-	local port="" child_port=""
-	for _ in $(seq 400); do
-		port=$(sed -n 's/.*waiting for gdb on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' km.err)
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+	local port child_port
+	port=$(gdb_port "waiting for gdb")
 	timeout 300 gdb -nx -batch -ex "target remote 127.0.0.1:$port" -ex 'break square' -ex continue \
 		-ex delete -ex continue "$(prog debuggee)" >parent.gdb 2>&1 &
 	local gp=$!
-	for _ in $(seq 600); do
-		child_port=$(sed -n 's/.*child [0-9]* waits for gdb on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' km.err)
-		[ -n "$child_port" ] && break
-		sleep 0.05
-	done
-	[ -n "$child_port" ] || fail "no child port: $(cat km.err)"
+	child_port=$(gdb_port "child [0-9]* waits for gdb")
 	run timeout 300 gdb -nx -batch -ex "target remote 127.0.0.1:$child_port" -ex bt -ex 'break square' \
 		-ex continue -ex 'print x' -ex delete -ex continue "$(prog debuggee)"
 	assert_output --regexp "in fork \(\)"
@@ -387,19 +394,12 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	: >km.err # before km starts: the loops below read them at once
 	km --gdb=0 "$(prog debuggee)" wait >km.out 2>km.err &
 	kp=$!
-	local port=""
-	for _ in $(seq 400); do
-		port=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' km.err)
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+	local port
+	port=$(gdb_port)
 	gdb -nx -batch -ex "target remote 127.0.0.1:$port" -ex continue -ex 'bt 1' \
 		-ex 'set var released = 1' -ex continue "$(prog debuggee)" >gdb.out 2>&1 &
 	local gp=$!
-	for _ in $(seq 400); do
-		grep -q ready km.out && break
-		sleep 0.05
-	done
+	wait_for_line km.out ready
 	sleep 0.5
 	kill -INT "$gp"
 	wait "$gp"
@@ -416,12 +416,9 @@ gdb_km() { # PROGRAM [ARGS...] -- COMMAND...
 	: >km.err # before km starts: the loops below read them at once
 	km --gdb-attach=0 "$(prog debuggee)" wait >km.out 2>km.err &
 	kp=$!
-	local port=""
-	for _ in $(seq 400); do
-		port=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' km.err)
-		grep -q ready km.out && [ -n "$port" ] && break
-		sleep 0.05
-	done
+	local port
+	port=$(gdb_port)
+	wait_for_line km.out ready
 	assert_equal "$(sed 's/:[0-9]\+/:PORT/g' km.err)" "km: ready for gdb on 127.0.0.1:PORT (target remote 127.0.0.1:PORT)"
 	run timeout 120 gdb -nx -batch -ex "target remote 127.0.0.1:$port" -ex 'bt 1' -ex 'set var released = 1' \
 		-ex detach "$(prog debuggee)"
