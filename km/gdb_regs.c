@@ -10,6 +10,8 @@
 #include "gdb.h"
 
 #define XSAVE_YMM_OFFSET 576 /* the standard format's AVX component */
+#define XFEATURE_FP (1ull << 0)
+#define XFEATURE_SSE (1ull << 1)
 #define XFEATURE_YMM (1ull << 2)
 
 enum reg_kind { GPR, RIP, EFLAGS, SEG, ST, FPCTL, XMM, MXCSR, ORIG_RAX, FS_BASE, GS_BASE, YMMH };
@@ -248,11 +250,12 @@ static bool set_value(struct km_vcpu *vcpu, struct state *s, const struct reg *g
 		break;
 	case XMM: memcpy(s->fpu + 160 + 16 * g->index, v, 16); break;
 	case MXCSR: memcpy(s->fpu + 24, &n, 4); break;
-	case YMMH:
-		memcpy(s->fpu + XSAVE_YMM_OFFSET + 16 * g->index, v, 16);
-		*(uint64_t *)(s->fpu + 512) |= XFEATURE_YMM;
-		break;
+	case YMMH: memcpy(s->fpu + XSAVE_YMM_OFFSET + 16 * g->index, v, 16); break;
 	}
+	/* XSAVE's header: a component it says is in its initial state would not be loaded. */
+	if (needs_fpu(g->kind) && vcpu->vm->kvm_xsave)
+		*(uint64_t *)(s->fpu + 512) |= g->kind == YMMH ? XFEATURE_YMM :
+					      g->kind == XMM || g->kind == MXCSR ? XFEATURE_SSE : XFEATURE_FP;
 	return true;
 }
 

@@ -33,6 +33,7 @@
 
 #define KM_PAGE_SIZE 4096ul
 #define KM_PAGE_MASK (~(KM_PAGE_SIZE - 1))
+#define KM_LARGE_PAGE (2ul << 20)
 #define KM_ROUND_UP(x, a) (((x) + (a) - 1) & ~((a) - 1))
 #define KM_ROUND_DOWN(x, a) ((x) & ~((a) - 1))
 
@@ -118,7 +119,8 @@ struct km_vm {
 	uint64_t sys_size;
 	uint64_t mem_limit; /* what the guest may commit (strict overcommit), and its RAM */
 	uint64_t space;	    /* the size of each window, and of the pool */
-	uint64_t pt_next; /* next free page-table page (guest-physical) */
+	uint64_t pt_next;   /* next free directory page (guest-physical) */
+	uint64_t pt_leaves; /* the windows' leaf tables, one per 2 MiB */
 	uint64_t pml4;
 	/*
 	 * KVM memory slots cover guest-physical [0, slot_lo) and [slot_hi,
@@ -319,12 +321,19 @@ extern const uint8_t km_stub_fault_out[]; /* the `out` that reports an exception
 extern const uint8_t km_entry_start[], km_entry_end[];
 #define KM_STUB_VEC_SIZE 16
 
-/* mem.c: guest memory, page tables and the checks on guest pointers. */
+/* pagetable.c: the guest's page tables. */
+uint64_t km_pt_pool_size(uint64_t space);
+void km_pt_init(struct km_vm *vm);
+void km_pte_set(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
+uint64_t km_pte_bits(int prot, bool user);
+int km_pte_prot(struct km_vm *vm, uint64_t gva);
+void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot);
+
+/* mem.c: guest memory and the checks on guest pointers. */
 void km_mem_init(struct km_vm *vm, uint64_t mem_limit);
 bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa);
 void km_mem_no_huge_pages(struct km_vm *vm, uint64_t gva, uint64_t len);
 int km_mem_cover(struct km_vm *vm, uint64_t gva, uint64_t len);
-void km_pte_set(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 int km_prot_common(int a, int b);
 bool km_host_differs(const struct km_vm *vm, int old, int new);
 int km_host_map(struct km_vm *vm, uint64_t gva, uint64_t len, int prot, int flags, int fd,
@@ -335,7 +344,6 @@ int km_host_move(struct km_vm *vm, uint64_t from, uint64_t to, uint64_t len);
 int km_host_fence(struct km_vm *vm, uint64_t gva, uint64_t len, int mark);
 int km_host_shmat(struct km_vm *vm, uint64_t gva, uint64_t len, int shmid, int prot, bool *gone);
 void km_host_unfence(struct km_vm *vm, uint64_t gva, uint64_t len);
-void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot);
 void *km_gva(struct km_vm *vm, uint64_t gva, uint64_t len, int prot);
 void *km_sys(struct km_vm *vm, uint64_t off);
 long km_string_in(struct km_vm *vm, char *dst, uint64_t gva, size_t max);
@@ -343,7 +351,6 @@ void km_guest_faults_init(struct km_vm *vm);
 bool km_guarded(void (*access)(void *), void *arg);
 int km_copy_in(struct km_vm *vm, void *dst, uint64_t gva, size_t len);
 int km_copy_out(struct km_vm *vm, uint64_t gva, const void *src, size_t len);
-int km_pte_prot(struct km_vm *vm, uint64_t gva);
 
 /* vma.c: the guest's address space: mmap, munmap, mprotect, brk. */
 bool km_user_range(uint64_t addr, uint64_t len, uint64_t *end);

@@ -1,10 +1,10 @@
 /*
- * Guest memory: the host mapping behind guest-physical memory, the guest
- * page tables, the checks every guest pointer passes before km uses it, and
- * km's own reads and writes of it, which a fault cannot kill km in.
+ * Guest memory: the host mapping behind guest-physical memory, the checks
+ * every guest pointer passes before km uses it, and km's own reads and
+ * writes of it, which a fault cannot kill km in (the page tables are
+ * pagetable.c's).
  *
- * Guest page tables only ever gain upper-level entries. A leaf that loses
- * rights is also taken away on km's own mapping (mprotect or a fresh mmap),
+ * A page that loses rights in the guest's page tables also loses them on km's own mapping (mprotect or a fresh mmap),
  * whose MMU notifier makes KVM drop its translations on every vCPU, on
  * hardware (EPT/NPT) and on PVM's shadow pages alike. The host calls that
  * do it for the guest's requests return their errors to vma.c, which
@@ -26,23 +26,6 @@
 #define MREMAP_DONTUNMAP 4
 #endif
 
-#define PTE_P (1ull << 0)
-#define PTE_W (1ull << 1)
-#define PTE_U (1ull << 2)
-#define PTE_A (1ull << 5)
-#define PTE_D (1ull << 6)
-#define PTE_NX (1ull << 63)
-#define PTE_ADDR 0x000ffffffffff000ull
-
-static uint64_t alloc_pt_page(struct km_vm *vm)
-{
-	if (vm->pt_next + KM_PAGE_SIZE > vm->sys_size)
-		km_die(1, "km: internal: guest page-table pool exhausted");
-	uint64_t gpa = vm->pt_next;
-	vm->pt_next += KM_PAGE_SIZE;
-	return gpa;
-}
-
 /*
  * Address space for reservations beside the memory they commit: a JVM
  * reserves a GiB of class space and a heap it may never use, glibc 128 MiB
@@ -55,19 +38,17 @@ static uint64_t space_for(uint64_t mem_limit)
 {
 	uint64_t space = mem_limit < KM_SPACE_MAX / 4 ? 4 * mem_limit : KM_SPACE_MAX;
 
-	return space < KM_SPACE_MIN ? KM_SPACE_MIN : space;
+	return KM_ROUND_UP(space < KM_SPACE_MIN ? KM_SPACE_MIN : space, KM_LARGE_PAGE);
 }
 
 void km_mem_init(struct km_vm *vm, uint64_t mem_limit)
 {
 	uint64_t space = space_for(mem_limit);
-	/* One page-table page per 2 MiB and one directory per 1 GiB of both windows. */
-	uint64_t pool = space / 256 + (2 * (space >> 30) + 16) * KM_PAGE_SIZE;
 
 	vm->mem_limit = mem_limit;
 	vm->space = space;
-	vm->sys_size = KM_SYS_PT_POOL + KM_ROUND_UP(pool, KM_PAGE_SIZE);
-	vm->phys_size = vm->sys_size + space;
+	vm->sys_size = KM_ROUND_UP(KM_SYS_PT_POOL + km_pt_pool_size(space), KM_LARGE_PAGE);
+	vm->phys_size = vm->sys_size + space + KM_LARGE_PAGE; /* the high window's shift */
 	vm->mem = mmap(NULL, vm->phys_size, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->mem == MAP_FAILED)
@@ -77,8 +58,7 @@ void km_mem_init(struct km_vm *vm, uint64_t mem_limit)
 		km_die(1, "km: cannot set up guest memory: %s", strerror(errno));
 	/* km touches the system area a page here and there: no 2 MiB host pages. */
 	madvise(vm->mem, vm->sys_size, MADV_NOHUGEPAGE);
-	vm->pt_next = KM_SYS_PT_POOL;
-	vm->pml4 = alloc_pt_page(vm);
+	km_pt_init(vm);
 	vm->need_lo = vm->sys_size;
 	vm->need_hi = vm->slot_hi = vm->phys_size;
 }
@@ -100,6 +80,12 @@ void *km_sys(struct km_vm *vm, uint64_t off)
 	return vm->mem + off;
 }
 
+/*
+ * The low window starts at the pool's start; the high window, whose top
+ * KM_TOP is a page short of 2 MiB alignment, a page short of 2 MiB above it,
+ * so that in both a 2 MiB aligned guest address is a 2 MiB aligned
+ * guest-physical one (the page tables' large pages).
+ */
 bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa)
 {
 	if (gva < vm->space) {
@@ -107,59 +93,10 @@ bool km_gva_to_gpa(const struct km_vm *vm, uint64_t gva, uint64_t *gpa)
 		return true;
 	}
 	if (gva >= KM_TOP - vm->space && gva < KM_TOP) {
-		*gpa = vm->sys_size + gva - (KM_TOP - vm->space);
+		*gpa = vm->sys_size + gva - (KM_TOP - vm->space) + KM_LARGE_PAGE - KM_PAGE_SIZE;
 		return true;
 	}
 	return false;
-}
-
-static uint64_t *pte_slot(struct km_vm *vm, uint64_t gva, bool create)
-{
-	uint64_t table = vm->pml4;
-
-	for (int level = 3; level > 0; level--) {
-		uint64_t *e = (uint64_t *)(vm->mem + table) + (gva >> (12 + 9 * level) & 511);
-		if (!(*e & PTE_P)) {
-			if (!create)
-				return NULL;
-			*e = alloc_pt_page(vm) | PTE_P | PTE_W | PTE_U | PTE_A;
-		}
-		table = *e & PTE_ADDR;
-	}
-	return (uint64_t *)(vm->mem + table) + (gva >> 12 & 511);
-}
-
-/* Bytes of [gva, gva+len) that one leaf table maps: up to the next 2 MiB boundary. */
-static uint64_t leaf_table_span(uint64_t gva, uint64_t len)
-{
-	uint64_t to_boundary = (1ull << 21) - (gva & ((1ull << 21) - 1));
-	return len < to_boundary ? len : to_boundary;
-}
-
-static uint64_t pte_bits(int prot, bool user)
-{
-	if (prot == PROT_NONE)
-		return 0;
-	uint64_t bits = PTE_P | PTE_A | (user ? PTE_U : 0);
-	if (prot & PROT_WRITE)
-		bits |= PTE_W | PTE_D;
-	if (!(prot & PROT_EXEC))
-		bits |= PTE_NX;
-	return bits;
-}
-
-void km_map_sys_page(struct km_vm *vm, uint64_t off, bool user, int prot)
-{
-	*pte_slot(vm, KM_SYS_VA + off, true) = off | pte_bits(prot, user);
-}
-
-int km_pte_prot(struct km_vm *vm, uint64_t gva)
-{
-	uint64_t *pte = pte_slot(vm, gva, false);
-
-	if (pte == NULL || !(*pte & PTE_P))
-		return PROT_NONE;
-	return PROT_READ | (*pte & PTE_W ? PROT_WRITE : 0) | (*pte & PTE_NX ? 0 : PROT_EXEC);
 }
 
 static int host_prot(int prot)
@@ -194,27 +131,6 @@ int km_mem_cover(struct km_vm *vm, uint64_t gva, uint64_t len)
 	vm->need_lo = lo;
 	vm->need_hi = hi;
 	return -ENOMEM;
-}
-
-/*
- * The guest's rights on [gva, gva+len), a range inside one window, in its
- * page tables only. One walk per leaf table; PROT_NONE builds no table
- * where there is none.
- */
-void km_pte_set(struct km_vm *vm, uint64_t gva, uint64_t len, int prot)
-{
-	uint64_t gpa;
-
-	if (len == 0 || !km_gva_to_gpa(vm, gva, &gpa))
-		return;
-	len = KM_ROUND_UP(len, KM_PAGE_SIZE);
-	uint64_t bits = pte_bits(prot, true);
-	for (uint64_t off = 0, span; off < len; off += span) {
-		span = leaf_table_span(gva + off, len - off);
-		uint64_t *pte = pte_slot(vm, gva + off, bits != 0);
-		for (uint64_t i = 0; pte && i < span / KM_PAGE_SIZE; i++)
-			pte[i] = bits ? (gpa + off + i * KM_PAGE_SIZE) | bits : 0;
-	}
 }
 
 /*
@@ -301,7 +217,7 @@ int km_host_shmat(struct km_vm *vm, uint64_t gva, uint64_t len, int shmid, int p
 static bool round_trip(const struct km_vm *vm, int old, int new)
 {
 	return vm->nvcpu > 0 && host_prot(new) != PROT_NONE &&
-	       pte_bits(km_prot_common(old, new), true) != pte_bits(old, true);
+	       km_pte_bits(km_prot_common(old, new), true) != km_pte_bits(old, true);
 }
 
 /* Whether the guest's rights going from old to new needs km_host_protect to do anything. */

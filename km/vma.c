@@ -53,13 +53,13 @@ static enum window window_of(const struct km_vm *vm, uint64_t start, uint64_t en
 	return WIN_NONE;
 }
 
-/* Physical offsets [lo, hi) in the pool, for a range inside one window. */
+/* Guest-physical [lo, hi) of a range inside one window. */
 static void phys_range(const struct km_vm *vm, uint64_t start, uint64_t end, uint64_t *lo,
 		       uint64_t *hi)
 {
-	uint64_t base = window_of(vm, start, end) == WIN_LOW ? 0 : KM_TOP - vm->space;
-	*lo = start - base;
-	*hi = end - base;
+	if (!km_gva_to_gpa(vm, start, lo))
+		*lo = end = start;
+	*hi = *lo + (end - start);
 }
 
 static bool phys_clear(const struct km_vm *vm, uint64_t start, uint64_t end)

@@ -23,6 +23,12 @@ setup() {
 	assert_output "grew to 64 MiB, intact, with 16 other mappings intact"
 }
 
+@test "rights changed in pieces of 2 MiB pages, a move, System V segments up to 4 GiB: as natively" {
+	same_as_native large_pages
+	assert_line --regexp "^then a page at 7 MiB read-write: +\|w ww wr ww -w ww w- -w $"
+	assert_line "4096 MiB segment: written through one attach, read through another: 12345; the read-only one at its middle: r"
+}
+
 @test "a 1.5 GiB malloc fails cleanly under a 1 GiB memory limit" {
 	run km --mem-limit=1G "$(prog memory)"
 	assert_failure 1

@@ -11,7 +11,7 @@ ELF_FUZZER := $(FUZZ_DIR)/elf_fuzz
 ELF_SEEDS := $(FUZZ_DIR)/elf-seeds/.made
 # The harness is built from km's own loader, exec and memory code, with the
 # sanitizers; what it stubs is listed at the top of elf_fuzz.c.
-ELF_FUZZ_KM := km/elf.c km/exec.c km/vma.c km/mem.c km/limits.c km/options.c
+ELF_FUZZ_KM := km/elf.c km/exec.c km/vma.c km/mem.c km/pagetable.c km/limits.c km/options.c
 ELF_FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I$(TOP)/km -I$(TOP)/libkrt/include
 
