@@ -16,7 +16,7 @@
 #include "km.h"
 
 #define SCRIPT_LINE 256 /* what Linux reads of a "#!" line */
-#define KM_OPTIONS (9 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
+#define KM_OPTIONS (10 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
 
 struct program {
 	int fd;
@@ -124,6 +124,10 @@ static char *confinement(struct km_vm *vm, char *o, char **av, size_t *n)
 	if (km_core_path()) {
 		av[(*n)++] = o;
 		o += sprintf(o, "--core=%s", km_core_path()) + 1;
+	}
+	if (km_stats_path()) {
+		av[(*n)++] = o;
+		o += sprintf(o, "--stats=%s", km_stats_path()) + 1;
 	}
 	if (km_gdb_exec_option(o, 96)) { /* gdb's session goes on with the new program */
 		av[(*n)++] = o;
@@ -239,6 +243,7 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 
 	size_t opt_len = 64 + (vm->log_path ? strlen(vm->log_path) : 0) +
 			 (km_core_path() ? strlen(km_core_path()) + 8 : 0) +
+			 (km_stats_path() ? strlen(km_stats_path()) + 8 : 0) +
 			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 4 * 16 + 96 +
 			 KM_RLIMIT_OPTIONS * KM_RLIMIT_OPTION_MAX;
 	char *opts = malloc(opt_len);
@@ -254,6 +259,7 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 	km_fds_before_exec(&raised);
 	fcntl(vm->kvm_fd, F_SETFD, 0); /* the new km's: --kvm-fd */
 	km_gdb_before_exec(true);
+	km_stats_write("exec");
 	execve("/proc/self/exe", av, x->envp);
 	rc = -errno;
 	km_gdb_before_exec(false);

@@ -187,6 +187,13 @@ struct km_thread_start {
 	uint64_t fs_base;
 };
 
+/* Why a vCPU left the guest (stats.c); the last call slot counts the numbers past it. */
+#define KM_STATS_CALLS 512
+struct km_exit_stats {
+	uint64_t exits, hypercalls, faults, interruptions;
+	uint64_t calls[KM_STATS_CALLS];
+};
+
 struct km_vcpu {
 	struct km_vm *vm;
 	int id, fd;
@@ -198,6 +205,7 @@ struct km_vcpu {
 	struct km_thread_start start;
 	int exit_code;
 	uint64_t parked_seq; /* when it was last parked, in vm->park_seq's count */
+	struct km_exit_stats stats;
 
 	uint64_t clear_child_tid, robust_list, fs_base;
 	/* Signal state of the guest thread; sigmask changes under vm->sig_lock. */
@@ -243,12 +251,20 @@ const char *km_seccomp_exec_option(void);
 void km_allow_path_option(const char *arg);
 void km_landlock_confine(const struct km_vm *vm);
 
+/* stats.c: --stats, the guest's exits counted per process. */
+void km_stats_option(const char *path);
+const char *km_stats_path(void);
+void km_stats_init(struct km_vm *vm);
+void km_stats_after_fork(struct km_vm *vm);
+void km_stats_write(const char *ended);
+
 /* clock.c: whether the host trusts the TSC; an exec'd km reads it again. */
 #define KM_CLOCKSOURCE_PATH "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 
 /* kvm.c: the host backend. */
 int km_kvm_fd_option(const char *arg);
-void km_kvm_open(struct km_vm *vm, int inherited);
+void km_kvm_open_begin(struct km_vm *vm, int inherited);
+void km_kvm_open_end(struct km_vm *vm);
 void km_kvm_map_memory(struct km_vm *vm);
 bool km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +16,6 @@
 #include "km.h"
 
 #define KM_CPUID_MAX 256
-
-static void need_cap(struct km_vm *vm, long cap, const char *name)
-{
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) <= 0)
-		km_die(1, "km: this KVM lacks %s, which km needs", name);
-}
 
 /*
  * --kvm-fd=N: the /dev/kvm that the km a guest's exec replaced had open,
@@ -37,45 +34,116 @@ int km_kvm_fd_option(const char *arg)
 	return (int)fd;
 }
 
-void km_kvm_open(struct km_vm *vm, int inherited)
+/*
+ * Opening KVM takes a few hundred microseconds that km's own work does not
+ * need to wait for (on PVM most of it is KVM_GET_SUPPORTED_CPUID, which runs
+ * the host's CPUID, an exit of the host's own VM, once per leaf): it runs on
+ * a thread of its own while km loads the program. Its error, if any, is
+ * reported where km would have opened KVM, so messages come in their order.
+ */
+struct opening {
+	struct km_vm *vm;
+	int inherited;
+	char error[256];
+};
+
+static bool open_failed(struct opening *o, const char *fmt, ...)
 {
-	int fd = inherited >= 0 ? inherited : open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (inherited >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
-		km_die(1, "km: cannot keep /dev/kvm from the program: %s", strerror(errno));
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->error, sizeof(o->error), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool has_cap(struct opening *o, long cap, const char *name)
+{
+	return ioctl(o->vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0 ||
+	       open_failed(o, "km: this KVM lacks %s, which km needs", name);
+}
+
+static bool open_kvm(struct opening *o)
+{
+	struct km_vm *vm = o->vm;
+	int fd = o->inherited >= 0 ? o->inherited : open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (o->inherited >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+		return open_failed(o, "km: cannot keep /dev/kvm from the program: %s", strerror(errno));
 	if (fd < 0) {
 		if (errno == ENOENT)
-			km_die(1, "km: /dev/kvm does not exist: enable virtualization (VT-x or AMD-V) "
-				  "and load kvm_intel or kvm_amd (kvm_pvm in a VM), or run on a host with KVM");
+			return open_failed(o, "km: /dev/kvm does not exist: enable virtualization (VT-x or "
+					      "AMD-V) and load kvm_intel or kvm_amd (kvm_pvm in a VM), or "
+					      "run on a host with KVM");
 		/* Debian and Fedora give /dev/kvm to the group kvm (udev). */
 		if (errno == EACCES)
-			km_die(1, "km: no permission to open /dev/kvm: add yourself to the kvm group "
-				  "(sudo usermod -aG kvm $USER) and log in again");
-		km_die(1, "km: cannot open /dev/kvm: %s", strerror(errno));
+			return open_failed(o, "km: no permission to open /dev/kvm: add yourself to the kvm "
+					      "group (sudo usermod -aG kvm $USER) and log in again");
+		return open_failed(o, "km: cannot open /dev/kvm: %s", strerror(errno));
 	}
-	vm->kvm_fd = fd >= vm->fd_limit ? fd : km_fd_move_high(fd);
+	vm->kvm_fd = fd >= vm->fd_limit ? fd : km_fd_high(fd);
+	if (vm->kvm_fd < 0)
+		return open_failed(o, "km: cannot move /dev/kvm out of the guest's descriptors: %s",
+				   strerror(errno));
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
-		km_die(1, "km: /dev/kvm speaks an unknown API version");
-	need_cap(vm, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY");
-	need_cap(vm, KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS");
-	need_cap(vm, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID");
+		return open_failed(o, "km: /dev/kvm speaks an unknown API version");
+	if (!has_cap(o, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY") ||
+	    !has_cap(o, KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS") ||
+	    !has_cap(o, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"))
+		return false;
 
 	while ((fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0 && errno == EINTR)
 		; /* a signal sent to km meanwhile: kept for the guest */
 	if (fd < 0)
-		km_die(1, "km: KVM_CREATE_VM failed: %s", strerror(errno));
-	vm->vm_fd = km_fd_move_high(fd);
+		return open_failed(o, "km: KVM_CREATE_VM failed: %s", strerror(errno));
+	if ((vm->vm_fd = km_fd_high(fd)) < 0)
+		return open_failed(o, "km: cannot move the VM out of the guest's descriptors: %s",
+				   strerror(errno));
 
 	int size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size <= 0)
-		km_die(1, "km: KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+		return open_failed(o, "km: KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
 	vm->run_size = (size_t)size;
 
 	vm->cpuid = calloc(1, sizeof(*vm->cpuid) + KM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
 	if (vm->cpuid == NULL)
-		km_die(1, "km: out of memory");
+		return open_failed(o, "km: out of memory");
 	vm->cpuid->nent = KM_CPUID_MAX;
 	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
-		km_die(1, "km: KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+		return open_failed(o, "km: KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+	return true;
+}
+
+static struct opening opening;
+static pthread_t opener;
+static bool opener_started;
+
+static void *opener_main(void *arg)
+{
+	open_kvm(arg);
+	return NULL;
+}
+
+void km_kvm_open_begin(struct km_vm *vm, int inherited)
+{
+	pthread_attr_t attr;
+
+	opening = (struct opening){ .vm = vm, .inherited = inherited };
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	opener_started = pthread_create(&opener, &attr, opener_main, &opening) == 0;
+	pthread_attr_destroy(&attr);
+}
+
+void km_kvm_open_end(struct km_vm *vm)
+{
+	(void)vm;
+	if (opener_started)
+		pthread_join(opener, NULL);
+	else
+		open_kvm(&opening);
+	if (opening.error[0])
+		km_die(1, "%s", opening.error);
 }
 
 /*

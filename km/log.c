@@ -102,6 +102,10 @@ _Noreturn void km_die_by_signal(int sig)
 _Noreturn void km_die_of_default(int sig)
 {
 	sigset_t set;
+	char ended[32];
+
+	snprintf(ended, sizeof(ended), "killed by SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	km_stats_write(ended);
 
 	signal(sig, SIG_DFL);
 	sigemptyset(&set);

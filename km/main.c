@@ -41,6 +41,8 @@ static void usage(FILE *out)
 		"      --core=FILE       if a signal kills the program with a core dump, write\n"
 		"                        the core to FILE, whatever the host's core_pattern and\n"
 		"                        RLIMIT_CORE say\n"
+		"      --stats=FILE      when each process of the program ends or execs, append to\n"
+		"                        FILE how often it left the guest, by hypercall\n"
 		"      --gdb=[ADDR:]PORT start the program stopped, waiting for gdb to connect\n"
 		"                        (target remote ADDR:PORT); ADDR defaults to 127.0.0.1\n"
 		"      --gdb-listen=ADDR:PORT  the same, on another address\n"
@@ -105,6 +107,7 @@ int main(int argc, char **argv)
 		case 'P': km_allow_path_option(optarg); break;
 		case 'S': seccomp = KM_SECCOMP_OFF; break;
 		case 'C': km_core_option(optarg); break;
+		case 'T': km_stats_option(optarg); break;
 		case 'g': case 'l': case 'a': case 'f': case 'F': km_gdb_option(c, optarg); break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
 		case 'K': kvm_fd = km_kvm_fd_option(optarg); break;
@@ -140,6 +143,7 @@ int main(int argc, char **argv)
 		km_log_open(log_path);
 		vm.log_path = absolute_path(log_path); /* an exec'd km may start in another cwd */
 	}
+	km_kvm_open_begin(&vm, kvm_fd); /* beside what follows: it needs nothing from it */
 	km_seccomp_confine(seccomp); /* before setup, which an exec'd km runs confined anyway */
 
 	km_mem_init(&vm, mem_limit);
@@ -148,7 +152,7 @@ int main(int argc, char **argv)
 	img.execfn = execfn;
 	if (argv0 && prog_argv == argv + optind)
 		prog_argv[0] = (char *)argv0; /* a script's argv[0] is its interpreter, as on Linux */
-	km_kvm_open(&vm, kvm_fd);
+	km_kvm_open_end(&vm);
 	km_threads_init(&vm);
 	int prog_argc = 0;
 	while (prog_argv[prog_argc])
@@ -158,6 +162,7 @@ int main(int argc, char **argv)
 	km_kvm_map_memory(&vm);
 	km_signals_init(&vm);
 	km_gdb_init(&vm);
+	km_stats_init(&vm);
 	km_landlock_confine(&vm); /* last: the setup above opens what it needs */
 	km_thread_main(&vm, img.start, sp);
 }

@@ -12,6 +12,7 @@ const struct option km_options[] = {
 	{ "allow-path", required_argument, NULL, 'P' },
 	{ "no-seccomp", no_argument, NULL, 'S' },
 	{ "core", required_argument, NULL, 'C' },
+	{ "stats", required_argument, NULL, 'T' },
 	{ "gdb", required_argument, NULL, 'g' },
 	{ "gdb-listen", required_argument, NULL, 'l' },
 	{ "gdb-attach", required_argument, NULL, 'a' },

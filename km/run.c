@@ -11,10 +11,15 @@ static void port_io(struct km_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
-	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KM_HCALL_PORT)
+	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KM_HCALL_PORT) {
+		uint64_t nr = run->s.regs.regs.rax;
+		vcpu->stats.hypercalls++;
+		vcpu->stats.calls[nr < KM_STATS_CALLS ? nr : KM_STATS_CALLS - 1]++;
 		km_hcall(vcpu);
-	else if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KM_FAULT_PORT)
+	} else if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KM_FAULT_PORT) {
+		vcpu->stats.faults++;
 		km_guest_fault(vcpu);
+	}
 	else
 		km_guest_killed(vcpu->vm, SIGSEGV, "access to I/O port outside the hypercall ABI");
 }
@@ -32,7 +37,9 @@ void km_run(struct km_vcpu *vcpu)
 		if (km_gdb_busy())
 			km_gdb_run_loop(vcpu);
 		int rc = km_vcpu_run(vcpu);
+		vcpu->stats.exits++;
 		if (rc == -EINTR) {
+			vcpu->stats.interruptions++;
 			run->immediate_exit = 0;
 			km_signal_async(vcpu);
 			continue;

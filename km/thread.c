@@ -29,6 +29,10 @@ void km_threads_init(struct km_vm *vm)
 /* The guest saw exit_group, or its last thread left: the process ends here. */
 static _Noreturn void process_exit(int status)
 {
+	char ended[32];
+
+	snprintf(ended, sizeof(ended), "exit status %d", status & 0xff);
+	km_stats_write(ended);
 	km_gdb_exit(status, 0);
 	fflush(NULL);
 	_exit(status & 0xff);

@@ -124,3 +124,47 @@ setup() {
 	run grep -c "km: writev(0x1" "$BATS_TEST_TMPDIR/trace"
 	assert_output "1"
 }
+
+@test "km --stats appends each process's exits to a file: the hypercalls by name, how it ended" {
+	local f=$BATS_TEST_TMPDIR/stats
+	run km --stats="$f" "$(prog hello)"
+	assert_success
+	run cat "$f"
+	assert_line --regexp "^km stats: pid [0-9]+, .*/hello.km, exit status 0$"
+	assert_line "hypercall writev 1"
+	assert_line "hypercall exit_group 1"
+	assert_line "faults 0"
+	# Every exit is counted once: hypercalls, faults and interruptions are among them.
+	local exits hypercalls
+	exits=$(awk '$1 == "exits" { print $2 }' "$f")
+	hypercalls=$(awk '$1 == "hypercalls" { print $2 }' "$f")
+	[ "$exits" -ge "$hypercalls" ] && [ "$hypercalls" -ge 2 ] || fail "exits $exits, hypercalls $hypercalls"
+
+	run km --stats="$f" "$(prog fault)" null
+	assert_failure 139
+	run tail -n +2 "$f"
+	assert_line --regexp "^km stats: pid [0-9]+, .*/fault.km, killed by SIGSEGV$"
+	assert_line "faults 1"
+}
+
+@test "km --stats follows forks and execs: a block per process and per program, in a relative path's file" {
+	[ -x /bin/busybox ] || fail "busybox-static is not installed"
+	cd "$BATS_TEST_TMPDIR"
+	run km --stats=stats /bin/busybox sh -c 'cd /; /bin/busybox true; exec /bin/busybox echo done'
+	assert_success
+	assert_output "done"
+	run grep -c "^km stats: " stats
+	assert_output 4
+	run grep -c "^km stats: pid [0-9]*, /.*/busybox, exec$" stats
+	assert_output 2
+	run grep -c "^km stats: pid [0-9]*, /.*/busybox, exit status 0$" stats
+	assert_output 2
+	run grep -c "^hypercall clone 1$\|^hypercall fork 1$\|^hypercall vfork 1$" stats
+	assert_output 1
+}
+
+@test "km --stats into a directory that does not exist: one line, status 2" {
+	run km --stats=/nonexistent/dir/stats "$(prog hello)"
+	assert_failure 2
+	assert_output "km: --stats=/nonexistent/dir/stats: no such directory"
+}

@@ -14,13 +14,14 @@
  * lost after a successful execve; the other way round, an execve failing
  * for a program km can run).
  *
- * Linked with km's real elf.c, exec.c, vma.c, mem.c and limits.c.
+ * Linked with km's real elf.c, exec.c, vma.c, mem.c, pagetable.c and limits.c.
  * Stubbed, because they are not under test and would end or change the
  * fuzzing process: log.c (km_die jumps back here instead of exiting;
  * messages are kept, not printed), km_kvm_cover (KVM memory slots: no VM
  * here), the fd-table and signal hooks around exec (host rlimits and
  * masks), signal.c's km_signal_sent, procfs.c's km_proc_stat_exe,
- * seccomp.c's option for the km exec starts (no filter here), and
+ * seccomp.c's option for the km exec starts (no filter here), --core's
+ * and --stats' hooks (neither given), and
  * execve itself, which records that exec's checks let the program through.
  */
 #include <errno.h>
@@ -139,6 +140,16 @@ void km_gdb_before_exec(bool going)
 const char *km_core_path(void)
 {
 	return NULL; /* core.c: no --core given */
+}
+
+const char *km_stats_path(void)
+{
+	return NULL; /* stats.c: no --stats given */
+}
+
+void km_stats_write(const char *ended)
+{
+	(void)ended;
 }
 
 void km_signal_sent(const siginfo_t *info)

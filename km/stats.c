@@ -1,0 +1,125 @@
+/*
+ * --stats=FILE: how often each process of the program left the guest, and
+ * why. Each vCPU counts its own exits (a few increments beside an exit that
+ * costs microseconds); when the process ends or execs, the sums over its
+ * vCPUs are appended to FILE as one block, so a server that forks leaves a
+ * block per process. docs/performance.md reads them per request.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "km.h"
+
+static char *stats_path;
+static int stats_fd = -1;
+static struct km_vm *stats_vm;
+
+void km_stats_option(const char *path)
+{
+	free(stats_path);
+	stats_path = realpath(path, NULL); /* an exec'd km may start in another cwd */
+	if (stats_path == NULL && errno == ENOENT) {
+		char *dir = strdup(path), *slash = strrchr(dir, '/');
+		char *real = slash ? (slash == dir ? strdup("/") : (*slash = '\0', realpath(dir, NULL))) :
+				     realpath(".", NULL);
+		if (real && asprintf(&stats_path, "%s/%s", real, slash ? slash + 1 : path) < 0)
+			stats_path = NULL;
+		free(real);
+		free(dir);
+	}
+	if (stats_path == NULL)
+		km_die(2, "km: --stats=%s: no such directory", path);
+}
+
+const char *km_stats_path(void)
+{
+	return stats_path;
+}
+
+/* Opened before km confines itself; kept for the end, and by a forked child. */
+void km_stats_init(struct km_vm *vm)
+{
+	if (stats_path == NULL)
+		return;
+	int fd = open(stats_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		km_die(1, "km: cannot open --stats file %s: %s", stats_path, strerror(errno));
+	stats_fd = km_fd_move_high(fd);
+	stats_vm = vm;
+}
+
+/* A forked child counts from nothing: its block is its own. */
+void km_stats_after_fork(struct km_vm *vm)
+{
+	if (stats_fd >= 0)
+		stats_vm = vm;
+	for (int i = 0; i < vm->nvcpu; i++)
+		memset(&vm->vcpus[i]->stats, 0, sizeof(vm->vcpus[i]->stats));
+}
+
+struct call_count {
+	unsigned nr;
+	uint64_t n;
+};
+
+static int by_count(const void *a, const void *b)
+{
+	const struct call_count *x = a, *y = b;
+	return x->n != y->n ? (x->n < y->n ? 1 : -1) : (x->nr > y->nr) - (x->nr < y->nr);
+}
+
+static size_t put(char *buf, size_t at, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static size_t put(char *buf, size_t at, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (at >= size)
+		return at;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + at, size - at, fmt, ap);
+	va_end(ap);
+	return n < 0 ? at : at + (size_t)n;
+}
+
+/* The process's block so far; ended says how it ended ("exit status 0", "exec", "killed by SIGSEGV"). */
+void km_stats_write(const char *ended)
+{
+	static struct call_count calls[KM_STATS_CALLS];
+	static char block[KM_STATS_CALLS * 48 + 512];
+	struct km_vm *vm = stats_vm;
+	struct km_exit_stats sum = { 0 };
+
+	if (stats_fd < 0)
+		return;
+	for (int i = 0; i < vm->nvcpu; i++) {
+		const struct km_exit_stats *s = &vm->vcpus[i]->stats;
+		sum.exits += s->exits;
+		sum.hypercalls += s->hypercalls;
+		sum.faults += s->faults;
+		sum.interruptions += s->interruptions;
+		for (unsigned nr = 0; nr < KM_STATS_CALLS; nr++)
+			sum.calls[nr] += s->calls[nr];
+	}
+	size_t n = 0, at = 0, size = sizeof(block);
+	for (unsigned nr = 0; nr < KM_STATS_CALLS; nr++)
+		if (sum.calls[nr])
+			calls[n++] = (struct call_count){ nr, sum.calls[nr] };
+	qsort(calls, n, sizeof(calls[0]), by_count);
+	at = put(block, at, size, "km stats: pid %d, %s, %s\n", (int)getpid(), vm->exe_path, ended);
+	at = put(block, at, size, "exits %lu\nhypercalls %lu\nfaults %lu\ninterruptions %lu\n",
+		 (unsigned long)sum.exits, (unsigned long)sum.hypercalls, (unsigned long)sum.faults,
+		 (unsigned long)sum.interruptions);
+	for (size_t i = 0; i < n; i++)
+		at = put(block, at, size, "hypercall %s %lu\n",
+			 calls[i].nr == KM_STATS_CALLS - 1 ? "other" : km_syscall_name(calls[i].nr),
+			 (unsigned long)calls[i].n);
+	ssize_t w = write(stats_fd, block, at < size ? at : size - 1);
+	(void)w; /* nothing to tell at the end but the program's own status */
+	km_stats_after_fork(vm); /* an exec that fails counts on from nothing */
+}
