@@ -235,6 +235,7 @@ void km_write_err(const char *text, size_t len);
 void km_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void km_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void km_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void km_log_after_exec(void);
 _Noreturn void km_die_by_signal(int sig);
 _Noreturn void km_die_of_default(int sig);
 

@@ -78,6 +78,20 @@ void km_err(const char *fmt, ...)
 	va_end(ap);
 }
 
+static bool after_exec;
+
+/* This km took over from one whose guest called execve (--kvm-fd): see km_die. */
+void km_log_after_exec(void)
+{
+	after_exec = true;
+}
+
+/*
+ * One line, then exit. Status 2 is bad input; for a km that a guest's
+ * execve started, the input was checked by the km it replaced, and only a
+ * change meanwhile (the file rewritten) can fail it: Linux kills a process
+ * whose execve fails past the point of no return, and so does km.
+ */
 _Noreturn void km_die(int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -85,6 +99,8 @@ _Noreturn void km_die(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsay(NULL, fmt, ap);
 	va_end(ap);
+	if (status == 2 && after_exec)
+		km_die_by_signal(SIGSEGV);
 	exit(status);
 }
 

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 		case 'T': km_stats_option(optarg); break;
 		case 'g': case 'l': case 'a': case 'f': case 'F': km_gdb_option(c, optarg); break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
-		case 'K': kvm_fd = km_kvm_fd_option(optarg); break;
+		case 'K': kvm_fd = km_kvm_fd_option(optarg); km_log_after_exec(); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("km %s\n", KM_VERSION); return 0;
 		default:

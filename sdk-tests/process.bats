@@ -142,3 +142,14 @@ system exited 4; popen read: from popen"
 	assert_output 1
 	[ ! -e /trace.log ]
 }
+
+@test "a km that an execve started and that cannot load the program kills it with SIGSEGV, as Linux past execve's point of no return" {
+	# The km a guest's execve starts gets --kvm-fd; the program it was to run
+	# changed after the old km checked it (here: never was).
+	run km --kvm-fd=3 "$BATS_TEST_TMPDIR/gone" 3</dev/kvm
+	assert_failure 139
+	assert_line --partial "km: cannot open program '$BATS_TEST_TMPDIR/gone'"
+	# Started by hand, the same bad input is status 2.
+	run km "$BATS_TEST_TMPDIR/gone"
+	assert_failure 2
+}
