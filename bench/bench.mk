@@ -43,7 +43,7 @@ $(BENCH_DIR)/native/%: bench/%.c bench/measure.h | $(BENCH_DEPS_STAMP)
 # Static: a dynamic loader is work a monitor can avoid.
 $(BENCH_DIR)/floor: bench/floor.c bench/floor_user.c bench/floor.h bench/measure.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -static -o $@ bench/floor.c bench/floor_user.c
+	$(CC) $(CFLAGS) $(WARN) -static -pthread -o $@ bench/floor.c bench/floor_user.c
 
 $(BENCH_DIR)/runtime: bench/runtime.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -6,12 +6,18 @@
  *   floor pio N R [real]  N bare port I/O exits, R times: prints the median
  *                         round trip in ns (CPL 3 in long mode through the TSS
  *                         I/O bitmap, as km's hypercalls; `real` for real mode)
+ *   floor slot N R        N round trips through a request slot in guest memory
+ *                         that a host thread polls, no exit: the guest at CPL 3
+ *                         bumps a sequence number and spins until the host
+ *                         echoes it (needs two CPUs, one spinning on each side)
  *
  * The guest is a few bytes: `out` to port 0xE8, then a jump back to it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,13 +123,112 @@ static int pio(int n, int rounds, int real)
 	return 0;
 }
 
+/*
+ * The slot: the guest's request sequence number, the host's answer a cache
+ * line further, and a stop flag after it; identity-mapped at SLOT.
+ */
+#define SLOT 0x10000
+extern const uint8_t slot_guest[], slot_guest_end[];
+__asm__(".pushsection .rodata\n"
+	"slot_guest:\n"
+	"	mov $" "0x10000" ", %ebx\n"
+	"1:	mov (%rbx), %eax\n"
+	"	inc %eax\n"
+	"	mov %eax, (%rbx)\n"
+	"2:	pause\n"
+	"	cmp 64(%rbx), %eax\n"
+	"	jne 2b\n"
+	"	cmpl $0, 128(%rbx)\n"
+	"	je 1b\n"
+	"	out %eax, $0xe8\n"
+	"	jmp 1b\n"
+	"slot_guest_end:\n"
+	".popsection");
+
+struct poller {
+	volatile uint32_t *req, *resp, *stop;
+	int n, rounds;
+	double *t;
+	bool gone;
+};
+
+/* Answers the next request; false if none came in time (the vCPU is gone). */
+static bool answer(struct poller *p, uint32_t *last)
+{
+	for (long spins = 0; spins < 2000000000l; spins++) {
+		uint32_t q = __atomic_load_n(p->req, __ATOMIC_ACQUIRE);
+		if (q != *last) {
+			*last = q;
+			__atomic_store_n(p->resp, q, __ATOMIC_RELEASE);
+			return true;
+		}
+		__builtin_ia32_pause();
+	}
+	return false;
+}
+
+/* The host's side, on a thread of its own: the vCPU runs on the thread that made it. */
+static void *poller_main(void *arg)
+{
+	struct poller *p = arg;
+	uint32_t last = 0;
+
+	for (int i = 0; i < p->n; i++) /* warm up: the guest faults in, both sides start spinning */
+		if (!answer(p, &last))
+			goto gone;
+	for (int r = 0; r < p->rounds; r++) {
+		double start = now_ns();
+		for (int i = 0; i < p->n; i++)
+			if (!answer(p, &last))
+				goto gone;
+		p->t[r] = (now_ns() - start) / p->n;
+	}
+	*p->stop = 1;
+	answer(p, &last); /* the request the guest made before it saw the flag */
+	return NULL;
+gone:
+	p->gone = true;
+	*p->stop = 1;
+	return NULL;
+}
+
+static int slot(int n, int rounds)
+{
+	struct floor_vm f;
+	struct poller p = { .n = n, .rounds = rounds, .t = calloc((size_t)rounds, sizeof(double)) };
+	pthread_t poller;
+
+	if (n <= 0 || rounds <= 0 || p.t == NULL) {
+		fprintf(stderr, "usage: floor slot N R\n");
+		return 2;
+	}
+	open_vm(&f);
+	memcpy(f.mem + FLOOR_CODE, slot_guest, (size_t)(slot_guest_end - slot_guest));
+	floor_enter_user_mode(&f);
+	p.req = (uint32_t *)(f.mem + SLOT);
+	p.resp = p.req + 16;
+	p.stop = p.req + 32;
+	if (pthread_create(&poller, NULL, poller_main, &p) != 0)
+		die("pthread_create");
+	run_to_io_exit(&f); /* the guest's `out` once it sees the stop flag */
+	pthread_join(poller, NULL);
+	if (p.gone) {
+		fprintf(stderr, "floor: the guest stopped making requests\n");
+		return 1;
+	}
+	printf("%.3f\n", median(p.t, rounds));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "pio") == 0)
 		return pio(argc > 2 ? atoi(argv[2]) : 0, argc > 3 ? atoi(argv[3]) : 0,
 			   argc > 4 && strcmp(argv[4], "real") == 0);
+	if (argc > 1 && strcmp(argv[1], "slot") == 0)
+		return slot(argc > 2 ? atoi(argv[2]) : 0, argc > 3 ? atoi(argv[3]) : 0);
 	if (argc > 1) {
-		fprintf(stderr, "usage: floor | floor pio N R [real]\n");
+		fprintf(stderr, "usage: floor | floor pio N R [real] | floor slot N R\n");
 		return 2;
 	}
 	struct floor_vm f;

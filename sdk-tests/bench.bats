@@ -60,6 +60,7 @@ met='(yes|\*\*no\*\*)'
 	assert_row "^\| exit round trip \| \*\*km no-op hypercall\*\* .+ \| $dur \|"
 	assert_row "^\|  \| floor: bare PIO exit, CPL 3 .+ \| $dur \| km / this \| $nz \| ≤ 1\.1 \| $met \|$"
 	assert_row "^\|  \| floor: bare PIO exit, real mode .+ \| $dur \| km / this \| $nz \|"
+	assert_row "^\|  \| floor: polled request slot, no exit .+ \| ($dur \| km / this \| $nz|not run here: .+ \| km / this \| ) \|"
 	assert_row "^\|  \| native syscall, same number .+ \| $dur \| km / this \| $nz \|"
 	assert_row "^\| calls that need not exit \| km clock_gettime\(MONOTONIC\) \| $dur \| km / native \| $nz \| ≤ 2 \| $met \|$"
 	assert_row "^\|  \| native clock_gettime \(vDSO\) \| $dur \|"
