@@ -19,21 +19,20 @@ static char *stats_path;
 static int stats_fd = -1;
 static struct km_vm *stats_vm;
 
+/* FILE's absolute path (an exec'd km may start in another cwd); it need not exist yet, its directory must. */
 void km_stats_option(const char *path)
 {
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	char *dir = slash ? strndup(path, (size_t)(base - path)) : strdup(".");
+	char *real = dir ? realpath(dir, NULL) : NULL;
+
+	if (*base == '\0')
+		km_die(2, "km: --stats=%s: give a file name, not a directory", path);
 	free(stats_path);
-	stats_path = realpath(path, NULL); /* an exec'd km may start in another cwd */
-	if (stats_path == NULL && errno == ENOENT) {
-		char *dir = strdup(path), *slash = strrchr(dir, '/');
-		char *real = slash ? (slash == dir ? strdup("/") : (*slash = '\0', realpath(dir, NULL))) :
-				     realpath(".", NULL);
-		if (real && asprintf(&stats_path, "%s/%s", real, slash ? slash + 1 : path) < 0)
-			stats_path = NULL;
-		free(real);
-		free(dir);
-	}
-	if (stats_path == NULL)
+	if (real == NULL || asprintf(&stats_path, "%s/%s", strcmp(real, "/") ? real : "", base) < 0)
 		km_die(2, "km: --stats=%s: no such directory", path);
+	free(real);
+	free(dir);
 }
 
 const char *km_stats_path(void)
@@ -73,9 +72,8 @@ static int by_count(const void *a, const void *b)
 	return x->n != y->n ? (x->n < y->n ? 1 : -1) : (x->nr > y->nr) - (x->nr < y->nr);
 }
 
-static size_t put(char *buf, size_t at, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static size_t put(char *buf, size_t at, size_t size, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static size_t put(char *buf, size_t at, size_t size,
+							const char *fmt, ...)
 {
 	va_list ap;
 
