@@ -6,14 +6,14 @@
 # (bench/run: here with /dev/kvm, else in one boot of the nested test VM).
 BENCH_DIR := $(BUILD)/bench
 BENCH_GUESTS := hello exits hash smallio touch
-BENCH_KM := $(addprefix $(BENCH_DIR)/,$(addsuffix .km,$(BENCH_GUESTS)) hello_cxx.km)
-BENCH_NATIVE := $(addprefix $(BENCH_DIR)/native/,$(BENCH_GUESTS))
+BENCH_KM := $(addprefix $(BENCH_DIR)/,$(addsuffix .km,$(BENCH_GUESTS)) hello_cxx.km http_server.km)
+BENCH_NATIVE := $(addprefix $(BENCH_DIR)/native/,$(BENCH_GUESTS) http_server)
 BENCH_HOST := $(BENCH_DIR)/runtime $(BENCH_DIR)/floor
 BENCH_PEERS := $(BENCH_DIR)/bundle/config.json $(BENCH_DIR)/hello-initramfs.cpio.gz \
 	$(BENCH_DIR)/vmlinuz
 # What the peers and the profile need; installed by `make bench` only, not by the build or tests.
 BENCH_PACKAGES := crun runsc qemu-system-x86 cpio musl-tools zlib1g-dev valgrind strace linux-perf \
-	docker.io containerd
+	docker.io containerd wrk
 BENCH_DEPS_STAMP := $(BUILD)/stamps/bench-deps
 BENCH_SRC_DIR := $(TOP)/bench
 
@@ -25,6 +25,15 @@ $(BENCH_DIR)/hello.km: sdk-tests/programs/hello.c $(SDK_PARTS)
 	$(PREFIX)/bin/kontain-gcc -O2 -o $@ $<
 
 $(BENCH_DIR)/native/hello: sdk-tests/programs/hello.c | $(BENCH_DEPS_STAMP)
+	@mkdir -p $(@D)
+	musl-gcc -static -O2 -o $@ $<
+
+# The server of sdk-tests/server.bats, for the rows of a server under load.
+$(BENCH_DIR)/http_server.km: sdk-tests/programs/http_server.c sdk-tests/programs/check.h $(SDK_PARTS)
+	@mkdir -p $(@D)
+	$(PREFIX)/bin/kontain-gcc -O2 -o $@ $<
+
+$(BENCH_DIR)/native/http_server: sdk-tests/programs/http_server.c sdk-tests/programs/check.h | $(BENCH_DEPS_STAMP)
 	@mkdir -p $(@D)
 	musl-gcc -static -O2 -o $@ $<
 

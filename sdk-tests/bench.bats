@@ -80,6 +80,12 @@ met='(yes|\*\*no\*\*)'
 	assert_row "^\|  \| syscall-heavy, native \| $dur \|"
 }
 
+@test "a server under load: requests/s under km and natively in one run, and km's exits per request" {
+	assert_row "^\| server under load \| HTTP server requests/s, km .+ \| $nz/s \| native / km \| $nz \|"
+	assert_row "^\|  \| HTTP server requests/s, native \| $nz/s \|"
+	assert_row "^\|  \| km exits per request served \(km --stats\) \| $nz \|"
+}
+
 @test "runtimes: python3, node and java start-to-exit under km against native, or why not" {
 	local label
 	for label in 'python3 -c pass' 'node -e 0' 'java -version'; do
