@@ -149,6 +149,7 @@ struct km_vm {
 	pthread_mutex_t sig_lock;
 	struct km_sigaction sigact[KM_NSIG + 1];
 	struct km_sigpend sig_pending;
+	struct km_vcpu *sig_taker[65]; /* the thread each pending process signal went to, under sig_lock */
 	int sig_queued; /* queued entries, against RLIMIT_SIGPENDING */
 	pid_t sig_thread_tid;
 	uint64_t start_sigmask; /* the first thread's, as km was started (exec keeps masks) */
@@ -471,6 +472,7 @@ bool km_on_altstack(const struct km_vcpu *vcpu, uint64_t sp);
 void km_signal_thread_exit(struct km_vcpu *vcpu);
 long km_signal_wait(struct km_vcpu *vcpu, const struct timespec *deadline);
 bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out);
+bool km_sig_dequeue_for_handler(struct km_vcpu *vcpu, siginfo_t *out);
 _Noreturn void km_signal_fatal(struct km_vm *vm, int sig);
 bool km_signals_after_fork(struct km_vcpu *vcpu);
 void km_aio_after_fork(void); /* sys_aio.c */

@@ -169,7 +169,7 @@ static bool next_for_handler(struct km_vcpu *vcpu, siginfo_t *info, struct km_si
 	bool took = false;
 
 	pthread_mutex_lock(&vm->sig_lock);
-	while (km_sig_dequeue(vcpu, ~vcpu->sigmask, info)) {
+	while (km_sig_dequeue_for_handler(vcpu, info)) {
 		int sig = info->si_signo;
 		took = true;
 		if (km_gdb_attached()) { /* gdb sees it first, and may cancel or change it */

@@ -100,11 +100,37 @@ static bool live(const struct km_vcpu *v)
 	return st == KM_VCPU_RUNNING || st == KM_VCPU_STARTING || st == KM_VCPU_CLAIMED;
 }
 
+static struct km_vcpu *first_taker(struct km_vm *vm, uint64_t bit);
+
+/*
+ * The process's pending signals (of set) that vcpu is to take: those that
+ * went to it when they were sent (pick_thread), or, where that thread can no
+ * longer take one, those the first thread that can is vcpu; as on Linux,
+ * where only the woken thread takes a shared signal, not any thread that
+ * happens to return from a call first. A server's SIGTERM goes to its main
+ * thread, blocked in accept, rather than to a worker on its way out.
+ */
+static uint64_t shared_for(struct km_vcpu *vcpu, uint64_t set)
+{
+	struct km_vm *vm = vcpu->vm;
+	uint64_t mine = 0;
+
+	for (uint64_t rest = set & ~vcpu->sigmask; rest; rest &= rest - 1) {
+		uint64_t bit = rest & -rest;
+		struct km_vcpu *t = vm->sig_taker[__builtin_ctzll(bit) + 1];
+		if (t == NULL || !live(t) || (t->sigmask & bit))
+			t = first_taker(vm, bit);
+		if (t == vcpu)
+			mine |= bit;
+	}
+	return mine;
+}
+
 bool km_signal_deliverable(struct km_vcpu *vcpu)
 {
-	uint64_t p = __atomic_load_n(&vcpu->sig_pending.set, __ATOMIC_ACQUIRE) |
-		     __atomic_load_n(&vcpu->vm->sig_pending.set, __ATOMIC_ACQUIRE);
-	return (p & ~vcpu->sigmask) != 0;
+	uint64_t own = __atomic_load_n(&vcpu->sig_pending.set, __ATOMIC_ACQUIRE);
+	uint64_t shared = __atomic_load_n(&vcpu->vm->sig_pending.set, __ATOMIC_ACQUIRE);
+	return (own & ~vcpu->sigmask) != 0 || shared_for(vcpu, shared) != 0;
 }
 
 /* Wakes vcpu from a signal wait and, unless it is us, kicks it out of the guest. */
@@ -121,16 +147,22 @@ static void wake(struct km_vm *vm, struct km_vcpu *v)
 		syscall(SYS_tgkill, getpid(), router, SIG_WAKE);
 }
 
-/* A thread to take a process-directed signal: the caller if it can, else any that can. */
-static struct km_vcpu *pick_thread(struct km_vm *vm, uint64_t bit)
+/* The main thread if it can take the signal, else the first that can: Linux's choice for a signal from outside. */
+static struct km_vcpu *first_taker(struct km_vm *vm, uint64_t bit)
 {
-	if (self && live(self) && !(self->sigmask & bit))
-		return self;
 	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < n; i++)
 		if (live(vm->vcpus[i]) && !(vm->vcpus[i]->sigmask & bit))
 			return vm->vcpus[i];
 	return NULL;
+}
+
+/* The thread to take a process-directed signal: the caller if it can (as Linux since 6.x for a thread signalling its own process), else first_taker. */
+static struct km_vcpu *pick_thread(struct km_vm *vm, uint64_t bit)
+{
+	if (self && live(self) && !(self->sigmask & bit))
+		return self;
+	return first_taker(vm, bit);
 }
 
 void km_vcpu_kick(struct km_vm *vm, struct km_vcpu *v)
@@ -210,6 +242,13 @@ bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out)
 	       dequeue(vcpu->vm, &vcpu->vm->sig_pending, allowed, out);
 }
 
+/* The next signal for a handler on vcpu: its own, or the process's that it is the thread to take. */
+bool km_sig_dequeue_for_handler(struct km_vcpu *vcpu, siginfo_t *out)
+{
+	return dequeue(vcpu->vm, &vcpu->sig_pending, ~vcpu->sigmask, out) ||
+	       dequeue(vcpu->vm, &vcpu->vm->sig_pending, shared_for(vcpu, vcpu->vm->sig_pending.set), out);
+}
+
 /* Drops every queued instance of sig (it became ignored). Called with sig_lock held. */
 static void discard(struct km_vm *vm, struct km_sigpend *q, int sig)
 {
@@ -273,6 +312,8 @@ long km_signal_post(struct km_vm *vm, struct km_vcpu *target, const siginfo_t *i
 	}
 	enqueue(vm, q, info);
 	struct km_vcpu *to = target ? (blocked ? NULL : target) : pick_thread(vm, bit);
+	if (!target)
+		vm->sig_taker[sig] = to;
 	pthread_mutex_unlock(&vm->sig_lock);
 	km_signalfd_update(vm);
 	if (to)
@@ -293,17 +334,25 @@ void km_signal_thread_exit(struct km_vcpu *vcpu)
 	__atomic_store_n(&vcpu->kick_pending, 0, __ATOMIC_RELEASE);
 	vcpu->sigmask = ~0ull; /* no longer a candidate */
 	uint64_t pending = vm->sig_pending.set;
-	struct km_vcpu *to = pending ? pick_thread(vm, pending & -pending) : NULL;
+	struct km_vcpu *to = pending ? first_taker(vm, pending & -pending) : NULL;
 	pthread_mutex_unlock(&vm->sig_lock);
 	if (to && to != vcpu)
 		wake(vm, to);
 }
 
+/* A process signal this thread now blocks, and was to take, goes to the next thread that can (Linux's retarget_shared_pending). */
 void km_sigmask_set(struct km_vcpu *vcpu, uint64_t mask)
 {
-	pthread_mutex_lock(&vcpu->vm->sig_lock);
+	struct km_vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->sig_lock);
+	uint64_t was_mine = shared_for(vcpu, vm->sig_pending.set);
 	vcpu->sigmask = mask & ~(KM_SIG_BIT(SIGKILL) | KM_SIG_BIT(SIGSTOP));
-	pthread_mutex_unlock(&vcpu->vm->sig_lock);
+	uint64_t moved = was_mine & vcpu->sigmask;
+	struct km_vcpu *to = moved ? first_taker(vm, moved & -moved) : NULL;
+	pthread_mutex_unlock(&vm->sig_lock);
+	if (to && to != vcpu)
+		wake(vm, to);
 }
 
 /*
@@ -644,6 +693,7 @@ bool km_signals_after_fork(struct km_vcpu *vcpu)
 		;
 	while (dequeue(vm, &vm->sig_pending, ~0ull, &scratch))
 		;
+	memset(vm->sig_taker, 0, sizeof(vm->sig_taker)); /* the parent's threads */
 	vcpu->kick_pending = 0;
 	km_signals_vcpu_thread(vcpu);
 	return start_router(vm);

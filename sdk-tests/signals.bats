@@ -73,6 +73,12 @@ sigtimedwait with nothing pending: -1 EAGAIN"
 SA_RESTART: read restarted and got the byte"
 }
 
+@test "a signal from another process goes to the main thread, not to the busy threads that return from calls first" {
+	same_as_native signals process-directed
+	assert_success
+	assert_output "SIGUSR2 from another process, four threads busy: handled on the main thread: yes; main's read: EINTR"
+}
+
 @test "a write to a pipe without readers raises SIGPIPE, or EPIPE when ignored" {
 	same_as_native signals sigpipe
 	assert_failure 141

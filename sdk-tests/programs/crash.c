@@ -46,11 +46,20 @@ SPINNER(0) SPINNER(1) SPINNER(2) SPINNER(3) SPINNER(4) SPINNER(5) SPINNER(6) SPI
 static void (*const spinners[8])(volatile long *) = { spin_in_0, spin_in_1, spin_in_2, spin_in_3,
 						      spin_in_4, spin_in_5, spin_in_6, spin_in_7 };
 
+static volatile long counts[8];
+
 static void *spinner(void *arg)
 {
-	volatile long count = 0;
-	spinners[(long)arg](&count);
+	spinners[(long)arg](&counts[(long)arg]);
 	return NULL;
+}
+
+/* Every spinner past the barrier and in its loop: on a loaded machine 50 ms was not always enough. */
+static void wait_for_spinners(void)
+{
+	for (int i = 0; i < 8; i++)
+		while (counts[i] == 0)
+			usleep(1000);
 }
 
 int main(int argc, char **argv)
@@ -64,7 +73,7 @@ int main(int argc, char **argv)
 		for (long i = 0; i < 8; i++)
 			pthread_create(&t, NULL, spinner, (void *)i);
 		pthread_barrier_wait(&started);
-		usleep(50000);
+		wait_for_spinners();
 	} else if (strcmp(mode, "quit") == 0) {
 		printf("ready\n");
 		for (;;)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <semaphore.h>
 #include <time.h>
@@ -262,6 +263,57 @@ static void eintr_case(void)
 	}
 }
 
+/*
+ * A signal another process sends goes to the main thread when it does not
+ * block it (Linux's complete_signal prefers the thread group's leader), not
+ * to whichever of the busy threads returns from a call first.
+ */
+static atomic_int handled_on_main = -1, workers_stop;
+static pid_t main_tid;
+
+static void on_usr2(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig, (void)si, (void)uc;
+	atomic_store(&handled_on_main, gettid() == main_tid);
+}
+
+static void *busy_worker(void *arg)
+{
+	while (!atomic_load(&workers_stop))
+		syscall(SYS_getppid); /* a call that leaves the guest under km */
+	return arg;
+}
+
+static void process_directed_case(void)
+{
+	pthread_t t[4];
+	char c;
+
+	main_tid = gettid();
+	handle(SIGUSR2, on_usr2, 0);
+	CHECK(pipe(pipe_fds) == 0, "pipe");
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, busy_worker, NULL);
+	pid_t sender = fork();
+	CHECK(sender >= 0, "fork");
+	if (sender == 0) {
+		usleep(100000);
+		kill(getppid(), SIGUSR2);
+		_exit(0);
+	}
+	errno = 0;
+	ssize_t n = read(pipe_fds[0], &c, 1); /* nothing is ever written */
+	int err = errno;
+	atomic_store(&workers_stop, 1);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	CHECK(waitpid(sender, NULL, 0) == sender, "waitpid");
+	printf("SIGUSR2 from another process, four threads busy: handled on the main thread: %s; "
+	       "main's read: %s\n",
+	       atomic_load(&handled_on_main) == 1 ? "yes" : "no",
+	       n < 0 && err == EINTR ? "EINTR" : "not interrupted");
+}
+
 static void sigpipe_case(int ignore)
 {
 	int fds[2];
@@ -488,7 +540,7 @@ int main(int argc, char **argv)
 		{ "raise", raise_case },       { "mask", mask_case },		{ "segv", segv_case },
 		{ "rip", rip_case },	       { "fpe", fpe_case },		{ "altstack", altstack_case },
 		{ "resethand", resethand_case }, { "suspend", suspend_case },	{ "timedwait", timedwait_case },
-		{ "eintr", eintr_case },       { "alarm", alarm_case },		{ "fpu", fpu_case },
+		{ "eintr", eintr_case },       { "process-directed", process_directed_case },       { "alarm", alarm_case },		{ "fpu", fpu_case },
 		{ "timers", timers_case },     { "external", external_case }, { "external-default", external_default_case },
 		{ "sigpipe", sigpipe_default_case }, { "sigpipe-ignored", sigpipe_ignored_case },
 	};
