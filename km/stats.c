@@ -18,7 +18,7 @@
 static char *stats_path;
 static int stats_fd = -1;
 static struct km_vm *stats_vm;
-static bool writing;
+static int state; /* 0 not written, 1 being written, 2 written */
 
 /* FILE's absolute path (an exec'd km may start in another cwd); it need not exist yet, its directory must. */
 void km_stats_option(const char *path)
@@ -94,9 +94,19 @@ void km_stats_write(const char *ended)
 	struct km_vm *vm = stats_vm;
 	struct km_exit_stats sum = { 0 };
 
-	/* Once: every vCPU thread that sees exit_group ends the process the same way. */
-	if (stats_fd < 0 || __atomic_exchange_n(&writing, true, __ATOMIC_ACQ_REL))
+	/*
+	 * Once: every vCPU thread that sees exit_group ends the process the same
+	 * way, and none may _exit before the block is out (bounded, should the
+	 * writer itself fault in here).
+	 */
+	int idle = 0;
+	if (stats_fd < 0)
 		return;
+	if (!__atomic_compare_exchange_n(&state, &idle, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		for (int i = 0; i < 1000 && __atomic_load_n(&state, __ATOMIC_ACQUIRE) == 1; i++)
+			usleep(1000);
+		return;
+	}
 	for (int i = 0; i < vm->nvcpu; i++) {
 		const struct km_exit_stats *s = &vm->vcpus[i]->stats;
 		sum.exits += s->exits;
@@ -122,6 +132,5 @@ void km_stats_write(const char *ended)
 	ssize_t w = write(stats_fd, block, at < size ? at : size - 1);
 	(void)w; /* nothing to tell at the end but the program's own status */
 	km_stats_after_fork(vm); /* an exec that fails counts on from nothing */
-	if (strcmp(ended, "exec") == 0)
-		__atomic_store_n(&writing, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&state, strcmp(ended, "exec") == 0 ? 0 : 2, __ATOMIC_RELEASE);
 }
