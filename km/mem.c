@@ -4,8 +4,9 @@
  * writes of it, which a fault cannot kill km in (the page tables are
  * pagetable.c's).
  *
- * A page that loses rights in the guest's page tables also loses them on km's own mapping (mprotect or a fresh mmap),
- * whose MMU notifier makes KVM drop its translations on every vCPU, on
+ * A page that loses rights in the guest's page tables also loses them on
+ * km's own mapping (mprotect or a fresh mmap), whose MMU notifier makes KVM
+ * drop its translations on every vCPU, on
  * hardware (EPT/NPT) and on PVM's shadow pages alike. The host calls that
  * do it for the guest's requests return their errors to vma.c, which
  * undoes what it had begun: the guest gets the errno, and km goes on.

@@ -79,7 +79,10 @@ static uint64_t *directory_entry(struct km_vm *vm, uint64_t gva, bool create)
 	return table_at(vm, table) + (gva >> 21 & 511);
 }
 
-/* gva's own leaf table: fixed for a window's 2 MiB, from the directories' pages for the rest (the supervisor area). */
+/*
+ * gva's own leaf table: fixed for a window's 2 MiB, taken from the
+ * directories' pages for the rest (the supervisor area).
+ */
 static uint64_t leaf_of(struct km_vm *vm, uint64_t gva)
 {
 	uint64_t gpa, chunks = (vm->phys_size - vm->sys_size) / LARGE;

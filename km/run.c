@@ -19,9 +19,9 @@ static void port_io(struct km_vcpu *vcpu)
 	} else if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KM_FAULT_PORT) {
 		vcpu->stats.faults++;
 		km_guest_fault(vcpu);
-	}
-	else
+	} else {
 		km_guest_killed(vcpu->vm, SIGSEGV, "access to I/O port outside the hypercall ABI");
+	}
 }
 
 /* Runs the vCPU's guest thread until it exits or the process does. */

@@ -147,7 +147,7 @@ static void wake(struct km_vm *vm, struct km_vcpu *v)
 		syscall(SYS_tgkill, getpid(), router, SIG_WAKE);
 }
 
-/* The main thread if it can take the signal, else the first that can: Linux's choice for a signal from outside. */
+/* The main thread if it can take the signal, else the first that can: Linux's choice. */
 static struct km_vcpu *first_taker(struct km_vm *vm, uint64_t bit)
 {
 	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
@@ -157,7 +157,10 @@ static struct km_vcpu *first_taker(struct km_vm *vm, uint64_t bit)
 	return NULL;
 }
 
-/* The thread to take a process-directed signal: the caller if it can (as Linux since 6.x for a thread signalling its own process), else first_taker. */
+/*
+ * The thread to take a process-directed signal: the caller if it can (as
+ * Linux 6.x does for a thread signalling its own process), else first_taker.
+ */
 static struct km_vcpu *pick_thread(struct km_vm *vm, uint64_t bit)
 {
 	if (self && live(self) && !(self->sigmask & bit))
@@ -242,7 +245,7 @@ bool km_sig_dequeue(struct km_vcpu *vcpu, uint64_t allowed, siginfo_t *out)
 	       dequeue(vcpu->vm, &vcpu->vm->sig_pending, allowed, out);
 }
 
-/* The next signal for a handler on vcpu: its own, or the process's that it is the thread to take. */
+/* The next signal for a handler on vcpu: its own, or a process signal it is the thread to take. */
 bool km_sig_dequeue_for_handler(struct km_vcpu *vcpu, siginfo_t *out)
 {
 	return dequeue(vcpu->vm, &vcpu->sig_pending, ~vcpu->sigmask, out) ||
@@ -340,7 +343,10 @@ void km_signal_thread_exit(struct km_vcpu *vcpu)
 		wake(vm, to);
 }
 
-/* A process signal this thread now blocks, and was to take, goes to the next thread that can (Linux's retarget_shared_pending). */
+/*
+ * A process signal this thread now blocks, and was to take, goes to the
+ * next thread that can (Linux's retarget_shared_pending).
+ */
 void km_sigmask_set(struct km_vcpu *vcpu, uint64_t mask)
 {
 	struct km_vm *vm = vcpu->vm;

@@ -20,7 +20,7 @@ static int stats_fd = -1;
 static struct km_vm *stats_vm;
 static int state; /* 0 not written, 1 being written, 2 written */
 
-/* FILE's absolute path (an exec'd km may start in another cwd); it need not exist yet, its directory must. */
+/* FILE's absolute path (an exec'd km may start in another cwd): its directory must exist. */
 void km_stats_option(const char *path)
 {
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
@@ -86,7 +86,7 @@ __attribute__((format(printf, 4, 5))) static size_t put(char *buf, size_t at, si
 	return n < 0 ? at : at + (size_t)n;
 }
 
-/* The process's block so far; ended says how it ended ("exit status 0", "exec", "killed by SIGSEGV"). */
+/* The process's block so far; ended says how: "exit status 0", "exec", "killed by SIGSEGV". */
 void km_stats_write(const char *ended)
 {
 	static struct call_count calls[KM_STATS_CALLS];
