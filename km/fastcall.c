@@ -25,7 +25,7 @@
 #include "syscalls.h"
 
 #define SPIN_US 20	       /* how long a caller waits for the poller, then exits */
-#define SPIN_ON_US 1000	       /* the same under --fast-calls=on: wanted even on a busy host */
+#define SPIN_ON_US 1000	       /* the same under --fast-calls=on, which wants fast calls even on a busy host */
 #define IDLE_NS 2000000ll      /* the poller sleeps after this long without a call */
 #define REVIEW_NS 1000000ll    /* how often it looks at what its answers are worth */
 #define REST_MIN_NS 2000000ll  /* how long it first rests when it answers too late */
@@ -78,9 +78,7 @@ bool km_fast_enabled(void)
 /* For an exec'd km: the option as given, or NULL for the default. */
 const char *km_fast_exec_option(void)
 {
-	if (fast.mode == FAST_AUTO)
-		return NULL;
-	return fast.mode == FAST_ON ? "--fast-calls=on" : "--fast-calls=off";
+	return fast.mode == FAST_ON ? "--fast-calls=on" : fast.mode == FAST_OFF ? "--fast-calls=off" : NULL;
 }
 
 static struct km_fast_hdr *hdr(struct km_vm *vm)
@@ -95,8 +93,7 @@ static uint64_t *slot_word(struct km_vm *vm, int id)
 
 static bool listed(uint64_t nr)
 {
-	return nr < KM_FAST_NRS &&
-	       (__atomic_load_n(&fast.listed[nr / 64], __ATOMIC_RELAXED) >> (nr % 64) & 1);
+	return nr < KM_FAST_NRS && (__atomic_load_n(&fast.listed[nr / 64], __ATOMIC_RELAXED) >> (nr % 64) & 1);
 }
 
 /* km's copy first, then the guest's: a number is posted only while km would take it. */
@@ -320,11 +317,11 @@ static void new_window(void)
 static void rest(struct km_vm *vm)
 {
 	struct timespec t = { fast.rest_ns / 1000000000ll, fast.rest_ns % 1000000000ll };
-	uint32_t seen = __atomic_load_n(&fast.wake, __ATOMIC_ACQUIRE);
 
 	__atomic_store_n(&fast.resting, true, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&hdr(vm)->awake, 0, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &fast.wake, FUTEX_WAIT_PRIVATE, seen, &t, NULL, 0);
+	syscall(SYS_futex, &fast.wake, FUTEX_WAIT_PRIVATE, __atomic_load_n(&fast.wake, __ATOMIC_ACQUIRE), &t,
+		NULL, 0);
 	__atomic_store_n(&hdr(vm)->awake, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&fast.resting, false, __ATOMIC_SEQ_CST);
 	fast.rest_ns = fast.rest_ns * 2 > REST_MAX_NS ? REST_MAX_NS : fast.rest_ns * 2;

@@ -51,7 +51,7 @@ static void *write_big(void *arg)
 	return NULL;
 }
 
-/* One call writes it all; the reader takes it in small reads with pauses: the writer must wait. */
+/* One call writes it all: the reader takes it in small reads with pauses, so the writer must wait. */
 static int big(bool socket)
 {
 	int fds[2];
@@ -301,7 +301,6 @@ int main(int argc, char **argv)
 		return forked();
 	if (strcmp(mode, "scribble") == 0)
 		return scribble();
-	fprintf(stderr, "usage: fast_calls big-pipe|big-socket|would-wait|signals|threads|fork|"
-			"scribble\n");
+	fprintf(stderr, "usage: fast_calls big-pipe|big-socket|would-wait|signals|threads|fork|scribble\n");
 	return 2;
 }
