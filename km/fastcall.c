@@ -25,7 +25,6 @@
 #include "syscalls.h"
 
 #define SPIN_US 20	       /* how long a caller waits for the poller, then exits */
-#define SPIN_ON_US 1000	       /* the same under --fast-calls=on, which wants fast calls even on a busy host */
 #define IDLE_NS 2000000ll      /* the poller sleeps after this long without a call */
 #define REVIEW_NS 1000000ll    /* how often it looks at what its answers are worth */
 #define REST_MIN_NS 2000000ll  /* how long it first rests when it answers too late */
@@ -68,11 +67,6 @@ void km_fast_option(const char *arg)
 		fast.mode = FAST_OFF;
 	else
 		km_die(2, "km: bad --fast-calls '%s': use auto, on or off", arg);
-}
-
-bool km_fast_enabled(void)
-{
-	return fast.on;
 }
 
 /* For an exec'd km: the option as given, or NULL for the default. */
@@ -448,11 +442,7 @@ void km_fast_init(struct km_vm *vm)
 			set_listed(vm, nr, true);
 }
 
-/*
- * KM_HC_FAST_SLOT: the calling thread's slot. The poller starts with the
- * first listed call, an exit (the header says no one polls yet): a short
- * program that makes none (hello) never pays for a thread.
- */
+/* KM_HC_FAST_SLOT: the calling thread's slot; the first ask starts the poller. */
 long km_fast_slot(struct km_vcpu *vcpu)
 {
 	struct km_vm *vm = vcpu->vm;
@@ -462,11 +452,11 @@ long km_fast_slot(struct km_vcpu *vcpu)
 	struct km_fast_hdr *h = hdr(vm);
 	if (h->spin_tsc == 0) {
 		long khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
-		uint64_t us = fast.mode == FAST_ON ? SPIN_ON_US : SPIN_US;
-		__atomic_store_n(&h->spin_tsc, (uint64_t)(khz > 0 ? khz : DEFAULT_TSC_KHZ) * us / 1000,
+		__atomic_store_n(&h->spin_tsc, (uint64_t)(khz > 0 ? khz : DEFAULT_TSC_KHZ) * SPIN_US / 1000,
 				 __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&fast.asked, true, __ATOMIC_RELEASE);
+	start_poller(vm);
 	return (long)(KM_FAST_SLOTS_VA + (uint64_t)vcpu->id * KM_FAST_SLOT_SIZE);
 }
 

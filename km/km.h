@@ -505,7 +505,6 @@ bool km_signalfd_any(void);
 
 /* fastcall.c: calls a guest posts in memory, taken by a polling km thread (PVM). */
 void km_fast_option(const char *arg);
-bool km_fast_enabled(void);
 const char *km_fast_exec_option(void);
 void km_fast_init(struct km_vm *vm);
 long km_fast_slot(struct km_vcpu *vcpu);

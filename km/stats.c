@@ -137,8 +137,7 @@ void km_stats_write(const char *ended)
 		if (sum.fast[nr])
 			calls[n++] = (struct call_count){ nr, sum.fast[nr] };
 	qsort(calls, n, sizeof(calls[0]), by_count);
-	at = put(block, at, size, "fast calls %lu%s\n", (unsigned long)sum.fast_calls,
-		 km_fast_enabled() ? "" : " (off)");
+	at = put(block, at, size, "fast calls %lu\n", (unsigned long)sum.fast_calls);
 	for (size_t i = 0; i < n; i++)
 		at = put(block, at, size, "fast call %s %lu\n",
 			 calls[i].nr == KM_STATS_CALLS - 1 ? "other" : km_syscall_name(calls[i].nr),

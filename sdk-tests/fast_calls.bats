@@ -33,34 +33,31 @@ fast_calls_pay() {
 	[ "$("$REPO/sdk-tests/kvm-module")" = kvm_pvm ] && [ "$(nproc)" -ge 2 ]
 }
 
-# Some fast calls in block N (default 1), else the test fails showing the
-# stats: the calls did go through the slots. How many depends on the host's
-# load (a caller waits 1 ms for the poller under --fast-calls=on, then
-# exits), so only that. Off PVM (the nested VM runs both its vCPUs on one
-# QEMU thread, and its poller often misses a caller's wait) the count is only
-# reported.
+# More than MIN fast calls in block N, else the test fails showing the stats.
+# Elsewhere (the nested VM runs both its vCPUs on one QEMU thread, so the
+# poller often misses the 20 us a caller waits) the count is only reported.
 assert_fast_calls() {
-	local n
-	n=$(fast_calls "${1:-1}")
+	local min=$1 n
+	n=$(fast_calls "${2:-1}")
 	if ! fast_calls_pay; then
 		echo "# fast calls: ${n:-none} (counted on PVM only)" >&3
 		return 0
 	fi
-	[ "${n:-0}" -gt 0 ] || fail "expected fast calls, got '${n}': $(cat "$stats")"
+	[ "${n:-0}" -gt "$min" ] || fail "expected more than $min fast calls, got '${n}': $(cat "$stats")"
 }
 
 @test "one write to a pipe far bigger than it holds arrives whole, in order, its result the full length" {
 	fast_as_native fast_calls big-pipe
 	assert_success
 	assert_output "pipe: one write of 4194304 bytes returned 4194304; read back 4194304 bytes, every one in place"
-	assert_fast_calls
+	assert_fast_calls 10
 }
 
 @test "one send on a stream socket far bigger than it holds arrives whole, in order" {
 	fast_as_native fast_calls big-socket
 	assert_success
 	assert_output "socket: one send of 4194304 bytes returned 4194304; read back 4194304 bytes, every one in place"
-	assert_fast_calls
+	assert_fast_calls 10
 }
 
 @test "reads that must wait still wait; non-blocking ones, MSG_WAITALL, EPIPE and ENOSYS as Linux" {
@@ -73,21 +70,21 @@ read O_NONBLOCK on nothing: -1 EAGAIN
 recv MSG_WAITALL waited for all 6: 6 "ablate"
 write to a pipe without readers: -1 EPIPE
 an unknown call: -1 ENOSYS'
-	assert_fast_calls
+	assert_fast_calls 0
 }
 
 @test "signals arriving while calls are posted: every answer right, every handler's call made" {
 	fast_as_native fast_calls signals
 	assert_success
 	assert_output "300 or more signals interrupted the calls; every call's answer was right; each handler's write arrived: 1"
-	assert_fast_calls
+	assert_fast_calls 100
 }
 
 @test "eight threads calling at once each get their own answers (gettid)" {
 	fast_as_native fast_calls threads
 	assert_success
 	assert_output "8 threads, 10000 calls each: every thread saw its own tid, all distinct: 1"
-	assert_fast_calls
+	assert_fast_calls 1000
 	# On every KVM, some of the 80000 calls at least went through the slots.
 	[ "$(fast_calls)" -gt 0 ] || fail "no fast calls at all: $(cat "$stats")"
 }
@@ -99,7 +96,7 @@ an unknown call: -1 ENOSYS'
 	run grep -c "^km stats: " "$stats"
 	assert_output 2
 	# The child's block is written first: it ends before the parent.
-	assert_fast_calls 1
+	assert_fast_calls 100 1
 }
 
 @test "garbage written over the fast-call area leaves km unharmed and later calls answered" {
@@ -112,30 +109,26 @@ an unknown call: -1 ENOSYS'
 	# fork mode: the child's block comes first, its 1000 calls in it.
 	run km --fast-calls=off --stats="$stats" "$(prog fast_calls)" fork
 	assert_success
-	run grep -c "^fast calls 0 (off)$" "$stats"
-	assert_output 2
+	[ "$(fast_calls 1)" = 0 ] || fail "fast calls with --fast-calls=off: $(cat "$stats")"
 
 	rm -f "$stats"
 	run km --fast-calls=on --stats="$stats" /bin/busybox sh -c "exec $(prog fast_calls) fork"
 	assert_success
 	assert_output 'the forked child'"'"'s calls: "child ok", status 0'
-	assert_fast_calls 2
+	assert_fast_calls 100 2
 	rm -f "$stats"
 	run km --fast-calls=off --stats="$stats" /bin/busybox sh -c "exec $(prog fast_calls) fork"
 	assert_success
-	run grep -c "^fast calls 0 (off)$" "$stats"
-	assert_output 3
+	[ "$(fast_calls 2)" = 0 ] || fail "fast calls after an exec with --fast-calls=off: $(cat "$stats")"
 
-	# How many auto takes depends on the host's load (it rests while the CPUs are all wanted).
 	rm -f "$stats"
 	run km --stats="$stats" "$(prog fast_calls)" fork
 	assert_success
 	if fast_calls_pay; then
-		run grep -c "^fast calls [0-9]*$" "$stats"
+		assert_fast_calls 100
 	else
-		run grep -c "^fast calls 0 (off)$" "$stats"
+		[ "$(fast_calls)" = 0 ] || fail "fast calls by default off PVM: $(cat "$stats")"
 	fi
-	assert_output 2
 }
 
 @test "a bad --fast-calls value: one line, status 2" {
