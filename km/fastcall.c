@@ -26,10 +26,6 @@
 
 #define SPIN_US 20	       /* how long a caller waits for the poller, then exits */
 #define IDLE_NS 2000000ll      /* the poller sleeps after this long without a call */
-#define REVIEW_NS 1000000ll    /* how often it looks at what its answers are worth */
-#define REST_MIN_NS 2000000ll  /* how long it first rests when it answers too late */
-#define REST_MAX_NS 128000000ll
-#define UNLIST_NS 100000000ll  /* how long a number that would nearly always wait exits directly */
 #define DEFAULT_TSC_KHZ 3000000 /* if KVM does not say */
 
 _Static_assert(KM_SYS_VA + KM_SYS_FAST == KM_FAST_VA &&
@@ -43,19 +39,9 @@ static struct {
 	bool asked;   /* a guest thread asked for its slot: the program posts */
 	bool started; /* the poller thread exists in this process */
 	bool sleeping; /* the poller waits on wake (the header's awake is only the guest's hint) */
-	bool resting;  /* it backs off: too many posts waited out their spin unanswered */
 	uint32_t wake; /* futex word: bumped to wake the poller */
 	pthread_mutex_t start_lock;
-	uint64_t listed[KM_FAST_NRS / 64]; /* km's own copy of the header's bitmap */
-	uint64_t missed; /* listed numbers that came as hypercalls while the poller was up */
-	/* The poller's own, since its last review: */
-	uint64_t answered, declined;
-	uint16_t tries[KM_FAST_NRS], declines[KM_FAST_NRS];
-	long long relist_at[KM_FAST_NRS]; /* a number taken off the list comes back then */
-	long long rest_ns;
-	int loadavg_fd; /* the host's /proc/loadavg, opened before any confinement */
-	int cpus;
-} fast = { .start_lock = PTHREAD_MUTEX_INITIALIZER, .rest_ns = REST_MIN_NS };
+} fast = { .start_lock = PTHREAD_MUTEX_INITIALIZER };
 
 void km_fast_option(const char *arg)
 {
@@ -83,26 +69,6 @@ static struct km_fast_hdr *hdr(struct km_vm *vm)
 static uint64_t *slot_word(struct km_vm *vm, int id)
 {
 	return km_sys(vm, KM_SYS_FAST + KM_PAGE_SIZE + (uint64_t)id * KM_FAST_SLOT_SIZE);
-}
-
-static bool listed(uint64_t nr)
-{
-	return nr < KM_FAST_NRS && (__atomic_load_n(&fast.listed[nr / 64], __ATOMIC_RELAXED) >> (nr % 64) & 1);
-}
-
-/* km's copy first, then the guest's: a number is posted only while km would take it. */
-static void set_listed(struct km_vm *vm, uint64_t nr, bool on)
-{
-	uint64_t bit = 1ul << (nr % 64);
-	uint64_t *mine = &fast.listed[nr / 64], *guest = &hdr(vm)->calls[nr / 64];
-
-	if (on) {
-		__atomic_fetch_or(mine, bit, __ATOMIC_RELAXED);
-		__atomic_fetch_or(guest, bit, __ATOMIC_RELAXED);
-	} else {
-		__atomic_fetch_and(guest, ~bit, __ATOMIC_RELAXED);
-		__atomic_fetch_and(mine, ~bit, __ATOMIC_RELAXED);
-	}
 }
 
 /* The calls taken without waiting, whose every effect is the process's, not the thread's. */
@@ -199,23 +165,6 @@ static unsigned long serve(struct km_vcpu *v, uint64_t nr, const uint64_t *a, lo
 	}
 }
 
-/* Counted by the poller alone. A partial write exits for the rest, as a declined call does. */
-static void count(struct km_vcpu *v, uint64_t nr, unsigned long done)
-{
-	if (done != KM_FAST_DECLINED) {
-		v->stats.fast_calls++;
-		v->stats.fast[nr < KM_STATS_CALLS ? nr : KM_STATS_CALLS - 1]++;
-	}
-	if (done == KM_FAST_DONE)
-		fast.answered++;
-	else
-		fast.declined++;
-	if (nr < KM_FAST_NRS) {
-		fast.tries[nr]++;
-		fast.declines[nr] += done != KM_FAST_DONE;
-	}
-}
-
 /* Claims, makes and answers v's posted call, if there is one. */
 static bool take(struct km_vm *vm, struct km_vcpu *v)
 {
@@ -236,7 +185,10 @@ static bool take(struct km_vm *vm, struct km_vcpu *v)
 	/* Copied once; a bad address gets no answer: the caller only spins itself. */
 	if (req % 8 == 0 && km_copy_in(vm, &r, req, offsetof(struct km_fast_req, ret)) == 0) {
 		done = serve(v, (uint64_t)r.nr, (const uint64_t *)r.a, &ret);
-		count(v, (uint64_t)r.nr, done);
+		if (done != KM_FAST_DECLINED) { /* counted by this thread alone */
+			v->stats.fast_calls++;
+			v->stats.fast[r.nr >= 0 && r.nr < KM_STATS_CALLS ? r.nr : KM_STATS_CALLS - 1]++;
+		}
 	}
 	__atomic_store_n(word, 0, __ATOMIC_RELEASE); /* free for the next call before this one ends */
 	if (done && km_copy_out(vm, req + offsetof(struct km_fast_req, ret), &ret, sizeof(ret)) == 0)
@@ -275,99 +227,17 @@ static void sleep_until_called(struct km_vm *vm)
 	__atomic_store_n(&h->awake, 1, __ATOMIC_SEQ_CST);
 }
 
-/*
- * Whether more threads want a CPU than there are, this instant, the
- * poller and its spinning callers included: the host's runnable count,
- * /proc/loadavg's fourth field (R/T).
- */
-static bool crowded(void)
-{
-	char buf[128];
-	ssize_t n = fast.loadavg_fd < 0 ? -1 : pread(fast.loadavg_fd, buf, sizeof(buf) - 1, 0);
-	int running;
-
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return sscanf(buf, "%*s %*s %*s %d/", &running) == 1 && running > fast.cpus;
-}
-
-static void new_window(void)
-{
-	__atomic_store_n(&fast.missed, 0, __ATOMIC_RELAXED);
-	fast.answered = fast.declined = 0;
-	memset(fast.tries, 0, sizeof(fast.tries));
-	memset(fast.declines, 0, sizeof(fast.declines));
-}
-
-/*
- * The poller shares the CPUs with the program and whatever else runs: a
- * spin pays only with a CPU nobody else wants (an exit costs the CPU its
- * own time too). So under auto, when more threads are runnable than there
- * are CPUs, or when it answers too late (more than one post in eight
- * waited out its spin unanswered), it rests, the guest told to exit
- * meanwhile, for longer each time in a row. --fast-calls=on never rests.
- */
-static void rest(struct km_vm *vm)
-{
-	struct timespec t = { fast.rest_ns / 1000000000ll, fast.rest_ns % 1000000000ll };
-
-	__atomic_store_n(&fast.resting, true, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&hdr(vm)->awake, 0, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &fast.wake, FUTEX_WAIT_PRIVATE, __atomic_load_n(&fast.wake, __ATOMIC_ACQUIRE), &t,
-		NULL, 0);
-	__atomic_store_n(&hdr(vm)->awake, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&fast.resting, false, __ATOMIC_SEQ_CST);
-	fast.rest_ns = fast.rest_ns * 2 > REST_MAX_NS ? REST_MAX_NS : fast.rest_ns * 2;
-}
-
-/*
- * Also, a number that nearly always would wait (a server's recv on a quiet
- * connection) costs a post and a decline before its exit: it leaves the list
- * for a while, then is tried again.
- */
-static void review(struct km_vm *vm, long long now)
-{
-	uint64_t missed = __atomic_load_n(&fast.missed, __ATOMIC_RELAXED);
-	uint64_t late = missed > fast.declined ? missed - fast.declined : 0;
-	uint64_t posted = fast.answered + fast.declined + late;
-
-	for (uint64_t nr = 0; nr < KM_FAST_NRS; nr++) {
-		if (fast.relist_at[nr] && now >= fast.relist_at[nr]) {
-			fast.relist_at[nr] = 0;
-			set_listed(vm, nr, true);
-		} else if (fast.tries[nr] >= 16 && fast.declines[nr] * 8 >= fast.tries[nr] * 7) {
-			fast.relist_at[nr] = now + UNLIST_NS;
-			set_listed(vm, nr, false);
-		}
-	}
-	bool starved = fast.mode == FAST_AUTO && ((posted >= 16 && late * 8 > posted) || crowded());
-	new_window();
-	if (starved)
-		rest(vm);
-	else if (posted >= 16) /* a window with nothing to do says nothing */
-		fast.rest_ns = REST_MIN_NS;
-}
-
 static void *poller(void *arg)
 {
 	struct km_vm *vm = arg;
-	long long last_call = now_ns(), last_review = last_call;
-	unsigned idle = 0, loops = 0;
+	long long last_call = now_ns();
+	unsigned idle = 0;
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	new_window();
 	for (;;) {
 		bool served = false;
-		if (++loops % 1024 == 0) {
-			long long now = now_ns();
-			if (now - last_review > REVIEW_NS) {
-				review(vm, now);
-				last_review = now_ns();
-			}
-		}
 		int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
 		for (int i = 0; i < n; i++) {
 			struct km_vcpu *v = __atomic_load_n(&vm->vcpus[i], __ATOMIC_ACQUIRE);
@@ -384,8 +254,6 @@ static void *poller(void *arg)
 				last_call = now;
 			else if (now - last_call > IDLE_NS) {
 				sleep_until_called(vm);
-				new_window();
-				last_review = now_ns();
 				idle = 0;
 			}
 		}
@@ -432,14 +300,12 @@ void km_fast_init(struct km_vm *vm)
 		  (fast.mode == FAST_AUTO && pvm && usable_cpus() >= 2 && !km_verbose);
 	if (!fast.on)
 		return;
-	fast.cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-	fast.loadavg_fd = fd < 0 ? -1 : km_fd_high(fd);
 	for (uint64_t off = 0; off < KM_SYS_FAST_SIZE; off += KM_PAGE_SIZE)
 		km_map_sys_page(vm, KM_SYS_FAST + off, true, PROT_READ | PROT_WRITE);
+	struct km_fast_hdr *h = hdr(vm);
 	for (uint64_t nr = 0; nr < KM_FAST_NRS; nr++)
 		if (takes(nr))
-			set_listed(vm, nr, true);
+			h->calls[nr / 64] |= 1ul << (nr % 64);
 }
 
 /* KM_HC_FAST_SLOT: the calling thread's slot; the first ask starts the poller. */
@@ -467,18 +333,14 @@ long km_fast_slot(struct km_vcpu *vcpu)
  */
 void km_fast_missed(struct km_vm *vm, uint64_t nr)
 {
-	if (!__atomic_load_n(&fast.asked, __ATOMIC_ACQUIRE) || !listed(nr))
+	if (!__atomic_load_n(&fast.asked, __ATOMIC_ACQUIRE) || !takes(nr))
 		return;
 	if (!__atomic_load_n(&fast.started, __ATOMIC_ACQUIRE)) {
 		start_poller(vm);
 		return;
 	}
-	if (__atomic_load_n(&fast.resting, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&fast.sleeping, __ATOMIC_ACQUIRE))
 		return;
-	if (!__atomic_load_n(&fast.sleeping, __ATOMIC_ACQUIRE)) {
-		__atomic_fetch_add(&fast.missed, 1, __ATOMIC_RELAXED); /* declined, or answered late */
-		return;
-	}
 	__atomic_fetch_add(&fast.wake, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &fast.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
@@ -514,10 +376,8 @@ void km_fast_settle(struct km_vcpu *vcpu)
 void km_fast_after_fork(struct km_vm *vm)
 {
 	pthread_mutex_init(&fast.start_lock, NULL);
-	fast.started = fast.sleeping = fast.resting = false;
+	fast.started = fast.sleeping = false;
 	fast.wake = 0;
-	fast.rest_ns = REST_MIN_NS;
-	new_window();
 	if (fast.on)
 		__atomic_store_n(&hdr(vm)->awake, 0, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < vm->nvcpu; i++)
