@@ -1,8 +1,11 @@
 /*
  * exits N R: the cost of calls that leave the program, in ns per call, each
  * the median over R rounds of N calls. Under km:
- *   noop           a hypercall number nobody serves (ENOSYS): the bare round
- *                  trip through km's dispatcher; natively, the kernel's
+ *   noop           a hypercall number nobody serves (ENOSYS), always an exit:
+ *                  the bare round trip through km's dispatcher; natively, the
+ *                  kernel's
+ *   posted         a number nobody serves either, but one a Kontain program
+ *                  posts as a fast call where km takes them (PVM): no exit
  *   getpid, clock_gettime  calls that need not leave the guest at all
  */
 #include <stdio.h>
@@ -14,8 +17,11 @@
 
 /* Below KM_HC_BASE (km's own hypercalls) and far above Linux's syscalls. */
 #define NOOP_NR 0xfff
+/* No Linux call either, but below KM_FAST_NRS: km lists it for fast calls. */
+#define POSTED_NR 1000
 
 static void noop(void) { syscall(NOOP_NR); }
+static void posted(void) { syscall(POSTED_NR); }
 static void pid(void) { getpid(); }
 static void clock_mono(void)
 {
@@ -31,6 +37,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("noop %.3f\n", time_per_call(noop, n, rounds));
+	printf("posted %.3f\n", time_per_call(posted, n, rounds));
 	printf("getpid %.3f\n", time_per_call(pid, n, rounds));
 	printf("clock_gettime %.3f\n", time_per_call(clock_mono, n, rounds));
 	return 0;

@@ -16,7 +16,7 @@
 #include "km.h"
 
 #define SCRIPT_LINE 256 /* what Linux reads of a "#!" line */
-#define KM_OPTIONS (10 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
+#define KM_OPTIONS (11 + KM_RLIMIT_OPTIONS) /* the most km options exec passes on, with "--" */
 
 struct program {
 	int fd;
@@ -128,6 +128,10 @@ static char *confinement(struct km_vm *vm, char *o, char **av, size_t *n)
 	if (km_stats_path()) {
 		av[(*n)++] = o;
 		o += sprintf(o, "--stats=%s", km_stats_path()) + 1;
+	}
+	if (km_fast_exec_option()) {
+		av[(*n)++] = o;
+		o += sprintf(o, "%s", km_fast_exec_option()) + 1;
 	}
 	if (km_gdb_exec_option(o, 96)) { /* gdb's session goes on with the new program */
 		av[(*n)++] = o;
@@ -241,7 +245,7 @@ long km_exec(struct km_vcpu *vcpu, const struct km_exec_args *guest_args)
 	if (rc < 0)
 		return rc;
 
-	size_t opt_len = 64 + (vm->log_path ? strlen(vm->log_path) : 0) +
+	size_t opt_len = 64 + 24 + (vm->log_path ? strlen(vm->log_path) : 0) +
 			 (km_core_path() ? strlen(km_core_path()) + 8 : 0) +
 			 (km_stats_path() ? strlen(km_stats_path()) + 8 : 0) +
 			 (count(x->argv) ? strlen(x->argv[0]) : 0) + 4 * 16 + 96 +

@@ -59,6 +59,7 @@ static int become_child(struct km_vcpu *vcpu, const struct fork_point *at,
 	km_aio_after_fork();
 	km_gdb_after_fork(vm);
 	km_stats_after_fork(vm);
+	km_fast_after_fork(vm);
 
 	if (!km_kvm_rebuild_after_fork(vm, vcpu))
 		return errno;

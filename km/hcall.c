@@ -23,6 +23,11 @@ KM_SYSCALLS(KM_CHECK)
 
 #define TABLE_SIZE (sizeof(table) / sizeof(table[0]))
 
+bool km_hcall_served(uint64_t nr)
+{
+	return nr < TABLE_SIZE && table[nr].fn != NULL;
+}
+
 extern const char *const km_syscall_names[];
 extern const unsigned km_syscall_names_count;
 
@@ -95,8 +100,11 @@ void km_hcall(struct km_vcpu *vcpu)
 		user_entry = km_x86_entry_in_user_mode(vcpu); /* before a handler completes the I/O */
 	}
 
+	km_fast_missed(vcpu->vm, nr);
 	if (hc) {
 		ret = call(vcpu, hc, a);
+	} else if (nr == KM_HC_FAST_SLOT) {
+		ret = km_fast_slot(vcpu);
 	} else {
 		ret = -ENOSYS;
 		if (km_verbose)

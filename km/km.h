@@ -52,7 +52,9 @@
 #define KM_SYS_ENTRY 0x4000ul /* syscall entry, user executable */
 #define KM_SYS_VCPU 0x10000ul /* one page per vCPU: its GDT, TSS and CPL 0 stack */
 #define KM_MAX_VCPUS 1024
-#define KM_SYS_PT_POOL (KM_SYS_VCPU + KM_MAX_VCPUS * KM_PAGE_SIZE)
+#define KM_SYS_FAST (KM_SYS_VCPU + KM_MAX_VCPUS * KM_PAGE_SIZE) /* fastcall.c: header, slots */
+#define KM_SYS_FAST_SIZE (KM_PAGE_SIZE + KM_MAX_VCPUS * KM_FAST_SLOT_SIZE)
+#define KM_SYS_PT_POOL (KM_SYS_FAST + KM_SYS_FAST_SIZE)
 
 /* Inside a vCPU's page. */
 #define KM_VCPU_GDT 0x000ul
@@ -193,6 +195,7 @@ struct km_thread_start {
 struct km_exit_stats {
 	uint64_t exits, hypercalls, faults, interruptions;
 	uint64_t calls[KM_STATS_CALLS];
+	uint64_t fast_calls, fast[KM_STATS_CALLS]; /* answered by fastcall.c's poller, no exit */
 };
 
 struct km_vcpu {
@@ -217,6 +220,7 @@ struct km_vcpu {
 	bool sig_waiting; /* in sigsuspend, sigtimedwait or pause */
 	uint32_t sig_seq; /* a futex word: bumped when a signal is posted to this thread */
 	int kick_pending; /* a kick is in flight; the routing thread repeats it */
+	int fast_busy;	  /* fastcall.c's poller is making a call this thread posted */
 	uint64_t altstack[3]; /* stack_t: ss_sp, ss_flags, ss_size */
 	char name[16];
 	struct {
@@ -369,6 +373,7 @@ void km_guest_faults_init(struct km_vm *vm);
 bool km_guarded(void (*access)(void *), void *arg);
 int km_copy_in(struct km_vm *vm, void *dst, uint64_t gva, size_t len);
 int km_copy_out(struct km_vm *vm, uint64_t gva, const void *src, size_t len);
+int km_store_word(struct km_vm *vm, uint64_t gva, uint64_t value);
 
 /* vma.c: the guest's address space: mmap, munmap, mprotect, brk. */
 bool km_user_range(uint64_t addr, uint64_t len, uint64_t *end);
@@ -497,10 +502,22 @@ bool km_signalfd_read(struct km_vcpu *vcpu, int fd, uint64_t buf, uint64_t len, 
 void km_signalfd_hold(void);
 void km_signalfd_release(void);
 void km_signalfd_after_fork(void);
+bool km_signalfd_any(void);
+
+/* fastcall.c: calls a guest posts in memory, taken by a polling km thread (PVM). */
+void km_fast_option(const char *arg);
+bool km_fast_enabled(void);
+const char *km_fast_exec_option(void);
+void km_fast_init(struct km_vm *vm);
+long km_fast_slot(struct km_vcpu *vcpu);
+void km_fast_missed(struct km_vm *vm, uint64_t nr);
+void km_fast_settle(struct km_vcpu *vcpu);
+void km_fast_after_fork(struct km_vm *vm);
 
 /* hcall.c: the dispatcher, a table indexed by syscall number. */
 typedef long (*km_hc_fn)(struct km_vcpu *vcpu, const uint64_t *a);
 void km_hcall(struct km_vcpu *vcpu);
+bool km_hcall_served(uint64_t nr);
 const char *km_syscall_name(uint64_t nr);
 uint64_t km_call_insn_at(struct km_vm *vm, uint64_t ret);
 

@@ -43,6 +43,10 @@ static void usage(FILE *out)
 		"                        RLIMIT_CORE say\n"
 		"      --stats=FILE      when each process of the program ends or execs, append to\n"
 		"                        FILE how often it left the guest, by hypercall\n"
+		"      --fast-calls=auto|on|off\n"
+		"                        let the program's runtime post calls in memory for a\n"
+		"                        polling km thread instead of exiting (auto: on PVM with\n"
+		"                        two CPUs or more; see km(1))\n"
 		"      --gdb=[ADDR:]PORT start the program stopped, waiting for gdb to connect\n"
 		"                        (target remote ADDR:PORT); ADDR defaults to 127.0.0.1\n"
 		"      --gdb-listen=ADDR:PORT  the same, on another address\n"
@@ -108,6 +112,7 @@ int main(int argc, char **argv)
 		case 'S': seccomp = KM_SECCOMP_OFF; break;
 		case 'C': km_core_option(optarg); break;
 		case 'T': km_stats_option(optarg); break;
+		case 'Q': km_fast_option(optarg); break;
 		case 'g': case 'l': case 'a': case 'f': case 'F': km_gdb_option(c, optarg); break;
 		case 'I': seccomp = KM_SECCOMP_INHERITED; break;
 		case 'K': kvm_fd = km_kvm_fd_option(optarg); km_log_after_exec(); break;
@@ -159,6 +164,7 @@ int main(int argc, char **argv)
 		prog_argc++;
 	uint64_t sp = km_stack_init(&vm, &img, prog_argc, prog_argv, environ);
 	km_x86_init_sys_area(&vm);
+	km_fast_init(&vm);
 	km_kvm_map_memory(&vm);
 	km_signals_init(&vm);
 	km_gdb_init(&vm);

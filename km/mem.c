@@ -516,3 +516,26 @@ int km_copy_out(struct km_vm *vm, uint64_t gva, const void *src, size_t len)
 	struct copy c = { km_gva(vm, gva, len, PROT_WRITE), src, len };
 	return c.dst && km_guarded(do_copy, &c) ? 0 : -EFAULT;
 }
+
+struct word {
+	uint64_t *at;
+	uint64_t value;
+};
+
+static void do_store(void *arg)
+{
+	struct word *w = arg;
+	__atomic_store_n(w->at, w->value, __ATOMIC_RELEASE);
+}
+
+/*
+ * One aligned 8-byte store to the guest at gva, after every earlier write
+ * of km's: 0 or -EFAULT. For a word a running guest reads while km writes:
+ * memcpy may store a word twice (an 8-byte copy as two overlapping ones),
+ * and a guest that acts on the first can see the second land later.
+ */
+int km_store_word(struct km_vm *vm, uint64_t gva, uint64_t value)
+{
+	struct word w = { km_gva(vm, gva, sizeof(value), PROT_WRITE), value };
+	return gva % sizeof(value) == 0 && w.at && km_guarded(do_store, &w) ? 0 : -EFAULT;
+}

@@ -13,6 +13,7 @@ const struct option km_options[] = {
 	{ "no-seccomp", no_argument, NULL, 'S' },
 	{ "core", required_argument, NULL, 'C' },
 	{ "stats", required_argument, NULL, 'T' },
+	{ "fast-calls", required_argument, NULL, 'Q' },
 	{ "gdb", required_argument, NULL, 'g' },
 	{ "gdb-listen", required_argument, NULL, 'l' },
 	{ "gdb-attach", required_argument, NULL, 'a' },

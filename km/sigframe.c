@@ -261,6 +261,7 @@ void km_signal_deliver(struct km_vcpu *vcpu, bool after_hcall, bool restart, uin
 		return;
 	if (!next_for_handler(vcpu, &info, &act, &saved_mask))
 		return;
+	km_fast_settle(vcpu);
 	if (after_hcall)
 		km_vcpu_complete_io(vcpu);
 	struct sigctx ctx = { .regs = *r };

@@ -113,8 +113,11 @@ void km_stats_write(const char *ended)
 		sum.hypercalls += s->hypercalls;
 		sum.faults += s->faults;
 		sum.interruptions += s->interruptions;
-		for (unsigned nr = 0; nr < KM_STATS_CALLS; nr++)
+		sum.fast_calls += s->fast_calls;
+		for (unsigned nr = 0; nr < KM_STATS_CALLS; nr++) {
 			sum.calls[nr] += s->calls[nr];
+			sum.fast[nr] += s->fast[nr];
+		}
 	}
 	size_t n = 0, at = 0, size = sizeof(block);
 	for (unsigned nr = 0; nr < KM_STATS_CALLS; nr++)
@@ -127,6 +130,17 @@ void km_stats_write(const char *ended)
 		 (unsigned long)sum.interruptions);
 	for (size_t i = 0; i < n; i++)
 		at = put(block, at, size, "hypercall %s %lu\n",
+			 calls[i].nr == KM_STATS_CALLS - 1 ? "other" : km_syscall_name(calls[i].nr),
+			 (unsigned long)calls[i].n);
+	n = 0;
+	for (unsigned nr = 0; nr < KM_STATS_CALLS; nr++)
+		if (sum.fast[nr])
+			calls[n++] = (struct call_count){ nr, sum.fast[nr] };
+	qsort(calls, n, sizeof(calls[0]), by_count);
+	at = put(block, at, size, "fast calls %lu%s\n", (unsigned long)sum.fast_calls,
+		 km_fast_enabled() ? "" : " (off)");
+	for (size_t i = 0; i < n; i++)
+		at = put(block, at, size, "fast call %s %lu\n",
 			 calls[i].nr == KM_STATS_CALLS - 1 ? "other" : km_syscall_name(calls[i].nr),
 			 (unsigned long)calls[i].n);
 	ssize_t w = write(stats_fd, block, at < size ? at : size - 1);

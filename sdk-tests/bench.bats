@@ -62,6 +62,7 @@ met='(yes|\*\*no\*\*)'
 	assert_row "^\|  \| floor: bare PIO exit, real mode .+ \| $dur \| km / this \| $nz \|"
 	assert_row "^\|  \| floor: polled request slot, no exit .+ \| ($dur \| km / this \| $nz|not run here: .+ \| km / this \| ) \|"
 	assert_row "^\|  \| native syscall, same number .+ \| $dur \| km / this \| $nz \|"
+	assert_row "^\|  \| (\*\*km no-op call, posted\*\* .+ \| $dur \| this / exit \| $nz \| ≤ 10 µs \| $met|km no-op call, posted \(fast calls are off here: an exit\) \| $dur \| this / exit \| $nz) \|"
 	assert_row "^\| calls that need not exit \| km clock_gettime\(MONOTONIC\) \| $dur \| km / native \| $nz \| ≤ 2 \| $met \|$"
 	assert_row "^\|  \| native clock_gettime \(vDSO\) \| $dur \|"
 	assert_row "^\|  \| km getpid \| $dur \| km / native \| $nz \|"
@@ -84,6 +85,7 @@ met='(yes|\*\*no\*\*)'
 	assert_row "^\| server under load \| HTTP server requests/s, km .+ \| $nz/s \| native / km \| $nz \|"
 	assert_row "^\|  \| HTTP server requests/s, native \| $nz/s \|"
 	assert_row "^\|  \| km exits per request served \(km --stats\) \| $nz \|"
+	assert_row "^\|  \| km fast calls per request served, no exit \(km --stats\) \| [0-9]+(\.[0-9]+)? \|"
 }
 
 @test "runtimes: python3, node and java start-to-exit under km against native, or why not" {

@@ -152,6 +152,11 @@ void km_stats_write(const char *ended)
 	(void)ended;
 }
 
+const char *km_fast_exec_option(void)
+{
+	return NULL; /* fastcall.c: no --fast-calls given */
+}
+
 void km_signal_sent(const siginfo_t *info)
 {
 	(void)info; /* mem.c's fault handler, which the harness does not install */
