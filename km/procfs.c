@@ -350,11 +350,14 @@ static long decide(struct km_vm *vm, int fd, int dirfd, const char *magic_path)
 		return PROC_HOST;
 	if (fstat(fd, &st) != 0)
 		return -errno;
+	/* km's own fd/N leads nowhere, even to a /proc file (the poller's loadavg). */
+	long link = magic_path ? last_link(vm, dirfd, magic_path) : PROC_HOST;
+	if (link < 0)
+		return link;
 	if (fs.f_type == PROC_SUPER_MAGIC)
 		return in_proc(vm, fd, st.st_dev);
-	long link = last_link(vm, dirfd, magic_path);
-	if (link < 0 || link == PROC_EXE_LINK)
-		return link == PROC_EXE_LINK ? PROC_EXE : link;
+	if (link == PROC_EXE_LINK)
+		return PROC_EXE;
 	/* Where the path's links cannot say (they changed meanwhile): the file itself. */
 	if (km_binary.st_ino && st.st_dev == km_binary.st_dev && st.st_ino == km_binary.st_ino)
 		return PROC_EXE; /* through /proc/<pid>/exe, however spelled */
