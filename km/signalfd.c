@@ -166,17 +166,17 @@ static void to_ssi(const siginfo_t *si, struct signalfd_siginfo *o)
 	}
 }
 
-/*
- * A read of a signalfd: true with *ret set if fd is one. Takes the masked
- * signals pending for this thread or the process, waiting for one unless
- * the fd is non-blocking; another signal to handle interrupts the wait.
- */
 /* Whether the guest has made a signalfd: until then no pipe is one. */
 bool km_signalfd_any(void)
 {
 	return __atomic_load_n(&nsigfd, __ATOMIC_ACQUIRE) != 0;
 }
 
+/*
+ * A read of a signalfd: true with *ret set if fd is one. Takes the masked
+ * signals pending for this thread or the process, waiting for one unless
+ * the fd is non-blocking; another signal to handle interrupts the wait.
+ */
 bool km_signalfd_read(struct km_vcpu *vcpu, int fd, uint64_t buf, uint64_t len, long *ret)
 {
 	struct km_vm *vm = vcpu->vm;

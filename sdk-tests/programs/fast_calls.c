@@ -8,9 +8,12 @@
  *   threads                 threads calling at once: each gets its own answers
  *   fork                    a forked child's calls
  *   scribble                the program writes garbage over km's fast-call area
+ *   identity                calls in a loop, then root becomes nobody: every id asked after
+ *                           is nobody's (run as root)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -282,6 +285,32 @@ static int scribble(void)
 	return 0;
 }
 
+/* Credentials belong to the thread that set them, not to whichever thread answers. */
+static int identity(void)
+{
+	const unsigned nobody = 65534, rounds = 500;
+	pid_t ppid = getppid();
+	uid_t r, e, s;
+	gid_t g = nobody;
+	int right = 1;
+
+	CHECK(getuid() == 0, "run as root");
+	for (int i = 0; i < 20000; i++) /* the poller, where there is one, is up and answering */
+		CHECK(getppid() == ppid, "getppid");
+	CHECK(setgroups(1, &g) == 0 && setresgid(nobody, nobody, nobody) == 0 &&
+		      setresuid(nobody, nobody, nobody) == 0,
+	      "setgroups, setresgid, setresuid");
+	for (unsigned i = 0; i < rounds; i++) {
+		right &= getuid() == nobody && geteuid() == nobody;
+		right &= getgid() == nobody && getegid() == nobody;
+		right &= getresuid(&r, &e, &s) == 0 && r == nobody && e == nobody && s == nobody;
+		right &= getgroups(1, &g) == 1 && g == nobody;
+	}
+	printf("after root became nobody, %u rounds of every id getter said nobody: %d\n", rounds,
+	       right);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -301,7 +330,9 @@ int main(int argc, char **argv)
 		return forked();
 	if (strcmp(mode, "scribble") == 0)
 		return scribble();
+	if (strcmp(mode, "identity") == 0)
+		return identity();
 	fprintf(stderr, "usage: fast_calls big-pipe|big-socket|would-wait|signals|threads|fork|"
-			"scribble\n");
+			"scribble|identity\n");
 	return 2;
 }
