@@ -131,6 +131,8 @@ struct km_vm {
 	uint64_t need_lo, need_hi, slot_lo, slot_hi;
 	int nslots, max_slots;
 	bool slots_live;
+	/* PROT_NONE round trips begun and ended (mem.c): a vCPU's EFAULT inside one is retried. */
+	uint64_t trips_begun, trips_ended;
 
 	struct km_vma *vmas; /* sorted by start, never overlapping */
 	struct km_mapname *names; /* kept for the process's life; few distinct files */
@@ -374,6 +376,8 @@ bool km_guarded(void (*access)(void *), void *arg);
 int km_copy_in(struct km_vm *vm, void *dst, uint64_t gva, size_t len);
 int km_copy_out(struct km_vm *vm, uint64_t gva, const void *src, size_t len);
 int km_store_word(struct km_vm *vm, uint64_t gva, uint64_t value);
+uint64_t km_mem_trips(struct km_vm *vm);
+bool km_mem_tripped(struct km_vm *vm, uint64_t since);
 
 /* vma.c: the guest's address space: mmap, munmap, mprotect, brk. */
 bool km_user_range(uint64_t addr, uint64_t len, uint64_t *end);

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
@@ -238,9 +239,37 @@ int km_host_protect(struct km_vm *vm, uint64_t gva, uint64_t len, int old, int n
 
 	if (!km_host_differs(vm, old, new))
 		return 0;
-	if (round_trip(vm, old, new) && mprotect(at, len, PROT_NONE) != 0)
-		return -errno;
-	return mprotect(at, len, host_prot(new)) == 0 ? 0 : -errno;
+	if (!round_trip(vm, old, new))
+		return mprotect(at, len, host_prot(new)) == 0 ? 0 : -errno;
+	__atomic_fetch_add(&vm->trips_begun, 1, __ATOMIC_SEQ_CST);
+	int rc = mprotect(at, len, PROT_NONE) == 0 && mprotect(at, len, host_prot(new)) == 0 ? 0 : -errno;
+	__atomic_fetch_add(&vm->trips_ended, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+/* Where the round trips stand: taken before KVM_RUN, for km_mem_tripped. */
+uint64_t km_mem_trips(struct km_vm *vm)
+{
+	return __atomic_load_n(&vm->trips_ended, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Whether KVM_RUN's EFAULT may have come from a round trip (another vCPU
+ * touched the range in its PROT_NONE moment, which the guest's page tables
+ * allow): one ended since `since`, or one is under way, waited out here.
+ * Then the guest's access is only made again; otherwise km could not back
+ * it at all.
+ */
+bool km_mem_tripped(struct km_vm *vm, uint64_t since)
+{
+	uint64_t begun = __atomic_load_n(&vm->trips_begun, __ATOMIC_SEQ_CST);
+	uint64_t ended = __atomic_load_n(&vm->trips_ended, __ATOMIC_SEQ_CST);
+
+	if (begun == ended)
+		return ended != since;
+	while (__atomic_load_n(&vm->trips_ended, __ATOMIC_SEQ_CST) < begun)
+		sched_yield();
+	return true;
 }
 
 /* km's mapping of [gva, gva+len) back to the guest's rights prot, whatever a failed change did. */

@@ -36,6 +36,7 @@ void km_run(struct km_vcpu *vcpu)
 			km_core_stop(vcpu);
 		if (km_gdb_busy())
 			km_gdb_run_loop(vcpu);
+		uint64_t trips = km_mem_trips(vm);
 		int rc = km_vcpu_run(vcpu);
 		vcpu->stats.exits++;
 		if (rc == -EINTR) {
@@ -44,7 +45,7 @@ void km_run(struct km_vcpu *vcpu)
 			km_signal_async(vcpu);
 			continue;
 		}
-		if (rc == -EAGAIN)
+		if (rc == -EAGAIN || (rc == -EFAULT && km_mem_tripped(vm, trips)))
 			continue;
 		if (rc == -EFAULT) {
 			snprintf(why, sizeof(why), "memory access km could not back, near rip 0x%llx",

@@ -29,6 +29,13 @@ setup() {
 	assert_line "4096 MiB segment: written through one attach, read through another: 12345; the read-only one at its middle: r"
 }
 
+@test "a page's execute right taken and given back while other threads read it: every read works, as natively" {
+	# Taking execute away makes km's mapping go through PROT_NONE, which a
+	# reader on another vCPU could hit: km once killed the program with SIGBUS.
+	same_as_native exec_flips
+	assert_output "execute taken away and given back while 3 threads read: wrong reads: 0"
+}
+
 @test "a 1.5 GiB malloc fails cleanly under a 1 GiB memory limit" {
 	run km --mem-limit=1G "$(prog memory)"
 	assert_failure 1

@@ -31,7 +31,7 @@ $(TEST_DIR)/seccomp_probe: sdk-tests/km/seccomp_probe.c km/seccomp.c km/syscalls
 
 # Native builds of the programs whose suites compare km with Linux itself.
 NATIVE_C := threads signals net http_server process vdso isolation guest_values proc_guard limits more_calls \
-	fpenv realloc_grow crash large_pages fast_calls
+	fpenv realloc_grow crash large_pages fast_calls exec_flips
 NATIVE_CXX := cxx_threads
 NATIVE_PROGRAMS := $(addprefix $(TEST_DIR)/native/,$(NATIVE_C) $(NATIVE_CXX))
 DEPS_PACKAGES += musl-tools wrk busybox-static python3 openjdk-17-jre-headless nodejs \
