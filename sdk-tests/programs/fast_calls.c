@@ -55,7 +55,7 @@ static void *write_big(void *arg)
 }
 
 /* One call writes it all; the reader takes it in small reads with pauses: the writer must wait. */
-static int big(bool socket)
+static void big(bool socket)
 {
 	int fds[2];
 	pthread_t t;
@@ -78,7 +78,6 @@ static int big(bool socket)
 	pthread_join(t, NULL);
 	printf("%s: one %s of %d bytes returned %ld; read back %zu bytes, every one in place\n",
 	       socket ? "socket" : "pipe", socket ? "send" : "write", BIG, w.result, got);
-	return 0;
 }
 
 static void *write_later(void *arg)
@@ -88,7 +87,7 @@ static void *write_later(void *arg)
 	return NULL;
 }
 
-static int would_wait(void)
+static void would_wait(void)
 {
 	int p[2], s[2];
 	char buf[16];
@@ -126,7 +125,6 @@ static int would_wait(void)
 	errno = 0;
 	long r = syscall(UNSERVED_NR);
 	printf("an unknown call: %ld %s\n", r, errno_name(errno));
-	return 0;
 }
 
 static volatile sig_atomic_t handled;
@@ -144,7 +142,7 @@ static void on_alarm(int sig)
 }
 
 /* Calls in a loop, each checked, while a timer interrupts them a few hundred times. */
-static int signals(void)
+static void signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
 	struct itimerval every = { { 0, 500 }, { 0, 500 } }, off = { 0 };
@@ -176,7 +174,6 @@ static int signals(void)
 	printf("300 or more signals interrupted the calls; every call's answer was right; "
 	       "each handler's write arrived: %d\n",
 	       from_handler == handled);
-	return 0;
 }
 
 #define THREADS 8
@@ -193,7 +190,7 @@ static void *each_its_own(void *arg)
 	return NULL;
 }
 
-static int threads(void)
+static void threads(void)
 {
 	pthread_t t[THREADS];
 	pid_t tids[THREADS];
@@ -209,10 +206,9 @@ static int threads(void)
 				distinct = 0;
 	printf("%d threads, %d calls each: every thread saw its own tid, all distinct: %d\n",
 	       THREADS, 2 * ROUNDS, distinct);
-	return 0;
 }
 
-static int forked(void)
+static void forked(void)
 {
 	int p[2];
 	pid_t me = getpid();
@@ -233,7 +229,6 @@ static int forked(void)
 	int status;
 	CHECK(waitpid(child, &status, 0) == child, "waitpid");
 	printf("the forked child's calls: \"%.*s\", status %d\n", (int)n, buf, WEXITSTATUS(status));
-	return 0;
 }
 
 /*
@@ -261,7 +256,7 @@ static void *scribble_forever(void *arg)
 	return NULL;
 }
 
-static int scribble(void)
+static void scribble(void)
 {
 	pthread_t s, t[2];
 	pid_t tids[2];
@@ -282,11 +277,10 @@ static int scribble(void)
 		pthread_join(t[i], NULL);
 	printf("after garbage over the fast-call area, two threads' %d calls were answered rightly\n",
 	       2 * ROUNDS);
-	return 0;
 }
 
 /* Credentials belong to the thread that set them, not to whichever thread answers. */
-static int identity(void)
+static void identity(void)
 {
 	const unsigned nobody = 65534, rounds = 500;
 	pid_t ppid = getppid();
@@ -308,31 +302,19 @@ static int identity(void)
 	}
 	printf("after root became nobody, %u rounds of every id getter said nobody: %d\n", rounds,
 	       right);
-	return 0;
 }
+
+static void big_pipe(void) { big(false); }
+static void big_socket(void) { big(true); }
 
 int main(int argc, char **argv)
 {
-	const char *mode = argc > 1 ? argv[1] : "";
+	static const struct test_case cases[] = {
+		{ "big-pipe", big_pipe },     { "big-socket", big_socket }, { "would-wait", would_wait },
+		{ "signals", signals },	      { "threads", threads },	    { "fork", forked },
+		{ "scribble", scribble },     { "identity", identity },
+	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	if (strcmp(mode, "big-pipe") == 0)
-		return big(false);
-	if (strcmp(mode, "big-socket") == 0)
-		return big(true);
-	if (strcmp(mode, "would-wait") == 0)
-		return would_wait();
-	if (strcmp(mode, "signals") == 0)
-		return signals();
-	if (strcmp(mode, "threads") == 0)
-		return threads();
-	if (strcmp(mode, "fork") == 0)
-		return forked();
-	if (strcmp(mode, "scribble") == 0)
-		return scribble();
-	if (strcmp(mode, "identity") == 0)
-		return identity();
-	fprintf(stderr, "usage: fast_calls big-pipe|big-socket|would-wait|signals|threads|fork|"
-			"scribble|identity\n");
-	return 2;
+	return RUN_CASE(argc, argv, cases);
 }
