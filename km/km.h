@@ -109,7 +109,6 @@ struct km_sigpend {
 struct km_vm {
 	int kvm_fd, vm_fd;
 	size_t run_size;
-	struct kvm_cpuid2 *cpuid;
 	bool has_xsave;	 /* the guest has XSAVE features beyond SSE: signal frames carry its area */
 	bool kvm_xsave;	 /* KVM_GET/SET_XSAVE work, whatever the guest's CPUID */
 	int entry_cpl; /* the CPL the syscall entry runs at: 0, 3, or -1 not known yet */
@@ -162,6 +161,7 @@ struct km_vm {
 	const char *km_argv0, *log_path; /* to exec km again for the guest */
 	/* Where the initial stack keeps them, for /proc/self. */
 	uint64_t arg_start, arg_end, env_start, env_end, auxv_start, auxv_end;
+	uint64_t hwcap_at; /* AT_HWCAP's value in the first thread's stack */
 
 	char comm[16]; /* the program's name, as a new thread's comm */
 	/* Threads: every vCPU ever created, live or parked for reuse. */
@@ -246,12 +246,19 @@ void km_log_after_exec(void);
 _Noreturn void km_die_by_signal(int sig);
 _Noreturn void km_die_of_default(int sig);
 
+/* beside.c: start-up steps run on another CPU while the first thread goes on. */
+enum { KM_BESIDE_CONFINED, KM_BESIDE_CPUID, KM_BESIDE_STEPS };
+enum km_seccomp;
+void km_beside_start(struct km_vm *vm, enum km_seccomp seccomp);
+void km_beside_wait(int step);
+
 /* seccomp.c: km confines itself to the host calls it makes. */
 enum km_seccomp {
 	KM_SECCOMP_ON,
 	KM_SECCOMP_OFF,	      /* --no-seccomp, for debugging km */
 	KM_SECCOMP_INHERITED, /* exec'd by a confined km: its filter is already there */
 };
+void km_seccomp_catch(void);
 void km_seccomp_confine(enum km_seccomp mode);
 const char *km_seccomp_exec_option(void);
 
@@ -271,8 +278,11 @@ void km_stats_write(const char *ended);
 
 /* kvm.c: the host backend. */
 int km_kvm_fd_option(const char *arg);
-void km_kvm_open_begin(struct km_vm *vm, int inherited);
-void km_kvm_open_end(struct km_vm *vm);
+void km_kvm_open(struct km_vm *vm, int inherited);
+void km_kvm_create_vm(struct km_vm *vm);
+void km_kvm_check_open(void);
+void km_kvm_query_cpuid(struct km_vm *vm);
+const struct kvm_cpuid2 *km_kvm_cpuid(void);
 void km_kvm_map_memory(struct km_vm *vm);
 bool km_kvm_cover(struct km_vm *vm);
 struct km_vcpu *km_vcpu_create(struct km_vm *vm, int id);
@@ -299,12 +309,12 @@ void km_x86_return_to_user(struct kvm_regs *r);
 void km_x86_leave_entry(struct km_vcpu *vcpu);
 int km_x86_set_fs_base(struct km_vcpu *vcpu, uint64_t base);
 uint64_t km_x86_get_fs_base(struct km_vcpu *vcpu);
-uint64_t km_x86_hwcap(struct km_vm *vm);
+uint64_t km_x86_hwcap(void);
 size_t km_x86_fpu_size(struct km_vm *vm);
 void km_x86_fpu_save(struct km_vcpu *vcpu, void *buf);
 bool km_x86_fpu_restore(struct km_vcpu *vcpu, const void *buf, bool full);
 void km_x86_fpu_init(struct km_vcpu *vcpu);
-uint64_t km_x86_xcr0(struct km_vm *vm);
+uint64_t km_x86_xcr0(void);
 
 /* thread.c: guest threads on vCPUs, each vCPU on a host thread of its own. */
 void km_threads_init(struct km_vm *vm);
@@ -417,6 +427,7 @@ enum km_elf_verdict { KM_ELF_OK, KM_ELF_BAD, KM_ELF_NO_INTERP, KM_ELF_BAD_INTERP
 enum km_elf_verdict km_elf_check(int fd, const char *path, uint64_t mem_limit);
 uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, char **argv,
 		       char **envp);
+void km_stack_set_hwcap(struct km_vm *vm);
 
 /* run.c and fault.c: the run loop and what guest exceptions become. */
 struct km_fault_frame { /* what the CPU and the stub leave on the supervisor stack */

@@ -35,115 +35,123 @@ int km_kvm_fd_option(const char *arg)
 }
 
 /*
- * Opening KVM takes a few hundred microseconds that km's own work does not
- * need to wait for (on PVM most of it is KVM_GET_SUPPORTED_CPUID, which runs
- * the host's CPUID, an exit of the host's own VM, once per leaf): it runs on
- * a thread of its own while km loads the program. Its error, if any, is
- * reported where km would have opened KVM, so messages come in their order.
+ * Errors in opening KVM and making the VM are kept and reported where km
+ * first needs the VM, after the program's, so that messages keep their
+ * order whichever work comes first.
  */
-struct opening {
-	struct km_vm *vm;
-	int inherited;
-	char error[256];
-};
+static char open_error[256];
 
-static bool open_failed(struct opening *o, const char *fmt, ...)
+static bool open_failed(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(o->error, sizeof(o->error), fmt, ap);
+	vsnprintf(open_error, sizeof(open_error), fmt, ap);
 	va_end(ap);
 	return false;
 }
 
-static bool has_cap(struct opening *o, long cap, const char *name)
+static bool has_cap(struct km_vm *vm, long cap, const char *name)
 {
-	return ioctl(o->vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0 ||
-	       open_failed(o, "km: this KVM lacks %s, which km needs", name);
+	return ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0 ||
+	       open_failed("km: this KVM lacks %s, which km needs", name);
 }
 
-static bool open_kvm(struct opening *o)
+void km_kvm_open(struct km_vm *vm, int inherited)
 {
-	struct km_vm *vm = o->vm;
-	int fd = o->inherited >= 0 ? o->inherited : open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int fd = inherited >= 0 ? inherited : open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-	if (o->inherited >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
-		return open_failed(o, "km: cannot keep /dev/kvm from the program: %s", strerror(errno));
+	vm->kvm_fd = vm->vm_fd = -1;
+	if (inherited >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		open_failed("km: cannot keep /dev/kvm from the program: %s", strerror(errno));
+		return;
+	}
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return open_failed(o, "km: /dev/kvm does not exist: enable virtualization (VT-x or "
-					      "AMD-V) and load kvm_intel or kvm_amd (kvm_pvm in a VM), or "
-					      "run on a host with KVM");
+			open_failed("km: /dev/kvm does not exist: enable virtualization (VT-x or AMD-V) "
+				    "and load kvm_intel or kvm_amd (kvm_pvm in a VM), or run on a host "
+				    "with KVM");
 		/* Debian and Fedora give /dev/kvm to the group kvm (udev). */
-		if (errno == EACCES)
-			return open_failed(o, "km: no permission to open /dev/kvm: add yourself to the kvm "
-					      "group (sudo usermod -aG kvm $USER) and log in again");
-		return open_failed(o, "km: cannot open /dev/kvm: %s", strerror(errno));
+		else if (errno == EACCES)
+			open_failed("km: no permission to open /dev/kvm: add yourself to the kvm group "
+				    "(sudo usermod -aG kvm $USER) and log in again");
+		else
+			open_failed("km: cannot open /dev/kvm: %s", strerror(errno));
+		return;
 	}
-	vm->kvm_fd = fd >= vm->fd_limit ? fd : km_fd_high(fd);
-	if (vm->kvm_fd < 0)
-		return open_failed(o, "km: cannot move /dev/kvm out of the guest's descriptors: %s",
-				   strerror(errno));
-	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
-		return open_failed(o, "km: /dev/kvm speaks an unknown API version");
-	if (!has_cap(o, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY") ||
-	    !has_cap(o, KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS") ||
-	    !has_cap(o, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"))
-		return false;
+	int high = fd >= vm->fd_limit ? fd : km_fd_high(fd);
+	if (high < 0) {
+		open_failed("km: cannot move /dev/kvm out of the guest's descriptors: %s", strerror(errno));
+		return;
+	}
+	if (ioctl(high, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		open_failed("km: /dev/kvm speaks an unknown API version");
+		return;
+	}
+	vm->kvm_fd = high;
+	if (!has_cap(vm, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY") ||
+	    !has_cap(vm, KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS") ||
+	    !has_cap(vm, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"))
+		vm->kvm_fd = -1;
+}
 
+void km_kvm_create_vm(struct km_vm *vm)
+{
+	int fd;
+
+	if (vm->kvm_fd < 0)
+		return;
 	while ((fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0 && errno == EINTR)
 		; /* a signal sent to km meanwhile: kept for the guest */
-	if (fd < 0)
-		return open_failed(o, "km: KVM_CREATE_VM failed: %s", strerror(errno));
-	if ((vm->vm_fd = km_fd_high(fd)) < 0)
-		return open_failed(o, "km: cannot move the VM out of the guest's descriptors: %s",
-				   strerror(errno));
-
+	if (fd < 0) {
+		open_failed("km: KVM_CREATE_VM failed: %s", strerror(errno));
+		return;
+	}
+	if ((vm->vm_fd = km_fd_high(fd)) < 0) {
+		open_failed("km: cannot move the VM out of the guest's descriptors: %s", strerror(errno));
+		return;
+	}
 	int size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (size <= 0)
-		return open_failed(o, "km: KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+	if (size <= 0) {
+		open_failed("km: KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+		return;
+	}
 	vm->run_size = (size_t)size;
-
-	vm->cpuid = calloc(1, sizeof(*vm->cpuid) + KM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
-	if (vm->cpuid == NULL)
-		return open_failed(o, "km: out of memory");
-	vm->cpuid->nent = KM_CPUID_MAX;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
-		return open_failed(o, "km: KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
-	return true;
 }
 
-static struct opening opening;
-static pthread_t opener;
-static bool opener_started;
-
-static void *opener_main(void *arg)
+void km_kvm_check_open(void)
 {
-	open_kvm(arg);
-	return NULL;
+	if (open_error[0])
+		km_die(1, "%s", open_error);
 }
 
-void km_kvm_open_begin(struct km_vm *vm, int inherited)
-{
-	pthread_attr_t attr;
+static struct {
+	struct kvm_cpuid2 *table;
+	int error; /* errno of KVM_GET_SUPPORTED_CPUID */
+} cpuid;
 
-	opening = (struct opening){ .vm = vm, .inherited = inherited };
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 << 10);
-	opener_started = pthread_create(&opener, &attr, opener_main, &opening) == 0;
-	pthread_attr_destroy(&attr);
+/* Run beside the first thread (beside.c); a failure is reported where the table is read. */
+void km_kvm_query_cpuid(struct km_vm *vm)
+{
+	if (vm->kvm_fd < 0)
+		return; /* km_kvm_check_open ends km first */
+	cpuid.table = calloc(1, sizeof(*cpuid.table) + KM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
+	if (cpuid.table == NULL) {
+		cpuid.error = ENOMEM;
+		return;
+	}
+	cpuid.table->nent = KM_CPUID_MAX;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid.table) < 0)
+		cpuid.error = errno;
 }
 
-void km_kvm_open_end(struct km_vm *vm)
+/* The CPUID that vCPUs get: KVM's supported table. */
+const struct kvm_cpuid2 *km_kvm_cpuid(void)
 {
-	(void)vm;
-	if (opener_started)
-		pthread_join(opener, NULL);
-	else
-		open_kvm(&opening);
-	if (opening.error[0])
-		km_die(1, "%s", opening.error);
+	km_beside_wait(KM_BESIDE_CPUID);
+	if (cpuid.error)
+		km_die(1, "km: KVM_GET_SUPPORTED_CPUID failed: %s", strerror(cpuid.error));
+	return cpuid.table;
 }
 
 /*
@@ -245,7 +253,7 @@ static bool attach_vcpu(struct km_vcpu *vcpu)
 	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED)
 		km_die(1, "km: cannot map the vCPU state: %s", strerror(errno));
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, km_kvm_cpuid()) < 0)
 		km_die(1, "km: KVM_SET_CPUID2 failed: %s", strerror(errno));
 	km_clock_vcpu(vcpu);
 	return true;

@@ -148,16 +148,18 @@ int main(int argc, char **argv)
 		km_log_open(log_path);
 		vm.log_path = absolute_path(log_path); /* an exec'd km may start in another cwd */
 	}
-	km_kvm_open_begin(&vm, kvm_fd); /* beside what follows: it needs nothing from it */
-	km_seccomp_confine(seccomp); /* before setup, which an exec'd km runs confined anyway */
-
+	km_kvm_open(&vm, kvm_fd);
+	km_seccomp_catch();
+	km_beside_start(&vm, seccomp); /* km's filter, then KVM's CPUID, beside what follows */
+	km_kvm_create_vm(&vm);
 	km_mem_init(&vm, mem_limit);
 	km_guest_faults_init(&vm);
+	km_beside_wait(KM_BESIDE_CONFINED); /* before km reads the program */
 	km_elf_load(&vm, file, &img);
 	img.execfn = execfn;
 	if (argv0 && prog_argv == argv + optind)
 		prog_argv[0] = (char *)argv0; /* a script's argv[0] is its interpreter, as on Linux */
-	km_kvm_open_end(&vm);
+	km_kvm_check_open(); /* after the program's errors */
 	km_threads_init(&vm);
 	int prog_argc = 0;
 	while (prog_argv[prog_argc])

@@ -52,9 +52,10 @@ static const int machinery_calls[] = {
 	__NR_mmap, __NR_munmap, __NR_mprotect, __NR_madvise, __NR_mremap,
 	/* core dumps: which guest pages exist; the cleaning child's fds */
 	__NR_mincore, __NR_close_range,
-	/* threads: vCPU and routing threads (pthread_create: clone3), their wakeups and ends */
+	/* threads: vCPU and routing threads (pthread_create: clone3), their wakeups and ends;
+	 * the start-up helper's CPU (beside.c) */
 	__NR_clone3, __NR_exit, __NR_exit_group, __NR_futex, __NR_gettid, __NR_getpid,
-	__NR_sched_yield,
+	__NR_sched_yield, __NR_sched_getaffinity, __NR_sched_setaffinity,
 	/* signals: kicks, the routing thread, pending signals across exec, dying of one */
 	__NR_rt_sigaction, __NR_rt_sigprocmask, __NR_rt_sigreturn, __NR_rt_sigtimedwait,
 	__NR_tgkill, __NR_rt_tgsigqueueinfo,
@@ -159,7 +160,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 }
 
 /* A filtered call's SIGSYS is km's own, never blocked in km's threads; a sent one is the guest's. */
-static void catch_sigsys(void)
+/* A SIGSYS sent to km is the guest's, filter or not; one the filter raises is km's. */
+void km_seccomp_catch(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
 	sigset_t sys;
@@ -300,7 +302,7 @@ static void install(void)
  */
 void km_seccomp_confine(enum km_seccomp mode)
 {
-	catch_sigsys(); /* a SIGSYS sent to km is the guest's, filter or not */
+	km_seccomp_catch(); /* in this thread too */
 	if (mode == KM_SECCOMP_OFF)
 		return;
 	if (mode != KM_SECCOMP_INHERITED || prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)

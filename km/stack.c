@@ -79,7 +79,8 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 	AUX(AT_GID, getgid());
 	AUX(AT_EGID, getegid());
 	AUX(AT_SECURE, 0);
-	AUX(AT_HWCAP, km_x86_hwcap(vm));
+	uint64_t *hwcap = a + 1; /* km_stack_set_hwcap's */
+	AUX(AT_HWCAP, 0);
 	AUX(AT_HWCAP2, 0);
 	AUX(AT_CLKTCK, (uint64_t)sysconf(_SC_CLK_TCK));
 	AUX(AT_RANDOM, at_random);
@@ -94,6 +95,7 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 	b.sp = KM_ROUND_DOWN(b.sp - words * 8, 16) + words * 8;
 	vm->auxv_end = b.sp;
 	vm->auxv_start = push_bytes(&b, auxv, (size_t)(a - auxv) * 8);
+	vm->hwcap_at = vm->auxv_start + (uint64_t)(hwcap - auxv) * 8;
 	uint64_t zero = 0;
 	push_bytes(&b, &zero, 8);
 	push_bytes(&b, envq, (size_t)envc * 8);
@@ -104,4 +106,17 @@ uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, c
 	free(argp);
 	free(envq);
 	return b.sp;
+}
+
+/*
+ * AT_HWCAP is the vCPU's CPUID leaf 1 EDX, which km knows once it has made
+ * the first vCPU: the stack is built before, while KVM is still asked.
+ */
+void km_stack_set_hwcap(struct km_vm *vm)
+{
+	uint64_t hwcap = km_x86_hwcap();
+	void *at = km_gva(vm, vm->hwcap_at, sizeof(hwcap), PROT_WRITE);
+
+	if (at)
+		memcpy(at, &hwcap, sizeof(hwcap));
 }

@@ -277,6 +277,7 @@ _Noreturn void km_thread_main(struct km_vm *vm, uint64_t entry, uint64_t sp)
 	int rc = vcpu ? km_vcpu_first_run(vcpu) : -errno;
 	if (rc < 0)
 		km_die(1, "km: cannot run the VM's first vCPU: %s", strerror(-rc));
+	km_stack_set_hwcap(vm);
 	km_clock_start(vcpu);
 	vcpu->tid = getpid();
 	vcpu->state = KM_VCPU_RUNNING;

@@ -63,20 +63,21 @@ struct idt_gate {
 	uint32_t off_hi, zero;
 } __attribute__((packed));
 
-static const struct kvm_cpuid_entry2 *cpuid_leaf(const struct km_vm *vm, uint32_t fn,
-						  uint32_t idx)
+static const struct kvm_cpuid_entry2 *cpuid_leaf(uint32_t fn, uint32_t idx)
 {
-	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
-		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+	const struct kvm_cpuid2 *table = km_kvm_cpuid();
+
+	for (uint32_t i = 0; i < table->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &table->entries[i];
 		if (e->function == fn && e->index == idx)
 			return e;
 	}
 	return NULL;
 }
 
-uint64_t km_x86_hwcap(struct km_vm *vm)
+uint64_t km_x86_hwcap(void)
 {
-	const struct kvm_cpuid_entry2 *e = cpuid_leaf(vm, 1, 0);
+	const struct kvm_cpuid_entry2 *e = cpuid_leaf(1, 0);
 	return e ? e->edx : 0;
 }
 
@@ -85,9 +86,9 @@ uint64_t km_x86_hwcap(struct km_vm *vm)
  * requires a busy TSS (11); AMD does not check, but QEMU's SVM emulation
  * consults the bitmap only for an available one (9).
  */
-static unsigned tss_type(const struct km_vm *vm)
+static unsigned tss_type(void)
 {
-	const struct kvm_cpuid_entry2 *e = cpuid_leaf(vm, 0, 0);
+	const struct kvm_cpuid_entry2 *e = cpuid_leaf(0, 0);
 	bool amd = e && e->ebx == 0x68747541 && e->edx == 0x69746e65 && e->ecx == 0x444d4163;
 	return amd ? 9 : 11;
 }
@@ -119,7 +120,7 @@ static void init_vcpu_page(struct km_vm *vm, int id)
 	gdt[KM_SEL_UDATA >> 3] = seg_desc(0xf3, false);
 	gdt[KM_SEL_UCODE >> 3] = seg_desc(0xfb, true);
 	gdt[KM_SEL_TSS >> 3] = (limit & 0xffff) | ((tss_va & 0xffffff) << 16) |
-			       ((0x80ull | tss_type(vm)) << 40) | ((tss_va >> 24 & 0xff) << 56);
+			       ((0x80ull | tss_type()) << 40) | ((tss_va >> 24 & 0xff) << 56);
 	gdt[(KM_SEL_TSS >> 3) + 1] = tss_va >> 32;
 
 	tss->rsp[0] = KM_SYS_VA + page + KM_VCPU_STACK_HI;
@@ -224,8 +225,8 @@ static struct kvm_segment user_seg(uint16_t sel, bool code)
 static void init_sregs(struct km_vcpu *vcpu)
 {
 	struct km_vm *vm = vcpu->vm;
-	const struct kvm_cpuid_entry2 *leaf1 = cpuid_leaf(vm, 1, 0);
-	const struct kvm_cpuid_entry2 *leaf7 = cpuid_leaf(vm, 7, 0);
+	const struct kvm_cpuid_entry2 *leaf1 = cpuid_leaf(1, 0);
+	const struct kvm_cpuid_entry2 *leaf7 = cpuid_leaf(7, 0);
 	struct kvm_sregs s;
 
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
@@ -235,7 +236,7 @@ static void init_sregs(struct km_vcpu *vcpu)
 	s.tr = (struct kvm_segment){ .base = KM_SYS_VA + vcpu_page(vcpu->id) + KM_VCPU_TSS,
 				     .limit = sizeof(struct tss64) - 1,
 				     .selector = KM_SEL_TSS,
-				     .type = tss_type(vm),
+				     .type = tss_type(),
 				     .present = 1 };
 	s.ldt = (struct kvm_segment){ .unusable = 1 };
 	s.gdt = (struct kvm_dtable){ .base = KM_SYS_VA + vcpu_page(vcpu->id) + KM_VCPU_GDT,
@@ -254,7 +255,7 @@ static void init_sregs(struct km_vcpu *vcpu)
 
 	if (s.cr4 & CR4_OSXSAVE) {
 		struct kvm_xcrs xcrs = { .nr_xcrs = 1 };
-		xcrs.xcrs[0].value = km_x86_xcr0(vm);
+		xcrs.xcrs[0].value = km_x86_xcr0();
 		if (ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs) < 0)
 			km_die(1, "km: KVM_SET_XCRS failed: %s", strerror(errno));
 	}
@@ -376,9 +377,9 @@ void km_x86_load_start(struct km_vcpu *vcpu)
 }
 
 /* x87, SSE, AVX and AVX-512 state: what programs use and signal frames carry. */
-uint64_t km_x86_xcr0(struct km_vm *vm)
+uint64_t km_x86_xcr0(void)
 {
-	const struct kvm_cpuid_entry2 *xs = cpuid_leaf(vm, 0xd, 0);
+	const struct kvm_cpuid_entry2 *xs = cpuid_leaf(0xd, 0);
 	return (xs ? xs->eax : 3) & 0xe7;
 }
 
@@ -403,12 +404,12 @@ size_t km_x86_fpu_size(struct km_vm *vm)
 	if (size)
 		return size;
 	bool kvm_xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
-	uint64_t xcr0 = kvm_xsave ? km_x86_xcr0(vm) : XFEATURES_FP_SSE;
+	uint64_t xcr0 = kvm_xsave ? km_x86_xcr0() : XFEATURES_FP_SSE;
 	size = FXSAVE_SIZE;
 	if (xcr0 & ~XFEATURES_FP_SSE) {
 		size = FXSAVE_SIZE + 64;
 		for (uint32_t i = 2; i < 64; i++) {
-			const struct kvm_cpuid_entry2 *c = cpuid_leaf(vm, 0xd, i);
+			const struct kvm_cpuid_entry2 *c = cpuid_leaf(0xd, i);
 			if ((xcr0 >> i & 1) && c && c->ebx + c->eax > size)
 				size = c->ebx + c->eax;
 		}
