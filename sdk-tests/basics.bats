@@ -94,6 +94,23 @@ setup() {
 	assert_line "ok: /proc/self/exe"
 }
 
+# AT_HWCAP as glibc's loader shows it (LD_SHOW_AUXV) for /bin/true, run by
+# env in the guest of COMMAND... (km, after any wrapper of its own).
+hwcap() {
+	run "$@" /usr/bin/env LD_SHOW_AUXV=1 /bin/true
+	assert_success
+	awk '$1 == "AT_HWCAP:" { v = $2 } END { print v }' <<<"$output"
+}
+
+@test "AT_HWCAP names the vCPU's base x86-64 features, whether km starts on one CPU or more" {
+	local many one
+	many=$(hwcap km)
+	one=$(hwcap taskset -c 0 km)
+	# FPU, TSC, CX8, CMOV, MMX, FXSR, SSE, SSE2: every x86-64 processor has them
+	[ $((0x$many & 0x7808111)) = $((0x7808111)) ] || fail "AT_HWCAP $many lacks base features"
+	assert_equal "$one" "$many"
+}
+
 @test "a program using the syscall instruction directly runs (LSTAR entry)" {
 	run km "$REPO/build/tests/raw_syscall"
 	assert_failure 42

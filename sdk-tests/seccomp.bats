@@ -53,6 +53,13 @@ exec_chain() {
 	assert_output "NoNewPrivs: 1 Seccomp: 2 Seccomp_filters: 1 "
 }
 
+@test "on one allowed CPU km installs the filter itself, for every thread, and an exec keeps it" {
+	need_kvm
+	exec_chain
+	state_while_running taskset -c 0 km "${chain[@]}"
+	assert_output "NoNewPrivs: 1 Seccomp: 2 Seccomp_filters: 1 "
+}
+
 @test "km --no-seccomp runs unconfined, and so does the km a guest's exec starts" {
 	need_kvm
 	exec_chain
