@@ -68,20 +68,21 @@ void km_kvm_open(struct km_vm *vm, int inherited)
 	}
 	if (fd < 0) {
 		if (errno == ENOENT)
-			open_failed("km: /dev/kvm does not exist: enable virtualization (VT-x or AMD-V) "
-				    "and load kvm_intel or kvm_amd (kvm_pvm in a VM), or run on a host "
-				    "with KVM");
+			open_failed("km: /dev/kvm does not exist: enable virtualization (VT-x or "
+				    "AMD-V) and load kvm_intel or kvm_amd (kvm_pvm in a VM), or "
+				    "run on a host with KVM");
 		/* Debian and Fedora give /dev/kvm to the group kvm (udev). */
 		else if (errno == EACCES)
-			open_failed("km: no permission to open /dev/kvm: add yourself to the kvm group "
-				    "(sudo usermod -aG kvm $USER) and log in again");
+			open_failed("km: no permission to open /dev/kvm: add yourself to the kvm "
+				    "group (sudo usermod -aG kvm $USER) and log in again");
 		else
 			open_failed("km: cannot open /dev/kvm: %s", strerror(errno));
 		return;
 	}
 	int high = fd >= vm->fd_limit ? fd : km_fd_high(fd);
 	if (high < 0) {
-		open_failed("km: cannot move /dev/kvm out of the guest's descriptors: %s", strerror(errno));
+		open_failed("km: cannot move /dev/kvm out of the guest's descriptors: %s",
+			    strerror(errno));
 		return;
 	}
 	if (ioctl(high, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
@@ -108,7 +109,8 @@ void km_kvm_create_vm(struct km_vm *vm)
 		return;
 	}
 	if ((vm->vm_fd = km_fd_high(fd)) < 0) {
-		open_failed("km: cannot move the VM out of the guest's descriptors: %s", strerror(errno));
+		open_failed("km: cannot move the VM out of the guest's descriptors: %s",
+			    strerror(errno));
 		return;
 	}
 	int size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -135,7 +137,8 @@ void km_kvm_query_cpuid(struct km_vm *vm)
 {
 	if (vm->kvm_fd < 0)
 		return; /* km_kvm_check_open ends km first */
-	cpuid.table = calloc(1, sizeof(*cpuid.table) + KM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
+	cpuid.table = calloc(1, sizeof(*cpuid.table) +
+				       KM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
 	if (cpuid.table == NULL) {
 		cpuid.error = ENOMEM;
 		return;

@@ -159,8 +159,10 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	km_die_by_signal(SIGSYS);
 }
 
-/* A filtered call's SIGSYS is km's own, never blocked in km's threads; a sent one is the guest's. */
-/* A SIGSYS sent to km is the guest's, filter or not; one the filter raises is km's. */
+/*
+ * A filtered call's SIGSYS is km's own, never blocked in km's threads (this
+ * one's opened here); a sent one is the guest's, filter or not.
+ */
 void km_seccomp_catch(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
