@@ -60,7 +60,7 @@ static int next_cpu(void)
 	for (int i = 1; i < CPU_SETSIZE; i++) {
 		int cpu = (here + i) % CPU_SETSIZE;
 		if (CPU_ISSET(cpu, &set))
-			return cpu == here ? -1 : cpu;
+			return cpu;
 	}
 	return -1;
 }
@@ -94,6 +94,8 @@ void km_beside_wait(int step)
 			run_step(beside.done);
 		return;
 	}
+	if (__atomic_load_n(&beside.done, __ATOMIC_ACQUIRE) > step)
+		return; /* every wait after the first: each vCPU's CPUID lookups */
 	struct timespec start, now;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
