@@ -298,13 +298,13 @@ static void install(void)
 }
 
 /*
- * Confines km, unless told not to. A km that an earlier one exec'd runs
- * under that one's filter already (PR_GET_SECCOMP: 2); were it not, it
- * installs one, so the marker can only ever add a filter, not remove one.
+ * Confines km, unless told not to, once km_seccomp_catch has run. A km that
+ * an earlier one exec'd runs under that one's filter already
+ * (PR_GET_SECCOMP: 2); were it not, it installs one, so the marker can only
+ * ever add a filter, not remove one.
  */
 void km_seccomp_confine(enum km_seccomp mode)
 {
-	km_seccomp_catch(); /* in this thread too */
 	if (mode == KM_SECCOMP_OFF)
 		return;
 	if (mode != KM_SECCOMP_INHERITED || prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)

@@ -223,6 +223,7 @@ static int cost(void)
 	}
 	pid_t child = fork();
 	if (child == 0) {
+		km_seccomp_catch();
 		km_seccomp_confine(KM_SECCOMP_ON);
 		time_rounds(kvm, to_child[0], to_parent[1], confined_ns);
 		_exit(0);
@@ -275,6 +276,7 @@ int main(int argc, char **argv)
 				"       seccomp_probe verdicts | cost | foreign PROGRAM [ARGS...]\n");
 		return 2;
 	}
+	km_seccomp_catch();
 	km_seccomp_confine(strcmp(argv[1], "on") == 0 ? KM_SECCOMP_ON : KM_SECCOMP_OFF);
 	printf("making %s\n", argv[2]);
 	call(argv[2]);
