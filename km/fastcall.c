@@ -216,7 +216,7 @@ static void count(struct km_vcpu *v, uint64_t nr, unsigned long done)
 {
 	if (done != KM_FAST_DECLINED) {
 		v->stats.fast_calls++;
-		v->stats.fast[nr < KM_STATS_CALLS ? nr : KM_STATS_CALLS - 1]++;
+		v->stats.fast[km_stats_slot(nr)]++;
 	}
 	if (done == KM_FAST_DONE)
 		fast.answered++;

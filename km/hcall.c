@@ -35,6 +35,10 @@ const char *km_syscall_name(uint64_t nr)
 {
 	if (nr < km_syscall_names_count && km_syscall_names[nr])
 		return km_syscall_names[nr];
+	if (nr == KM_HC_FAST_SLOT)
+		return "km_fast_slot";
+	if (nr == KM_HC_INIT_TP)
+		return "km_init_tp";
 	return "?";
 }
 
@@ -105,6 +109,8 @@ void km_hcall(struct km_vcpu *vcpu)
 		ret = call(vcpu, hc, a);
 	} else if (nr == KM_HC_FAST_SLOT) {
 		ret = km_fast_slot(vcpu);
+	} else if (nr == KM_HC_INIT_TP) {
+		ret = km_init_tp(vcpu, a);
 	} else {
 		ret = -ENOSYS;
 		if (km_verbose)

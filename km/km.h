@@ -192,8 +192,13 @@ struct km_thread_start {
 	uint64_t fs_base;
 };
 
-/* Why a vCPU left the guest (stats.c); the last call slot counts the numbers past it. */
+/*
+ * Why a vCPU left the guest (stats.c): a counter per call, Linux's numbers
+ * first, km's own (KM_HC_BASE up) after them, the last for any other.
+ */
 #define KM_STATS_CALLS 512
+#define KM_STATS_OWN 4
+unsigned km_stats_slot(uint64_t nr);
 struct km_exit_stats {
 	uint64_t exits, hypercalls, faults, interruptions;
 	uint64_t calls[KM_STATS_CALLS];
@@ -525,6 +530,7 @@ bool km_fast_enabled(void);
 const char *km_fast_exec_option(void);
 void km_fast_init(struct km_vm *vm);
 long km_fast_slot(struct km_vcpu *vcpu);
+long km_init_tp(struct km_vcpu *vcpu, const uint64_t *a);
 void km_fast_missed(struct km_vm *vm, uint64_t nr);
 void km_fast_settle(struct km_vcpu *vcpu);
 void km_fast_after_fork(struct km_vm *vm);

@@ -14,7 +14,7 @@ static void port_io(struct km_vcpu *vcpu)
 	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KM_HCALL_PORT) {
 		uint64_t nr = run->s.regs.regs.rax;
 		vcpu->stats.hypercalls++;
-		vcpu->stats.calls[nr < KM_STATS_CALLS ? nr : KM_STATS_CALLS - 1]++;
+		vcpu->stats.calls[km_stats_slot(nr)]++;
 		km_hcall(vcpu);
 	} else if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KM_FAULT_PORT) {
 		vcpu->stats.faults++;

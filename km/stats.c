@@ -86,6 +86,24 @@ __attribute__((format(printf, 4, 5))) static size_t put(char *buf, size_t at, si
 	return n < 0 ? at : at + (size_t)n;
 }
 
+#define OWN_FIRST (KM_STATS_CALLS - 1 - KM_STATS_OWN)
+
+unsigned km_stats_slot(uint64_t nr)
+{
+	if (nr < OWN_FIRST)
+		return (unsigned)nr;
+	if (nr - KM_HC_BASE < KM_STATS_OWN)
+		return OWN_FIRST + (unsigned)(nr - KM_HC_BASE);
+	return KM_STATS_CALLS - 1;
+}
+
+static const char *slot_name(unsigned slot)
+{
+	if (slot == KM_STATS_CALLS - 1)
+		return "other";
+	return km_syscall_name(slot < OWN_FIRST ? slot : KM_HC_BASE + slot - OWN_FIRST);
+}
+
 /* The process's block so far; ended says how: "exit status 0", "exec", "killed by SIGSEGV". */
 void km_stats_write(const char *ended)
 {
@@ -130,7 +148,7 @@ void km_stats_write(const char *ended)
 		 (unsigned long)sum.interruptions);
 	for (size_t i = 0; i < n; i++)
 		at = put(block, at, size, "hypercall %s %lu\n",
-			 calls[i].nr == KM_STATS_CALLS - 1 ? "other" : km_syscall_name(calls[i].nr),
+			 slot_name(calls[i].nr),
 			 (unsigned long)calls[i].n);
 	n = 0;
 	for (unsigned nr = 0; nr < KM_STATS_CALLS; nr++)
@@ -141,7 +159,7 @@ void km_stats_write(const char *ended)
 		 km_fast_enabled() ? "" : " (off)");
 	for (size_t i = 0; i < n; i++)
 		at = put(block, at, size, "fast call %s %lu\n",
-			 calls[i].nr == KM_STATS_CALLS - 1 ? "other" : km_syscall_name(calls[i].nr),
+			 slot_name(calls[i].nr),
 			 (unsigned long)calls[i].n);
 	ssize_t w = write(stats_fd, block, at < size ? at : size - 1);
 	(void)w; /* nothing to tell at the end but the program's own status */

@@ -156,6 +156,24 @@ KM_SYSCALL(set_tid_address)
 	return vcpu->tid;
 }
 
+/* KM_HC_INIT_TP (hcall_abi.h): three calls of a thread's start, checked first, in one exit. */
+long km_init_tp(struct km_vcpu *vcpu, const uint64_t *a)
+{
+	long slot;
+
+	if (a[0] >= KM_TOP)
+		return -EPERM; /* as arch_prctl */
+	if (a[2] && !KM_OUT(vcpu, a[2], sizeof(slot)))
+		return -EFAULT;
+	km_x86_set_fs_base(vcpu, a[0]);
+	vcpu->clear_child_tid = a[1];
+	if (a[2]) {
+		slot = km_fast_slot(vcpu);
+		km_copy_out(vcpu->vm, a[2], &slot, sizeof(slot));
+	}
+	return vcpu->tid;
+}
+
 KM_SYSCALL(set_robust_list)
 {
 	if (a[1] != 24)

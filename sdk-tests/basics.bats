@@ -151,6 +151,10 @@ hwcap() {
 	assert_line "hypercall writev 1"
 	assert_line "hypercall exit_group 1"
 	assert_line "faults 0"
+	# musl's thread start is one call (KM_HC_INIT_TP), not arch_prctl, set_tid_address and a slot's.
+	assert_line "hypercall km_init_tp 1"
+	refute_line --partial "arch_prctl"
+	refute_line --partial "set_tid_address"
 	# Every exit is counted once: hypercalls, faults and interruptions are among them.
 	local exits hypercalls
 	exits=$(awk '$1 == "exits" { print $2 }' "$f")

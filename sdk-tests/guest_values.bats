@@ -115,3 +115,19 @@ signals taken: 5"
 	assert_line "clone(a process, tls 0x7ffffffff000): EPERM"
 	assert_line "the program goes on with its own TLS: yes"
 }
+
+@test "KM_HC_INIT_TP, musl's thread start in one exit: hostile values change nothing, good ones make all three calls" {
+	for mode in on off; do
+		run km --fast-calls=$mode "$(prog init_tp)"
+		assert_success
+		assert_line "an FS base past the user address space: EPERM; FS base kept: yes; slot untouched: yes"
+		assert_line "a slot address in km's half: EFAULT; FS base kept: yes"
+		assert_line "a slot address never mapped: EFAULT; FS base kept: yes"
+		assert_line "good values: the tid: yes; TLS still 7"
+		assert_line "the first thread's exit cleared its tid address: yes"
+	done
+	run km --fast-calls=on "$(prog init_tp)"
+	assert_line "the slot: one of the fast-call slots"
+	run km --fast-calls=off "$(prog init_tp)"
+	assert_line "the slot: none (EOPNOTSUPP)"
+}

@@ -51,6 +51,15 @@
  * thread is polling now (a hypercall of such a number wakes it).
  */
 #define KM_HC_FAST_SLOT (KM_HC_BASE + 1)
+
+/*
+ * KM_HC_INIT_TP(tp, clear_tid, slot_out): a program's first thread set up
+ * in one exit, for musl's __init_tp: arch_prctl(ARCH_SET_FS, tp), then
+ * set_tid_address(clear_tid), then, unless slot_out is 0, what
+ * KM_HC_FAST_SLOT would return stored there as a long. Returns the tid, or
+ * a negative errno with nothing done; a km without it returns -ENOSYS.
+ */
+#define KM_HC_INIT_TP (KM_HC_BASE + 2)
 #define KM_FAST_VA 0xffffffffc0410000ul
 #define KM_FAST_SLOTS_VA (KM_FAST_VA + 0x1000ul)
 #define KM_FAST_SLOT_SIZE 64
