@@ -13,6 +13,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 
 #include "km.h"
@@ -71,6 +72,7 @@ void km_beside_start(struct km_vm *vm, enum km_seccomp seccomp)
 	pthread_attr_t attr;
 	pthread_t thread;
 	cpu_set_t there;
+	sigset_t mask;
 
 	beside.vm = vm;
 	beside.seccomp = seccomp;
@@ -81,6 +83,14 @@ void km_beside_start(struct km_vm *vm, enum km_seccomp seccomp)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	pthread_attr_setaffinity_np(&attr, sizeof(there), &there);
+	/*
+	 * Signals sent to km are the router's (signal.c): one taken here would
+	 * have its default action on km. Faults and SIGSYS stay km's own.
+	 */
+	sigfillset(&mask);
+	for (const int *s = (const int[]){ SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, 0 }; *s; s++)
+		sigdelset(&mask, *s);
+	pthread_attr_setsigmask_np(&attr, &mask);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	beside.thread = pthread_create(&thread, &attr, beside_main, NULL) == 0;
 	pthread_attr_destroy(&attr);

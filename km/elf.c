@@ -341,10 +341,13 @@ static void load_interp(struct km_vm *vm, const char *prog, const char *path, st
 	close(fd);
 }
 
-void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img)
+/* The program at path, open at fd already or (-1) opened here; fd is closed. */
+void km_elf_load(struct km_vm *vm, const char *path, int fd, struct km_image *img)
 {
 	struct program p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		km_die(BAD_PROGRAM, "km: cannot open program '%s': %s", path, strerror(errno));

@@ -36,6 +36,7 @@ static long open_program(const char *path, struct program *p)
 		return -errno;
 	if (fstat(p->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(p->fd);
+		p->fd = -1;
 		return -EACCES;
 	}
 	return 0;
@@ -311,9 +312,11 @@ static char *find_program(const char *name)
  * The program km was started on, as execve would run it: found as above;
  * a "#!" script runs its interpreter with Linux's arguments (interp [arg]
  * script args..., the script's argv[0] dropped). Returns the guest's argv;
- * *file is the ELF to load, *execfn what AT_EXECFN names.
+ * *file is the ELF to load, *execfn what AT_EXECFN names, *fd the ELF open
+ * (read once: on a network file system each open and stat is a round trip)
+ * or -1.
  */
-char **km_start_program(char **argv, const char **file, const char **execfn)
+char **km_start_program(char **argv, const char **file, const char **execfn, int *fd)
 {
 	struct program p = { .fd = -1 };
 	char *path = find_program(argv[0]);
@@ -322,9 +325,9 @@ char **km_start_program(char **argv, const char **file, const char **execfn)
 		km_die(2, "km: cannot run '%s': %s", argv[0],
 		       errno == ENOENT ? "no such file, here or in PATH" : strerror(errno));
 	*file = *execfn = path;
+	*fd = -1;
 	if (open_program(path, &p) < 0 || !parse_script(&p)) {
-		if (p.fd >= 0)
-			close(p.fd);
+		*fd = p.fd;
 		return argv; /* the loader says what is wrong with it, if anything */
 	}
 	close(p.fd);

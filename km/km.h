@@ -426,8 +426,8 @@ struct km_image {
 	const char *execfn; /* the path it was run by (AT_EXECFN) */
 };
 /* exec.c: the program km starts on: found in PATH, a script's interpreter. */
-char **km_start_program(char **argv, const char **file, const char **execfn);
-void km_elf_load(struct km_vm *vm, const char *path, struct km_image *img);
+char **km_start_program(char **argv, const char **file, const char **execfn, int *fd);
+void km_elf_load(struct km_vm *vm, const char *path, int fd, struct km_image *img);
 enum km_elf_verdict { KM_ELF_OK, KM_ELF_BAD, KM_ELF_NO_INTERP, KM_ELF_BAD_INTERP, KM_ELF_TOO_BIG };
 enum km_elf_verdict km_elf_check(int fd, const char *path, uint64_t mem_limit);
 uint64_t km_stack_init(struct km_vm *vm, const struct km_image *img, int argc, char **argv,

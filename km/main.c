@@ -93,6 +93,22 @@ static char *absolute_path(const char *path)
 	return abs ? abs : strdup(path);
 }
 
+/* What /proc/self/exe names: the kernel's path of the open file (realpath reads each directory). */
+static char *exe_path(int fd, const char *file)
+{
+	char link[32], path[PATH_MAX];
+	ssize_t n = -1;
+
+	if (fd >= 0) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+	}
+	if (n <= 0 || path[0] != '/')
+		return absolute_path(file);
+	path[n] = '\0';
+	return strdup(path);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t mem_limit = KM_DEFAULT_MEM_LIMIT;
@@ -139,8 +155,9 @@ int main(int argc, char **argv)
 	km_limits_init(&vm);
 	km_log_init();
 	const char *file, *execfn;
-	char **prog_argv = km_start_program(argv + optind, &file, &execfn);
-	vm.exe_path = absolute_path(file);
+	int prog_fd;
+	char **prog_argv = km_start_program(argv + optind, &file, &execfn, &prog_fd);
+	vm.exe_path = exe_path(prog_fd, file);
 	const char *base = strrchr(file, '/');
 	snprintf(vm.comm, sizeof(vm.comm), "%s", base ? base + 1 : file); /* as execve names it */
 	vm.km_argv0 = argv[0];
@@ -154,21 +171,21 @@ int main(int argc, char **argv)
 	km_kvm_create_vm(&vm);
 	km_mem_init(&vm, mem_limit);
 	km_guest_faults_init(&vm);
+	km_threads_init(&vm);
+	km_x86_init_sys_area(&vm);
+	km_fast_init(&vm);
+	km_signals_init(&vm);
 	km_beside_wait(KM_BESIDE_CONFINED); /* before km reads the program */
-	km_elf_load(&vm, file, &img);
+	km_elf_load(&vm, file, prog_fd, &img);
 	img.execfn = execfn;
 	if (argv0 && prog_argv == argv + optind)
 		prog_argv[0] = (char *)argv0; /* a script's argv[0] is its interpreter, as on Linux */
 	km_kvm_check_open(); /* after the program's errors */
-	km_threads_init(&vm);
 	int prog_argc = 0;
 	while (prog_argv[prog_argc])
 		prog_argc++;
 	uint64_t sp = km_stack_init(&vm, &img, prog_argc, prog_argv, environ);
-	km_x86_init_sys_area(&vm);
-	km_fast_init(&vm);
 	km_kvm_map_memory(&vm);
-	km_signals_init(&vm);
 	km_gdb_init(&vm);
 	km_stats_init(&vm);
 	km_landlock_confine(&vm); /* last: the setup above opens what it needs */

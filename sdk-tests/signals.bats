@@ -148,6 +148,28 @@ got SIGTERM, exiting cleanly"
 	assert_equal "$status" 129
 }
 
+@test "a signal ignored when km starts stays ignored though it comes again and again from km's first instant" {
+	# A race with km's start-up threads: a few rounds to meet it.
+	for round in 1 2 3 4 5; do
+		out=$BATS_TEST_TMPDIR/out.$round
+		trap '' INT # here, so that km is ignoring it from its fork on
+		km "$(prog signals)" external-default >"$out" 2>&1 3>&- &
+		pid=$!
+		trap - INT
+		local sent=0
+		while [ ! -s "$out" ] && kill -INT "$pid" 2>/dev/null; do
+			sent=$((sent + 1))
+		done
+		sleep 0.2
+		kill -0 "$pid" || fail "round $round: km ended after $sent SIGINTs: $(cat "$out")"
+		kill -HUP "$pid"
+		finish
+		assert_equal "$status" 129
+		run cat "$out"
+		assert_output "ready"
+	done
+}
+
 @test "POSIX timers signal with SI_TIMER or run SIGEV_THREAD callbacks" {
 	same_as_native signals timers
 	assert_success
