@@ -83,13 +83,8 @@ void km_beside_start(struct km_vm *vm, enum km_seccomp seccomp)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	pthread_attr_setaffinity_np(&attr, sizeof(there), &there);
-	/*
-	 * Signals sent to km are the router's (signal.c): one taken here would
-	 * have its default action on km. Faults and SIGSYS stay km's own.
-	 */
-	sigfillset(&mask);
-	for (const int *s = (const int[]){ SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, 0 }; *s; s++)
-		sigdelset(&mask, *s);
+	/* Signals sent to km are the router's: one taken here would have its default action on km. */
+	km_signals_blocked(&mask);
 	pthread_attr_setsigmask_np(&attr, &mask);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	beside.thread = pthread_create(&thread, &attr, beside_main, NULL) == 0;

@@ -481,6 +481,7 @@ void km_timers_after_fork(void);
 
 /* signal.c: posting, kicking and delivering signals; the host-signal routing thread. */
 void km_signals_init(struct km_vm *vm);
+void km_signals_blocked(sigset_t *set);
 void km_signals_vcpu_thread(struct km_vcpu *vcpu);
 long km_signal_post(struct km_vm *vm, struct km_vcpu *target, const siginfo_t *info, bool must_queue);
 void km_signal_settle(struct km_vm *vm);

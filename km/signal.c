@@ -565,16 +565,10 @@ static void take_pending(struct km_vm *vm)
 		km_signal_post(vm, NULL, &info, false);
 }
 
-/*
- * Before any other thread exists: the kick handler, SIGPIPE ignored (km
- * raises the guest's own), every routed signal blocked in every km thread
- * but the router, which waits for them.
- */
-void km_signals_init(struct km_vm *vm)
+/* The host signals km passes to the guest. */
+static void routed_set(sigset_t *set)
 {
-	struct sigaction kick = { .sa_handler = on_kick };
-
-	sigemptyset(&routed);
+	sigemptyset(set);
 	for (int sig = 1; sig <= KM_NSIG; sig++) {
 		switch (sig) {
 		case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE:
@@ -583,15 +577,35 @@ void km_signals_init(struct km_vm *vm)
 		}
 		if (sig == 32 || sig == 33 || sig == SIG_KICK || sig == SIG_WAKE || sig == KM_SIG_TIMER)
 			continue; /* glibc's own, and km's */
-		sigaddset(&routed, sig);
+		sigaddset(set, sig);
 	}
+}
+
+/* What every km thread but the router blocks: the routed signals and km's own wakeups. */
+void km_signals_blocked(sigset_t *set)
+{
+	routed_set(set);
+	sigaddset(set, SIG_KICK);
+	sigaddset(set, SIG_WAKE);
+	sigaddset(set, KM_SIG_TIMER);
+}
+
+/*
+ * Before any other thread but the start-up thread (which blocks them from
+ * its start) exists: the kick handler, SIGPIPE ignored (km raises the
+ * guest's own), every routed signal blocked in every km thread but the
+ * router, which waits for them.
+ */
+void km_signals_init(struct km_vm *vm)
+{
+	struct sigaction kick = { .sa_handler = on_kick };
+	sigset_t block, start;
+
+	routed_set(&routed);
 	sigaction(SIG_KICK, &kick, NULL);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_IGN)
 		vm->sigact[SIGPIPE].handler = (uint64_t)SIG_IGN;
-	sigset_t block = routed, start;
-	sigaddset(&block, SIG_KICK);
-	sigaddset(&block, SIG_WAKE);
-	sigaddset(&block, KM_SIG_TIMER);
+	km_signals_blocked(&block);
 	pthread_sigmask(SIG_BLOCK, &block, &start);
 	/*
 	 * What exec keeps, read from the state km was started in: the mask
