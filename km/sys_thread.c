@@ -159,13 +159,12 @@ KM_SYSCALL(set_tid_address)
 /* KM_HC_INIT_TP (hcall_abi.h): three calls of a thread's start, checked first, in one exit. */
 long km_init_tp(struct km_vcpu *vcpu, const uint64_t *a)
 {
-	long slot;
+	long slot, rc;
 
-	if (a[0] >= KM_TOP)
-		return -EPERM; /* as arch_prctl */
 	if (a[2] && !KM_OUT(vcpu, a[2], sizeof(slot)))
 		return -EFAULT;
-	km_x86_set_fs_base(vcpu, a[0]);
+	if ((rc = km_x86_set_fs_base(vcpu, a[0])) < 0)
+		return rc; /* EPERM, as arch_prctl's */
 	vcpu->clear_child_tid = a[1];
 	if (a[2]) {
 		slot = km_fast_slot(vcpu);

@@ -51,6 +51,14 @@
  * thread is polling now (a hypercall of such a number wakes it).
  */
 #define KM_HC_FAST_SLOT (KM_HC_BASE + 1)
+#define KM_FAST_VA 0xffffffffc0410000ul
+#define KM_FAST_SLOTS_VA (KM_FAST_VA + 0x1000ul)
+#define KM_FAST_SLOT_SIZE 64
+#define KM_FAST_NRS 1024
+#define KM_FAST_DONE 1
+#define KM_FAST_DECLINED 2
+#define KM_FAST_PARTIAL 3
+#define KM_FAST_CLAIMED 1ul
 
 /*
  * KM_HC_INIT_TP(tp, clear_tid, slot_out): a program's first thread set up
@@ -60,14 +68,6 @@
  * a negative errno with nothing done; a km without it returns -ENOSYS.
  */
 #define KM_HC_INIT_TP (KM_HC_BASE + 2)
-#define KM_FAST_VA 0xffffffffc0410000ul
-#define KM_FAST_SLOTS_VA (KM_FAST_VA + 0x1000ul)
-#define KM_FAST_SLOT_SIZE 64
-#define KM_FAST_NRS 1024
-#define KM_FAST_DONE 1
-#define KM_FAST_DECLINED 2
-#define KM_FAST_PARTIAL 3
-#define KM_FAST_CLAIMED 1ul
 
 #ifndef __ASSEMBLER__
 struct km_fast_hdr {
