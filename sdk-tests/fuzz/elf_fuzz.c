@@ -279,7 +279,7 @@ static int load(void)
 	die_exit = &here;
 	if (setjmp(here) == 0) {
 		km_mem_init(&vm, MEM_LIMIT);
-		km_elf_load(&vm, prog_path, &img);
+		km_elf_load(&vm, prog_path, open(prog_path, O_RDONLY | O_CLOEXEC), &img); /* as km's main */
 		check_layout(&vm, &img);
 	}
 	die_exit = NULL;
