@@ -274,6 +274,8 @@ void km_landlock_confine(const struct km_vm *vm);
 /* stats.c: --stats, the guest's exits counted per process. */
 void km_stats_option(const char *path);
 const char *km_stats_path(void);
+void km_stats_start(void);
+void km_stats_step(const char *step);
 void km_stats_init(struct km_vm *vm);
 void km_stats_after_fork(struct km_vm *vm);
 void km_stats_write(const char *ended);

@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 	enum km_seccomp seccomp = KM_SECCOMP_ON;
 	int c, kvm_fd = -1;
 
+	km_stats_start();
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, KM_OPTSTRING, km_options, NULL)) != -1) {
 		switch (c) {
@@ -169,6 +170,7 @@ int main(int argc, char **argv)
 	km_seccomp_catch();
 	km_beside_start(&vm, seccomp); /* km's filter, then KVM's CPUID, beside what follows */
 	km_kvm_create_vm(&vm);
+	km_stats_step("vm");
 	km_mem_init(&vm, mem_limit);
 	km_guest_faults_init(&vm);
 	km_threads_init(&vm);
@@ -177,6 +179,7 @@ int main(int argc, char **argv)
 	km_signals_init(&vm);
 	km_beside_wait(KM_BESIDE_CONFINED); /* before km reads the program */
 	km_elf_load(&vm, file, prog_fd, &img);
+	km_stats_step("program");
 	img.execfn = execfn;
 	if (argv0 && prog_argv == argv + optind)
 		prog_argv[0] = (char *)argv0; /* a script's argv[0] is its interpreter, as on Linux */

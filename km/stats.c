@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "km.h"
@@ -19,6 +20,35 @@ static char *stats_path;
 static int stats_fd = -1;
 static struct km_vm *stats_vm;
 static int state; /* 0 not written, 1 being written, 2 written */
+
+/* When the start's steps were done, in µs since km's main (or the fork): a block's "time" lines. */
+static struct timespec t0;
+static struct {
+	const char *step;
+	uint64_t us;
+} steps[4];
+static int nsteps;
+
+static uint64_t since_start(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)((now.tv_sec - t0.tv_sec) * 1000000l + (now.tv_nsec - t0.tv_nsec) / 1000);
+}
+
+void km_stats_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nsteps = 0;
+}
+
+/* On km's first thread, before the guest runs: a vDSO clock read, whether or not --stats was given. */
+void km_stats_step(const char *step)
+{
+	if (nsteps < (int)(sizeof(steps) / sizeof(steps[0])))
+		steps[nsteps++] = (typeof(steps[0])){ step, since_start() };
+}
 
 /* FILE's absolute path (an exec'd km may start in another cwd): its directory must exist. */
 void km_stats_option(const char *path)
@@ -60,6 +90,7 @@ void km_stats_after_fork(struct km_vm *vm)
 		stats_vm = vm;
 	for (int i = 0; i < vm->nvcpu; i++)
 		memset(&vm->vcpus[i]->stats, 0, sizeof(vm->vcpus[i]->stats));
+	km_stats_start();
 }
 
 struct call_count {
@@ -161,6 +192,9 @@ void km_stats_write(const char *ended)
 		at = put(block, at, size, "fast call %s %lu\n",
 			 slot_name(calls[i].nr),
 			 (unsigned long)calls[i].n);
+	for (int i = 0; i < nsteps; i++)
+		at = put(block, at, size, "time %s %lu\n", steps[i].step, (unsigned long)steps[i].us);
+	at = put(block, at, size, "time end %lu\n", (unsigned long)since_start());
 	ssize_t w = write(stats_fd, block, at < size ? at : size - 1);
 	(void)w; /* nothing to tell at the end but the program's own status */
 	km_stats_after_fork(vm); /* an exec that fails counts on from nothing */

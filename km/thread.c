@@ -288,6 +288,7 @@ _Noreturn void km_thread_main(struct km_vm *vm, uint64_t entry, uint64_t sp)
 	vcpu->start = (struct km_thread_start){
 		.regs = { .rip = entry, .rsp = sp, .rflags = 0x2 },
 	};
+	km_stats_step("guest");
 	run_guest_thread(vcpu);
 	/* The first thread left before the others: they carry on without it. */
 	pthread_exit(NULL);

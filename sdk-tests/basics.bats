@@ -160,6 +160,12 @@ hwcap() {
 	exits=$(awk '$1 == "exits" { print $2 }' "$f")
 	hypercalls=$(awk '$1 == "hypercalls" { print $2 }' "$f")
 	[ "$exits" -ge "$hypercalls" ] && [ "$hypercalls" -ge 2 ] || fail "exits $exits, hypercalls $hypercalls"
+	# The start's steps, in µs since km's main: the VM made, the program loaded, the guest's first
+	# instruction next, the end; each after the one before.
+	run awk '$1 == "time" { printf "%s ", $2 } END { print "" }' "$f"
+	assert_output "vm program guest end "
+	awk '$1 == "time" { if ($3 !~ /^[0-9]+$/ || $3 < last) bad = 1; last = $3 } END { exit bad }' "$f" ||
+		fail "the time lines are not ascending µs: $(grep '^time' "$f")"
 
 	run km --stats="$f" "$(prog fault)" null
 	assert_failure 139
