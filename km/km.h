@@ -271,7 +271,7 @@ const char *km_seccomp_exec_option(void);
 void km_allow_path_option(const char *arg);
 void km_landlock_confine(const struct km_vm *vm);
 
-/* stats.c: --stats, the guest's exits counted per process. */
+/* stats.c: --stats, the guest's exits counted per process, and the start's steps timed. */
 void km_stats_option(const char *path);
 const char *km_stats_path(void);
 void km_stats_start(void);

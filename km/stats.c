@@ -3,7 +3,8 @@
  * why. Each vCPU counts its own exits (a few increments beside an exit that
  * costs microseconds); when the process ends or execs, the sums over its
  * vCPUs are appended to FILE as one block, so a server that forks leaves a
- * block per process. docs/performance.md reads them per request.
+ * block per process. docs/performance.md reads them per request. The block
+ * ends with when km's start reached each of its steps.
  */
 #include <errno.h>
 #include <fcntl.h>
