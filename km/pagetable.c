@@ -41,6 +41,11 @@ static uint64_t alloc_table(struct km_vm *vm)
 		km_die(1, "km: internal: guest page-table pool exhausted");
 	uint64_t gpa = vm->pt_next;
 	vm->pt_next += KM_PAGE_SIZE;
+	/*
+	 * Written first: a fresh page that is read first maps the zero page,
+	 * and the write after it faults again to copy it.
+	 */
+	__atomic_store_n(table_at(vm, gpa), 0, __ATOMIC_RELAXED);
 	return gpa;
 }
 

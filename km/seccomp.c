@@ -30,7 +30,7 @@
 #include "syscalls.h"
 
 #define SIGSYS_SECCOMP 1 /* si_code of a seccomp SIGSYS (asm-generic/siginfo.h) */
-#define LEAF 4		 /* numbers a leaf of the search tree compares one by one */
+#define LEAF 4		 /* runs of numbers a leaf of the search tree compares one by one */
 #define MAX_INSNS 4096	 /* the kernel's BPF_MAXINSNS */
 
 /* The guest's calls: their handlers make these calls on the host (most do). */
@@ -213,27 +213,68 @@ static size_t emit(struct program *p, uint16_t code, uint32_t k, uint8_t jt, uin
 #define LOAD(p, field) emit(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field), 0, 0)
 #define RET(p, action) emit(p, BPF_RET | BPF_K, action, 0, 0)
 
+/* Runs of consecutive allowed numbers: the search compares with their ends, not each number. */
+struct run {
+	uint32_t first, last;
+};
+
 /*
- * A balanced search over sorted numbers [lo, hi), nr loaded: every level
- * halves the range with one comparison, and a leaf compares its few numbers
- * one by one and returns. Each leaf has its own returns, so every jump but
- * the long one over a left half (BPF_JA) stays within a byte.
+ * A leaf: its runs in order, each a JEQ if it is one number, else a JGT
+ * past it and a JGE into it; a number below a run is below every later one,
+ * so it falls through to the trap. Every jump stays within the leaf.
  */
-static void search(struct program *p, const int *nrs, size_t lo, size_t hi)
+static void leaf(struct program *p, const struct run *runs, size_t n)
+{
+	size_t len = 0, at = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += runs[i].first == runs[i].last ? 1 : 2;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t to_trap = (uint8_t)(len - at - 1); /* from the next instruction */
+		if (runs[i].first == runs[i].last) {
+			emit(p, BPF_JMP | BPF_JEQ | BPF_K, runs[i].first, to_trap + 1, 0);
+			at += 1;
+			continue;
+		}
+		emit(p, BPF_JMP | BPF_JGT | BPF_K, runs[i].last, 1, 0);
+		emit(p, BPF_JMP | BPF_JGE | BPF_K, runs[i].first, to_trap, to_trap - 1);
+		at += 2;
+	}
+	RET(p, SECCOMP_RET_TRAP);
+	RET(p, SECCOMP_RET_ALLOW);
+}
+
+/*
+ * A balanced search over runs [lo, hi), nr loaded: every level halves them
+ * with one comparison, and a leaf of a few runs has its own returns, so
+ * every jump but the long one over a left half (BPF_JA) stays within a byte.
+ */
+static void search(struct program *p, const struct run *runs, size_t lo, size_t hi)
 {
 	if (hi - lo <= LEAF) {
-		for (size_t i = lo; i < hi; i++)
-			emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nrs[i], (uint8_t)(hi - i), 0);
-		RET(p, SECCOMP_RET_TRAP);
-		RET(p, SECCOMP_RET_ALLOW);
+		leaf(p, runs + lo, hi - lo);
 		return;
 	}
 	size_t mid = lo + (hi - lo) / 2;
-	emit(p, BPF_JMP | BPF_JGE | BPF_K, (uint32_t)nrs[mid], 0, 1);
+	emit(p, BPF_JMP | BPF_JGE | BPF_K, runs[mid].first, 0, 1);
 	size_t over_left = emit(p, BPF_JMP | BPF_JA, 0, 0, 0);
-	search(p, nrs, lo, mid);
+	search(p, runs, lo, mid);
 	p->insns[over_left].k = (uint32_t)(p->len - over_left - 1);
-	search(p, nrs, mid, hi);
+	search(p, runs, mid, hi);
+}
+
+/* Sorted numbers as runs of consecutive ones. */
+static size_t runs_of(const int *nrs, size_t n, struct run *runs)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (count > 0 && runs[count - 1].last + 1 == (uint32_t)nrs[i])
+			runs[count - 1].last = (uint32_t)nrs[i];
+		else
+			runs[count++] = (struct run){ (uint32_t)nrs[i], (uint32_t)nrs[i] };
+	}
+	return count;
 }
 
 /*
@@ -263,7 +304,8 @@ static void ioctl_checks(struct program *p)
 static void build(struct program *p)
 {
 	int nrs[sizeof(table_calls) / sizeof(int) + sizeof(machinery_calls) / sizeof(int)];
-	size_t n = allowed_calls(nrs);
+	struct run runs[sizeof(nrs) / sizeof(nrs[0])];
+	size_t n = runs_of(nrs, allowed_calls(nrs), runs);
 
 	LOAD(p, arch);
 	emit(p, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
@@ -274,7 +316,7 @@ static void build(struct program *p)
 	size_t to_search = emit(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 0);
 	ioctl_checks(p);
 	p->insns[to_search].jf = (uint8_t)(p->len - to_search - 1);
-	search(p, nrs, 0, n);
+	search(p, runs, 0, n);
 }
 
 static void install(void)

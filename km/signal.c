@@ -11,6 +11,7 @@
  * Delivery itself, the frame on the guest stack, is in sigframe.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,6 +592,30 @@ void km_signals_blocked(sigset_t *set)
 }
 
 /*
+ * The signals km was started with ignored, from SigIgn in /proc/self/status:
+ * one read instead of a sigaction per signal. False without /proc.
+ */
+static bool ignored_at_start(uint64_t *set)
+{
+	char text[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	const char *line = strstr(text, "\nSigIgn:");
+	char *end;
+	if (line == NULL)
+		return false;
+	errno = 0;
+	*set = strtoull(line + 8, &end, 16);
+	return errno == 0 && end != line + 8 && *end == '\n';
+}
+
+/*
  * Before any other thread but the start-up thread (which blocks them from
  * its start) exists: the kick handler, SIGPIPE ignored (km raises the
  * guest's own), every routed signal blocked in every km thread but the
@@ -616,10 +641,13 @@ void km_signals_init(struct km_vm *vm)
 	for (int sig = 1; sig <= KM_NSIG; sig++)
 		if (sigismember(&routed, sig) == 1 && sigismember(&start, sig) == 1)
 			vm->start_sigmask |= KM_SIG_BIT(sig);
+	uint64_t ignored;
+	bool listed = ignored_at_start(&ignored);
 	for (int sig = 1; sig <= KM_NSIG; sig++) {
 		struct sigaction old;
-		if (sigismember(&routed, sig) == 1 && sigaction(sig, NULL, &old) == 0 &&
-		    old.sa_handler == SIG_IGN) {
+		if (sigismember(&routed, sig) == 1 &&
+		    (listed ? (ignored & KM_SIG_BIT(sig)) != 0
+			    : sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)) {
 			vm->sigact[sig].handler = (uint64_t)SIG_IGN;
 			signal(sig, SIG_DFL);
 		}

@@ -32,6 +32,7 @@ static uint32_t verdict(const struct program *p, const struct seccomp_data *d, i
 		case BPF_JMP | BPF_JA: pc += f->k; break;
 		case BPF_JMP | BPF_JEQ | BPF_K: ++*compares; pc += a == f->k ? f->jt : f->jf; break;
 		case BPF_JMP | BPF_JGE | BPF_K: ++*compares; pc += a >= f->k ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JGT | BPF_K: ++*compares; pc += a > f->k ? f->jt : f->jf; break;
 		case BPF_RET | BPF_K: return f->k;
 		default: printf("instruction %zu: unknown code 0x%x\n", pc, f->code); return 0;
 		}
