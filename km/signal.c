@@ -641,7 +641,7 @@ void km_signals_init(struct km_vm *vm)
 	for (int sig = 1; sig <= KM_NSIG; sig++)
 		if (sigismember(&routed, sig) == 1 && sigismember(&start, sig) == 1)
 			vm->start_sigmask |= KM_SIG_BIT(sig);
-	uint64_t ignored;
+	uint64_t ignored = 0;
 	bool listed = ignored_at_start(&ignored);
 	for (int sig = 1; sig <= KM_NSIG; sig++) {
 		struct sigaction old;

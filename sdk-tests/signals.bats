@@ -148,6 +148,18 @@ got SIGTERM, exiting cleanly"
 	assert_equal "$status" 129
 }
 
+@test "without /proc (km reads SigIgn there), a signal ignored when km starts stays ignored too" {
+	command -v unshare >/dev/null || skip "no unshare"
+	start_waiting unshare --mount --propagation private bash -c \
+		"mount -t tmpfs none /proc && trap '' INT && exec km $(prog signals) external-default"
+	kill -INT "$pid"
+	sleep 1
+	kill -0 "$pid"
+	kill -HUP "$pid"
+	finish
+	assert_equal "$status" 129
+}
+
 @test "a signal ignored when km starts stays ignored though it comes again and again from km's first instant" {
 	# A race with km's start-up threads: a few rounds to meet it.
 	for round in 1 2 3 4 5; do
