@@ -174,25 +174,32 @@ void km_seccomp_catch(void)
 	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
 }
 
-static int compare_ints(const void *a, const void *b)
+#define NR_BOUND 1024 /* above every x86-64 call number */
+
+static void mark(bool *allowed, int nr)
 {
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
+	if (nr < 0 || nr >= NR_BOUND)
+		km_die(1, "km: internal: call number %d out of the seccomp filter's range", nr);
+	allowed[nr] = true;
 }
 
-/* The allowed numbers, sorted, each once, ioctl left out (its requests are checked apart). */
+/*
+ * The allowed numbers, sorted, each once, ioctl left out (its requests are
+ * checked apart). Sorted by marking, not qsort, whose malloc would give the
+ * thread beside (beside.c) an arena of its own.
+ */
 static size_t allowed_calls(int *out)
 {
-	size_t n = 0, kept = 0;
+	bool allowed[NR_BOUND] = { false };
+	size_t kept = 0;
 
 	for (size_t i = 0; i < sizeof(table_calls) / sizeof(table_calls[0]); i++)
-		out[n++] = table_calls[i];
+		mark(allowed, table_calls[i]);
 	for (size_t i = 0; i < sizeof(machinery_calls) / sizeof(machinery_calls[0]); i++)
-		out[n++] = machinery_calls[i];
-	qsort(out, n, sizeof(*out), compare_ints);
-	for (size_t i = 0; i < n; i++)
-		if (out[i] != __NR_ioctl && (kept == 0 || out[kept - 1] != out[i]))
-			out[kept++] = out[i];
+		mark(allowed, machinery_calls[i]);
+	for (int nr = 0; nr < NR_BOUND; nr++)
+		if (allowed[nr] && nr != __NR_ioctl)
+			out[kept++] = nr;
 	return kept;
 }
 

@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define NR_LIMIT 1024 /* above every x86-64 call number */
 #define I386_GETPID 20
 
 /* A classic BPF interpreter for what build() writes; counts the comparisons made. */
@@ -48,6 +47,12 @@ static bool passes(const struct program *p, uint32_t arch, int nr, uint64_t arg1
 	return verdict(p, &d, compares ? compares : &scratch) == SECCOMP_RET_ALLOW;
 }
 
+static int compare_ints(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
 static bool listed(const int *nrs, size_t n, int nr)
 {
 	return bsearch(&nr, nrs, n, sizeof(*nrs), compare_ints) != NULL || nr == __NR_ioctl;
@@ -61,7 +66,7 @@ static int check_numbers(const struct program *p, const int *nrs, size_t n, int 
 	for (size_t i = 0; i < sizeof(table_calls) / sizeof(table_calls[0]); i++)
 		if (!listed(nrs, n, table_calls[i]))
 			wrong += printf("%s is in KM_SYSCALLS but not listed\n", km_syscall_name(table_calls[i])) > 0;
-	for (int nr = 0; nr < NR_LIMIT; nr++) {
+	for (int nr = 0; nr < NR_BOUND; nr++) {
 		int compares = 0;
 		bool pass = passes(p, AUDIT_ARCH_X86_64, nr, KVM_RUN, &compares);
 		if (pass != listed(nrs, n, nr))
