@@ -290,6 +290,74 @@ static uint64_t data_size(const struct segment *segs, size_t n)
 	return end - start;
 }
 
+/*
+ * The pages of segment i that come from its file alone, as [*lo, *hi) (empty
+ * if none): not writable, on no page of another segment's, and placed as
+ * Linux maps them (offset and address alike within a page); the end page
+ * too where no zeros follow the file's bytes in memory.
+ */
+static void file_pages(const struct program *p, size_t i, uint64_t *lo, uint64_t *hi)
+{
+	const struct segment *s = &p->segs[i];
+	uint64_t start = s->vaddr + p->bias, file_end = start + s->filesz;
+	uint64_t a = KM_ROUND_DOWN(start, KM_PAGE_SIZE);
+	uint64_t b = s->memsz == s->filesz ? KM_ROUND_UP(file_end, KM_PAGE_SIZE) :
+					     KM_ROUND_DOWN(file_end, KM_PAGE_SIZE);
+
+	*lo = *hi = 0;
+	if ((s->prot & PROT_WRITE) || (s->vaddr - s->offset) % KM_PAGE_SIZE != 0)
+		return;
+	for (size_t j = 0; j < p->n && a < b; j++) {
+		uint64_t js = KM_ROUND_DOWN(p->segs[j].vaddr + p->bias, KM_PAGE_SIZE);
+		uint64_t je = KM_ROUND_UP(p->segs[j].vaddr + p->bias + p->segs[j].memsz, KM_PAGE_SIZE);
+		if (j == i || je <= a || js >= b)
+			continue;
+		if (js <= a)
+			a = je;
+		else if (je >= b)
+			b = js;
+		else
+			return; /* inside: leave it all to copying */
+	}
+	if (a < b) {
+		*lo = a;
+		*hi = b;
+	}
+}
+
+/*
+ * [lo, hi) of segment s mapped from the file, MAP_PRIVATE, as Linux's
+ * loader maps a program: pages shared with the page cache (and every km
+ * running the same program), not copied into fresh ones, and the same
+ * pages at every start. False, with the range anonymous again, where the
+ * file cannot be mapped (a pipe, say): it is then read.
+ */
+static bool map_from_file(struct km_vm *vm, int fd, const struct segment *s, uint64_t bias,
+			  uint64_t lo, uint64_t hi)
+{
+	uint64_t off = KM_ROUND_DOWN(s->offset, KM_PAGE_SIZE) + lo -
+		       KM_ROUND_DOWN(s->vaddr + bias, KM_PAGE_SIZE);
+
+	if (km_mmap(vm, lo, hi - lo, s->prot, MAP_PRIVATE | MAP_FIXED, fd, off, KM_VMA_IMAGE) >= 0)
+		return true;
+	if (km_mmap(vm, lo, hi - lo, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		    -1, 0, KM_VMA_IMAGE) < 0)
+		km_die(1, "km: cannot place the program at 0x%lx", (unsigned long)lo);
+	return false;
+}
+
+/* The bytes of segment s for [from, to), a part of its file contents in memory, read in. */
+static void read_part(struct km_vm *vm, int fd, const char *path, const struct segment *s,
+		      uint64_t bias, uint64_t from, uint64_t to)
+{
+	if (from >= to)
+		return;
+	void *dst = km_gva(vm, from, to - from, PROT_WRITE);
+	off_t at = (off_t)(s->offset + (from - (s->vaddr + bias)));
+	if (dst == NULL || pread(fd, dst, to - from, at) != (ssize_t)(to - from))
+		km_die(BAD_PROGRAM, "km: cannot read '%s': truncated", path);
+}
+
 /* Maps p's image at its placed addresses and fills it from fd: its segments, then their rights. */
 static void load_segments(struct km_vm *vm, int fd, const char *path, const struct program *p)
 {
@@ -298,9 +366,14 @@ static void load_segments(struct km_vm *vm, int fd, const char *path, const stru
 		km_die(1, "km: cannot place '%s' at 0x%lx", path, (unsigned long)p->lo);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct segment *s = &p->segs[i];
-		void *dst = km_gva(vm, s->vaddr + p->bias, s->filesz, PROT_WRITE);
-		if (pread(fd, dst, s->filesz, (off_t)s->offset) != (ssize_t)s->filesz)
-			km_die(BAD_PROGRAM, "km: cannot read '%s': truncated", path);
+		uint64_t start = s->vaddr + p->bias, end = start + s->filesz, lo, hi;
+		file_pages(p, i, &lo, &hi);
+		if (lo < hi && map_from_file(vm, fd, s, p->bias, lo, hi)) {
+			read_part(vm, fd, path, s, p->bias, start, lo < end ? lo : end);
+			read_part(vm, fd, path, s, p->bias, hi > start ? hi : start, end);
+		} else {
+			read_part(vm, fd, path, s, p->bias, start, end);
+		}
 	}
 	apply_rights(vm, p->segs, p->n, p->bias, p->lo, p->hi);
 	uint32_t name = km_vma_name_of_fd(vm, fd);

@@ -36,6 +36,33 @@ setup() {
 	assert_output "execute taken away and given back while 3 threads read: wrong reads: 0"
 }
 
+@test "the program's code is mapped from its file, as Linux maps a program, not copied" {
+	local p
+	p=$(prog image_pages)
+	start_waiting km "$p"
+	grep -q " $p\$" "/proc/$pid/maps" || fail "no mapping of $p in km's maps: $(cat "/proc/$pid/maps")"
+	kill -USR1 "$pid"
+	finish
+	assert_equal "$status" 0
+	run cat "$out"
+	assert_output "ready
+far away: 46"
+}
+
+@test "a program whose file is cut short while it runs dies of SIGBUS at its next touch of the lost code" {
+	# Linux refuses to truncate a running program (ETXTBSY); km's program is
+	# a file km opened, which its owner can still cut.
+	cp "$(prog image_pages)" "$BATS_TEST_TMPDIR/cut.km"
+	start_waiting km "$BATS_TEST_TMPDIR/cut.km"
+	truncate -s 4096 "$BATS_TEST_TMPDIR/cut.km"
+	kill -USR1 "$pid"
+	finish
+	assert_equal "$status" 135
+	run cat "$out"
+	assert_line "ready"
+	assert_line --regexp "^km: $BATS_TEST_TMPDIR/cut.km: killed by SIGBUS: memory access km could not back, near rip 0x[0-9a-f]+\$"
+}
+
 @test "a 1.5 GiB malloc fails cleanly under a 1 GiB memory limit" {
 	run km --mem-limit=1G "$(prog memory)"
 	assert_failure 1
