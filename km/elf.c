@@ -305,7 +305,7 @@ static void file_pages(const struct program *p, size_t i, uint64_t *lo, uint64_t
 					     KM_ROUND_DOWN(file_end, KM_PAGE_SIZE);
 
 	*lo = *hi = 0;
-	if ((s->prot & PROT_WRITE) || (s->vaddr - s->offset) % KM_PAGE_SIZE != 0)
+	if ((s->prot & PROT_WRITE) || s->filesz == 0 || (s->vaddr - s->offset) % KM_PAGE_SIZE != 0)
 		return;
 	for (size_t j = 0; j < p->n && a < b; j++) {
 		uint64_t js = KM_ROUND_DOWN(p->segs[j].vaddr + p->bias, KM_PAGE_SIZE);
