@@ -38,7 +38,7 @@ setup() {
 
 @test "the program's code is mapped from its file, as Linux maps a program, not copied" {
 	local p
-	p=$(prog image_pages)
+	p=$(realpath "$(prog image_pages)") # as the kernel names it in maps
 	start_waiting km "$p"
 	grep -q " $p\$" "/proc/$pid/maps" || fail "no mapping of $p in km's maps: $(cat "/proc/$pid/maps")"
 	kill -USR1 "$pid"
