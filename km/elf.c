@@ -338,7 +338,7 @@ static bool map_from_file(struct km_vm *vm, int fd, const struct segment *s, uin
 	uint64_t off = KM_ROUND_DOWN(s->offset, KM_PAGE_SIZE) + lo -
 		       KM_ROUND_DOWN(s->vaddr + bias, KM_PAGE_SIZE);
 
-	if (km_mmap(vm, lo, hi - lo, s->prot, MAP_PRIVATE | MAP_FIXED, fd, off, KM_VMA_IMAGE) >= 0)
+	if (km_mmap(vm, lo, hi - lo, s->prot, MAP_PRIVATE | MAP_FIXED, fd, off, KM_VMA_FILE) >= 0)
 		return true;
 	if (km_mmap(vm, lo, hi - lo, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
 		    -1, 0, KM_VMA_IMAGE) < 0)
@@ -369,8 +369,9 @@ static void load_segments(struct km_vm *vm, int fd, const char *path, const stru
 		uint64_t start = s->vaddr + p->bias, end = start + s->filesz, lo, hi;
 		file_pages(p, i, &lo, &hi);
 		if (lo < hi && map_from_file(vm, fd, s, p->bias, lo, hi)) {
-			read_part(vm, fd, path, s, p->bias, start, lo < end ? lo : end);
-			read_part(vm, fd, path, s, p->bias, hi > start ? hi : start, end);
+			/* file_pages keeps start < hi and lo < end */
+			read_part(vm, fd, path, s, p->bias, start, lo);
+			read_part(vm, fd, path, s, p->bias, hi, end);
 		} else {
 			read_part(vm, fd, path, s, p->bias, start, end);
 		}
