@@ -1,15 +1,19 @@
 /*
- * Start-up work that km's first thread does not need at once runs beside
- * it, on a thread put on another CPU: installing km's seccomp filter, then
- * asking KVM for its CPUID (on PVM the host's CPUID, an exit of the host's
- * own VM, once per leaf: 300 µs and more). Meanwhile the first thread makes
- * the VM and its vCPU. Another CPU, because the scheduler leaves a new
- * thread on its parent's CPU until the parent sleeps, which would run the
- * work after the first thread's instead of beside it. The first thread
- * waits for a step spinning, for a while: a CPU that sleeps halts, and on
- * a virtual machine's host waking it again takes 100-300 µs, longer than
- * the wait. With one CPU there is no thread: each step runs where it is
- * first waited for.
+ * Start-up work runs beside km's first thread, on a thread put on another
+ * CPU, while the first thread makes the VM: installing km's seccomp filter
+ * and preparing the guest (its memory, the program, its stack), then asking
+ * KVM for its CPUID (on PVM the host's CPUID, an exit of the host's own VM,
+ * once per leaf: 300 µs and more). KVM_CREATE_VM can be long: Linux 6.1
+ * starts KVM's NX-recovery thread in it and waits while that thread joins
+ * km's cgroups, for an RCU grace period (15-20 ms in the nested VM), time
+ * the preparation fills. The first thread makes the VM itself because it is
+ * already running: a new thread can take a while to start (3 ms when the
+ * nested VM's emulator runs its vCPUs in turn). Another CPU, because the
+ * scheduler leaves a new thread on its parent's CPU until the parent
+ * sleeps. The first thread waits for a step spinning, for a while: a CPU
+ * that sleeps halts, and on a virtual machine's host waking it again takes
+ * 100-300 µs, longer than the wait. With one CPU there is no thread: each
+ * step runs where it is first waited for.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -26,13 +30,15 @@ static struct {
 	int done; /* steps finished, in order */
 	bool thread;
 	struct km_vm *vm;
-	enum km_seccomp seccomp;
+	void (*prepare)(void *);
+	void *arg;
+	cpu_set_t allowed; /* km's CPUs, which the threads made beside inherit */
 } beside = { .lock = PTHREAD_MUTEX_INITIALIZER, .moved = PTHREAD_COND_INITIALIZER };
 
 static void run_step(int step)
 {
-	if (step == KM_BESIDE_CONFINED)
-		km_seccomp_confine(beside.seccomp);
+	if (step == KM_BESIDE_PREPARED)
+		beside.prepare(beside.arg);
 	else
 		km_kvm_query_cpuid(beside.vm);
 }
@@ -40,6 +46,7 @@ static void run_step(int step)
 static void *beside_main(void *arg)
 {
 	(void)arg;
+	sched_setaffinity(0, sizeof(beside.allowed), &beside.allowed); /* started where it should */
 	for (int step = 0; step < KM_BESIDE_STEPS; step++) {
 		run_step(step);
 		pthread_mutex_lock(&beside.lock);
@@ -53,20 +60,19 @@ static void *beside_main(void *arg)
 /* The allowed CPU after the one km runs on, round the set, or -1 if there is none. */
 static int next_cpu(void)
 {
-	cpu_set_t set;
 	int here = sched_getcpu();
 
-	if (here < 0 || sched_getaffinity(0, sizeof(set), &set) != 0)
+	if (here < 0 || sched_getaffinity(0, sizeof(beside.allowed), &beside.allowed) != 0)
 		return -1;
 	for (int i = 1; i < CPU_SETSIZE; i++) {
 		int cpu = (here + i) % CPU_SETSIZE;
-		if (CPU_ISSET(cpu, &set))
+		if (CPU_ISSET(cpu, &beside.allowed))
 			return cpu;
 	}
 	return -1;
 }
 
-void km_beside_start(struct km_vm *vm, enum km_seccomp seccomp)
+void km_beside_start(struct km_vm *vm, void (*prepare)(void *), void *arg)
 {
 	int cpu = next_cpu();
 	pthread_attr_t attr;
@@ -75,13 +81,14 @@ void km_beside_start(struct km_vm *vm, enum km_seccomp seccomp)
 	sigset_t mask;
 
 	beside.vm = vm;
-	beside.seccomp = seccomp;
+	beside.prepare = prepare;
+	beside.arg = arg;
 	if (cpu < 0)
 		return;
 	CPU_ZERO(&there);
 	CPU_SET(cpu, &there);
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_attr_setstacksize(&attr, 256 << 10); /* the program's load */
 	pthread_attr_setaffinity_np(&attr, sizeof(there), &there);
 	/* Signals sent to km are the router's: one taken here would have its default action on km. */
 	km_signals_blocked(&mask);

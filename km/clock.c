@@ -34,6 +34,9 @@ struct sample {
 static struct km_vvar *page;
 static struct sample last;
 static uint64_t rate; /* TSC ticks per second, measured */
+static bool tsc_trusted; /* the host's clocksource when km started */
+
+static bool host_trusts_tsc(void);
 
 static uint64_t rdtsc_host(void)
 {
@@ -112,6 +115,7 @@ void km_vdso_init(struct km_vm *vm)
 	page = km_sys(vm, KM_SYS_VVAR);
 	page->mode = KM_VVAR_HCALL;
 	page->pid = getpid();
+	tsc_trusted = host_trusts_tsc(); /* here, beside the VM's making (beside.c) */
 }
 
 /* A forked child's pid, for its vDSO's getpid. */
@@ -166,7 +170,7 @@ void km_clock_start(struct km_vcpu *vcpu)
 {
 	uint64_t offset = 1;
 	long khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
-	bool trusted = host_trusts_tsc();
+	bool trusted = tsc_trusted;
 	bool follows = tsc_offset(vcpu, KVM_GET_DEVICE_ATTR, &offset) == 0 && offset == 0;
 	if (khz <= 0 || !trusted || !follows) {
 		page->mode = KM_VVAR_HCALL;

@@ -252,9 +252,8 @@ _Noreturn void km_die_by_signal(int sig);
 _Noreturn void km_die_of_default(int sig);
 
 /* beside.c: start-up steps run on another CPU while the first thread goes on. */
-enum { KM_BESIDE_CONFINED, KM_BESIDE_CPUID, KM_BESIDE_STEPS };
-enum km_seccomp;
-void km_beside_start(struct km_vm *vm, enum km_seccomp seccomp);
+enum { KM_BESIDE_PREPARED, KM_BESIDE_CPUID, KM_BESIDE_STEPS };
+void km_beside_start(struct km_vm *vm, void (*prepare)(void *), void *arg);
 void km_beside_wait(int step);
 
 /* seccomp.c: km confines itself to the host calls it makes. */
@@ -483,6 +482,8 @@ void km_timers_after_fork(void);
 
 /* signal.c: posting, kicking and delivering signals; the host-signal routing thread. */
 void km_signals_init(struct km_vm *vm);
+void km_signals_start(struct km_vm *vm);
+void km_signals_take_pending(struct km_vm *vm);
 void km_signals_blocked(sigset_t *set);
 void km_signals_vcpu_thread(struct km_vcpu *vcpu);
 long km_signal_post(struct km_vm *vm, struct km_vcpu *target, const siginfo_t *info, bool must_queue);

@@ -109,6 +109,39 @@ static char *exe_path(int fd, const char *file)
 	return strdup(path);
 }
 
+/* What the guest's preparation, beside the VM's making (beside.c), takes and gives. */
+struct guest_start {
+	struct km_vm *vm;
+	uint64_t mem_limit;
+	enum km_seccomp seccomp;
+	const char *file, *execfn;
+	int fd;
+	char **argv;
+	struct km_image img;
+	uint64_t sp;
+};
+
+/* The guest's memory, the program in it and its stack: no need of the VM yet. */
+static void prepare_guest(void *arg)
+{
+	struct guest_start *s = arg;
+	struct km_vm *vm = s->vm;
+	int argc = 0;
+
+	km_seccomp_confine(s->seccomp); /* before km reads the program */
+	km_mem_init(vm, s->mem_limit);
+	km_guest_faults_init(vm);
+	km_threads_init(vm);
+	km_x86_init_sys_area(vm);
+	km_fast_init(vm);
+	km_signals_start(vm);
+	km_elf_load(vm, s->file, s->fd, &s->img);
+	s->img.execfn = s->execfn;
+	while (s->argv[argc])
+		argc++;
+	s->sp = km_stack_init(vm, &s->img, argc, s->argv, environ);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t mem_limit = KM_DEFAULT_MEM_LIMIT;
@@ -151,46 +184,34 @@ int main(int argc, char **argv)
 		.sig_lock = PTHREAD_MUTEX_INITIALIZER,
 		.entry_cpl = -1,
 	};
-	struct km_image img;
+	struct guest_start start = { .vm = &vm, .mem_limit = mem_limit, .seccomp = seccomp };
 	km_fds_init(&vm);
 	km_limits_init(&vm);
 	km_log_init();
-	const char *file, *execfn;
-	int prog_fd;
-	char **prog_argv = km_start_program(argv + optind, &file, &execfn, &prog_fd);
-	vm.exe_path = exe_path(prog_fd, file);
-	const char *base = strrchr(file, '/');
-	snprintf(vm.comm, sizeof(vm.comm), "%s", base ? base + 1 : file); /* as execve names it */
+	start.argv = km_start_program(argv + optind, &start.file, &start.execfn, &start.fd);
+	vm.exe_path = exe_path(start.fd, start.file);
+	const char *base = strrchr(start.file, '/');
+	snprintf(vm.comm, sizeof(vm.comm), "%s", base ? base + 1 : start.file); /* as execve names it */
 	vm.km_argv0 = argv[0];
+	if (argv0 && start.argv == argv + optind)
+		start.argv[0] = (char *)argv0; /* a script's argv[0] is its interpreter, as on Linux */
 	if (log_path) {
 		km_log_open(log_path);
 		vm.log_path = absolute_path(log_path); /* an exec'd km may start in another cwd */
 	}
 	km_kvm_open(&vm, kvm_fd);
 	km_seccomp_catch();
-	km_beside_start(&vm, seccomp); /* km's filter, then KVM's CPUID, beside what follows */
+	km_signals_init(&vm);
+	km_beside_start(&vm, prepare_guest, &start); /* then KVM's CPUID */
 	km_kvm_create_vm(&vm);
 	km_stats_step("vm");
-	km_mem_init(&vm, mem_limit);
-	km_guest_faults_init(&vm);
-	km_threads_init(&vm);
-	km_x86_init_sys_area(&vm);
-	km_fast_init(&vm);
-	km_signals_init(&vm);
-	km_beside_wait(KM_BESIDE_CONFINED); /* before km reads the program */
-	km_elf_load(&vm, file, prog_fd, &img);
+	km_beside_wait(KM_BESIDE_PREPARED);
 	km_stats_step("program");
-	img.execfn = execfn;
-	if (argv0 && prog_argv == argv + optind)
-		prog_argv[0] = (char *)argv0; /* a script's argv[0] is its interpreter, as on Linux */
+	km_signals_take_pending(&vm);
 	km_kvm_check_open(); /* after the program's errors */
-	int prog_argc = 0;
-	while (prog_argv[prog_argc])
-		prog_argc++;
-	uint64_t sp = km_stack_init(&vm, &img, prog_argc, prog_argv, environ);
 	km_kvm_map_memory(&vm);
 	km_gdb_init(&vm);
 	km_stats_init(&vm);
 	km_landlock_confine(&vm); /* last: the setup above opens what it needs */
-	km_thread_main(&vm, img.start, sp);
+	km_thread_main(&vm, start.img.start, start.sp);
 }

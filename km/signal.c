@@ -556,8 +556,12 @@ pid_t km_router_tid(struct km_vm *vm)
 	return tid;
 }
 
-/* Routed signals pending on this host thread or the process, into the guest's queues. */
-static void take_pending(struct km_vm *vm)
+/*
+ * Routed signals pending on this host thread or the process, into the
+ * guest's queues: on the first thread after km_signals_start, what the exec
+ * that started km kept pending.
+ */
+void km_signals_take_pending(struct km_vm *vm)
 {
 	const struct timespec now = { 0, 0 };
 	siginfo_t info;
@@ -616,31 +620,36 @@ static bool ignored_at_start(uint64_t *set)
 }
 
 /*
- * Before any other thread but the start-up thread (which blocks them from
- * its start) exists: the kick handler, SIGPIPE ignored (km raises the
- * guest's own), every routed signal blocked in every km thread but the
- * router, which waits for them.
+ * On the first thread, before any other exists: every routed signal (and
+ * km's own wakeups) blocked, as in every km thread but the router, which
+ * waits for them. The mask exec kept becomes the guest's first thread's.
  */
 void km_signals_init(struct km_vm *vm)
 {
-	struct sigaction kick = { .sa_handler = on_kick };
 	sigset_t block, start;
 
 	routed_set(&routed);
-	sigaction(SIG_KICK, &kick, NULL);
-	if (signal(SIGPIPE, SIG_IGN) == SIG_IGN)
-		vm->sigact[SIGPIPE].handler = (uint64_t)SIG_IGN;
 	km_signals_blocked(&block);
 	pthread_sigmask(SIG_BLOCK, &block, &start);
-	/*
-	 * What exec keeps, read from the state km was started in: the mask
-	 * becomes the first thread's, and signals ignored start ignored in the
-	 * guest; on the host they return to default, blocked, so that the
-	 * router still receives them if the guest takes them up.
-	 */
 	for (int sig = 1; sig <= KM_NSIG; sig++)
 		if (sigismember(&routed, sig) == 1 && sigismember(&start, sig) == 1)
 			vm->start_sigmask |= KM_SIG_BIT(sig);
+}
+
+/*
+ * The dispositions, from any thread once the first has blocked the routed
+ * signals: the kick handler, SIGPIPE ignored (km raises the guest's own),
+ * and the routing thread. Signals ignored at start (exec keeps them so)
+ * start ignored in the guest; on the host they return to default, blocked,
+ * so that the router still receives them if the guest takes them up.
+ */
+void km_signals_start(struct km_vm *vm)
+{
+	struct sigaction kick = { .sa_handler = on_kick };
+
+	sigaction(SIG_KICK, &kick, NULL);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_IGN)
+		vm->sigact[SIGPIPE].handler = (uint64_t)SIG_IGN;
 	uint64_t ignored = 0;
 	bool listed = ignored_at_start(&ignored);
 	for (int sig = 1; sig <= KM_NSIG; sig++) {
@@ -652,9 +661,7 @@ void km_signals_init(struct km_vm *vm)
 			signal(sig, SIG_DFL);
 		}
 	}
-
 	km_signals_sigchld(vm);
-	take_pending(vm); /* what the exec that started this km kept pending */
 	if (!start_router(vm))
 		km_die(1, "km: cannot start the signal thread");
 }
@@ -749,7 +756,7 @@ bool km_signals_after_fork(struct km_vcpu *vcpu)
 
 /*
  * Before km execs itself for the guest: what exec keeps is handed over in
- * the host's own state, where the new km reads it back (km_signals_init).
+ * the host's own state, where the new km reads it back (km_signals_init, km_signals_start).
  * Ignored signals stay ignored, handled ones return to default, and the
  * calling thread's mask of routed signals is kept; km's own stay blocked.
  */
@@ -775,7 +782,7 @@ void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved)
 	/*
 	 * Blocked signals stay pending across exec: this thread's and the
 	 * process's go onto this host thread, blocked there too, and the new km
-	 * takes them back (take_pending). Unblocked ones stay with km, for
+	 * takes them back (km_signals_take_pending). Unblocked ones stay with km, for
 	 * delivery should the exec fail.
 	 */
 	siginfo_t info;
@@ -794,6 +801,6 @@ void km_signals_exec_failed(struct km_vm *vm, const sigset_t *saved)
 			signal(sig, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	km_signals_sigchld(vm);
-	take_pending(vm);
+	km_signals_take_pending(vm);
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
