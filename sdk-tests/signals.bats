@@ -182,6 +182,37 @@ got SIGTERM, exiting cleanly"
 	done
 }
 
+@test "SIGTERM sent again and again from km's first instant ends it as it ends the native program" {
+	# From the exec on (the process's name changes), whichever step of km's
+	# start it meets: before the routing thread runs, while the guest is
+	# prepared, in the guest. Shell builtins only, to send them fast.
+	local name c state sent
+	for prog in "$(native signals)" "km $(prog signals)"; do
+		name=${prog%% *}
+		name=${name##*/}
+		for round in 1 2 3 4 5; do
+			out=$BATS_TEST_TMPDIR/out.$round
+			$prog external-default >"$out" 2>&1 3>&- &
+			pid=$!
+			c= state=R sent=0
+			while [ "$c" != "$name" ] && read -r c <"/proc/$pid/comm"; do :; done 2>/dev/null
+			while [ "$state" != Z ] && [ "$sent" -lt 100000 ] && kill -TERM "$pid" 2>/dev/null; do
+				sent=$((sent + 1))
+				read -r _ _ state _ <"/proc/$pid/stat" 2>/dev/null || break
+			done
+			if [ "$state" != Z ] && kill -0 "$pid" 2>/dev/null; then
+				kill -KILL "$pid"
+				finish
+				fail "$prog, round $round: still running after $sent SIGTERMs: $(cat "$out")"
+			fi
+			finish
+			[ "$status" = 143 ] || fail "$prog, round $round: status $status after $sent SIGTERMs: $(cat "$out")"
+			run cat "$out"
+			[ "$output" = "" ] || [ "$output" = ready ] || fail "$prog, round $round: $output"
+		done
+	done
+}
+
 @test "POSIX timers signal with SI_TIMER or run SIGEV_THREAD callbacks" {
 	same_as_native signals timers
 	assert_success
