@@ -36,8 +36,6 @@ static struct sample last;
 static uint64_t rate; /* TSC ticks per second, measured */
 static bool tsc_trusted; /* the host's clocksource when km started */
 
-static bool host_trusts_tsc(void);
-
 static uint64_t rdtsc_host(void)
 {
 	uint32_t lo, hi;
@@ -101,6 +99,22 @@ static void publish(uint64_t tsc, uint64_t mono, uint64_t mult, const struct sam
 	__atomic_store_n(&page->seq, page->seq + 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * The host kernel keeps "tsc" as its clocksource only while it trusts the
+ * TSC to be synchronised and constant; KVM's own stable-TSC flag is not
+ * known before a vCPU has run.
+ */
+static bool host_trusts_tsc(void)
+{
+	char name[16] = "";
+	int fd = open(KM_CLOCKSOURCE_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, name, sizeof(name) - 1);
+	close(fd);
+	return n == 4 && memcmp(name, "tsc\n", 4) == 0;
+}
+
 /* The vDSO and its clock page, in the supervisor area where the guest cannot unmap them. */
 void km_vdso_init(struct km_vm *vm)
 {
@@ -147,22 +161,6 @@ void km_clock_vcpu(struct km_vcpu *vcpu)
 			km_log("km: KVM cannot set the TSC offset (%s): time calls exit",
 			       strerror(errno));
 	}
-}
-
-/*
- * The host kernel keeps "tsc" as its clocksource only while it trusts the
- * TSC to be synchronised and constant; KVM's own stable-TSC flag is not
- * known before a vCPU has run.
- */
-static bool host_trusts_tsc(void)
-{
-	char name[16] = "";
-	int fd = open(KM_CLOCKSOURCE_PATH, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, name, sizeof(name) - 1);
-	close(fd);
-	return n == 4 && memcmp(name, "tsc\n", 4) == 0;
 }
 
 /* After the first vCPU exists: is the TSC a clock km can hand the guest? */

@@ -756,9 +756,10 @@ bool km_signals_after_fork(struct km_vcpu *vcpu)
 
 /*
  * Before km execs itself for the guest: what exec keeps is handed over in
- * the host's own state, where the new km reads it back (km_signals_init, km_signals_start).
- * Ignored signals stay ignored, handled ones return to default, and the
- * calling thread's mask of routed signals is kept; km's own stay blocked.
+ * the host's own state, where the new km reads it back (km_signals_init,
+ * km_signals_start). Ignored signals stay ignored, handled ones return to
+ * default, and the calling thread's mask of routed signals is kept; km's
+ * own stay blocked.
  */
 void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved)
 {
@@ -782,8 +783,8 @@ void km_signals_before_exec(struct km_vcpu *vcpu, sigset_t *saved)
 	/*
 	 * Blocked signals stay pending across exec: this thread's and the
 	 * process's go onto this host thread, blocked there too, and the new km
-	 * takes them back (km_signals_take_pending). Unblocked ones stay with km, for
-	 * delivery should the exec fail.
+	 * takes them back (km_signals_take_pending). Unblocked ones stay with
+	 * km, for delivery should the exec fail.
 	 */
 	siginfo_t info;
 	pthread_mutex_lock(&vm->sig_lock);
