@@ -1,19 +1,21 @@
 /*
- * Start-up work runs beside km's first thread, on a thread put on another
- * CPU, while the first thread makes the VM: installing km's seccomp filter
- * and preparing the guest (its memory, the program, its stack), then asking
- * KVM for its CPUID (on PVM the host's CPUID, an exit of the host's own VM,
- * once per leaf: 300 µs and more). KVM_CREATE_VM can be long: Linux 6.1
- * starts KVM's NX-recovery thread in it and waits while that thread joins
- * km's cgroups, for an RCU grace period (15-20 ms in the nested VM), time
- * the preparation fills. The first thread makes the VM itself because it is
- * already running: a new thread can take a while to start (3 ms when the
- * nested VM's emulator runs its vCPUs in turn). Another CPU, because the
- * scheduler leaves a new thread on its parent's CPU until the parent
- * sleeps. The first thread waits for a step spinning, for a while: a CPU
- * that sleeps halts, and on a virtual machine's host waking it again takes
- * 100-300 µs, longer than the wait. With one CPU there is no thread: each
- * step runs where it is first waited for.
+ * Start-up work shared between km's first thread and a start-up thread put
+ * on another CPU. The steps (main.c) install km's seccomp filter, prepare
+ * the guest (memory, system area, signals; then the program and its stack)
+ * and ask KVM for its CPUID; the first thread meanwhile makes the VM. Each
+ * thread takes the first step nobody has taken whose own needs are done, so
+ * the work falls where a thread is free whichever step is long here:
+ * KVM_CREATE_VM, when it waits for an RCU grace period (Linux 6.1 makes
+ * KVM's NX-recovery thread join km's cgroups in it: 15-20 ms in the nested
+ * VM), or the filter and the CPUID query, when KVM's exits are costly (on
+ * PVM the host's CPUID is an exit of the host's own VM, once per leaf).
+ * The first thread makes the VM itself because it is already running: a
+ * new thread can take a while to start (3 ms when the nested VM's emulator
+ * runs its vCPUs in turn). Another CPU, because the scheduler leaves a new
+ * thread on its parent's CPU until the parent sleeps. A thread waits
+ * spinning, for a while: a CPU that sleeps halts, and on a virtual
+ * machine's host waking it again takes 100-300 µs, longer than the wait.
+ * With one CPU there is no thread: the first thread's waits run the steps.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -22,37 +24,82 @@
 
 #include "km.h"
 
-#define SPIN_NS 2000000l /* longer than both steps take on PVM */
+#define SPIN_NS 2000000l /* longer than a step takes on PVM */
 
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t moved;
-	int done; /* steps finished, in order */
-	bool thread;
-	struct km_vm *vm;
-	void (*prepare)(void *);
+	unsigned taken, done; /* bits of steps; done is read unlocked too */
+	const struct km_step *steps;
 	void *arg;
 	cpu_set_t allowed; /* km's CPUs, which the threads made beside inherit */
 } beside = { .lock = PTHREAD_MUTEX_INITIALIZER, .moved = PTHREAD_COND_INITIALIZER };
 
-static void run_step(int step)
+#define ALL_STEPS ((1u << KM_STEPS) - 1)
+
+static unsigned done_steps(void)
 {
-	if (step == KM_BESIDE_PREPARED)
-		beside.prepare(beside.arg);
-	else
-		km_kvm_query_cpuid(beside.vm);
+	return __atomic_load_n(&beside.done, __ATOMIC_ACQUIRE);
+}
+
+/* Runs the first step untaken and ready, if there is one; false if there is none. */
+static bool run_a_step(void)
+{
+	int step;
+
+	pthread_mutex_lock(&beside.lock);
+	for (step = 0; step < KM_STEPS; step++) {
+		unsigned needs = beside.steps[step].needs;
+		if (!(beside.taken & 1u << step) && (beside.done & needs) == needs)
+			break;
+	}
+	if (step < KM_STEPS)
+		beside.taken |= 1u << step;
+	pthread_mutex_unlock(&beside.lock);
+	if (step == KM_STEPS)
+		return false;
+	beside.steps[step].run(beside.arg);
+	pthread_mutex_lock(&beside.lock);
+	__atomic_or_fetch(&beside.done, 1u << step, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&beside.moved);
+	pthread_mutex_unlock(&beside.lock);
+	return true;
+}
+
+/* Returns once another thread has finished a step since done read `seen`. */
+static void wait_for_more(unsigned seen)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		if (done_steps() != seen)
+			return;
+		__builtin_ia32_pause();
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - start.tv_sec) * 1000000000l + now.tv_nsec - start.tv_nsec < SPIN_NS);
+	pthread_mutex_lock(&beside.lock);
+	while (beside.done == seen)
+		pthread_cond_wait(&beside.moved, &beside.lock);
+	pthread_mutex_unlock(&beside.lock);
+}
+
+static bool all_taken(void)
+{
+	pthread_mutex_lock(&beside.lock);
+	bool all = beside.taken == ALL_STEPS;
+	pthread_mutex_unlock(&beside.lock);
+	return all;
 }
 
 static void *beside_main(void *arg)
 {
 	(void)arg;
 	sched_setaffinity(0, sizeof(beside.allowed), &beside.allowed); /* started where it should */
-	for (int step = 0; step < KM_BESIDE_STEPS; step++) {
-		run_step(step);
-		pthread_mutex_lock(&beside.lock);
-		__atomic_store_n(&beside.done, step + 1, __ATOMIC_RELEASE);
-		pthread_cond_broadcast(&beside.moved);
-		pthread_mutex_unlock(&beside.lock);
+	while (!all_taken()) {
+		unsigned seen = done_steps();
+		if (!run_a_step() && !all_taken())
+			wait_for_more(seen); /* a step this one needs is the first thread's */
 	}
 	return NULL;
 }
@@ -72,7 +119,7 @@ static int next_cpu(void)
 	return -1;
 }
 
-void km_beside_start(struct km_vm *vm, void (*prepare)(void *), void *arg)
+void km_beside_start(const struct km_step *steps, void *arg)
 {
 	int cpu = next_cpu();
 	pthread_attr_t attr;
@@ -80,8 +127,7 @@ void km_beside_start(struct km_vm *vm, void (*prepare)(void *), void *arg)
 	cpu_set_t there;
 	sigset_t mask;
 
-	beside.vm = vm;
-	beside.prepare = prepare;
+	beside.steps = steps;
 	beside.arg = arg;
 	if (cpu < 0)
 		return;
@@ -94,30 +140,16 @@ void km_beside_start(struct km_vm *vm, void (*prepare)(void *), void *arg)
 	km_signals_blocked(&mask);
 	pthread_attr_setsigmask_np(&attr, &mask);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	beside.thread = pthread_create(&thread, &attr, beside_main, NULL) == 0;
+	pthread_create(&thread, &attr, beside_main, NULL);
 	pthread_attr_destroy(&attr);
 }
 
-/* Returns once step and those before it are done, here if no thread does them. */
+/* Returns once step is done, meanwhile running any step ready that no thread has taken. */
 void km_beside_wait(int step)
 {
-	if (!beside.thread) {
-		for (; beside.done <= step; beside.done++)
-			run_step(beside.done);
-		return;
-	}
-	if (__atomic_load_n(&beside.done, __ATOMIC_ACQUIRE) > step)
-		return; /* every wait after the first: each vCPU's CPUID lookups */
-	struct timespec start, now;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	do {
-		if (__atomic_load_n(&beside.done, __ATOMIC_ACQUIRE) > step)
-			return;
-		__builtin_ia32_pause();
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while ((now.tv_sec - start.tv_sec) * 1000000000l + now.tv_nsec - start.tv_nsec < SPIN_NS);
-	pthread_mutex_lock(&beside.lock);
-	while (beside.done <= step)
-		pthread_cond_wait(&beside.moved, &beside.lock);
-	pthread_mutex_unlock(&beside.lock);
+	unsigned seen;
+
+	while (!((seen = done_steps()) & 1u << step))
+		if (!run_a_step())
+			wait_for_more(seen);
 }

@@ -251,9 +251,13 @@ void km_log_after_exec(void);
 _Noreturn void km_die_by_signal(int sig);
 _Noreturn void km_die_of_default(int sig);
 
-/* beside.c: start-up steps run on another CPU while the first thread goes on. */
-enum { KM_BESIDE_PREPARED, KM_BESIDE_CPUID, KM_BESIDE_STEPS };
-void km_beside_start(struct km_vm *vm, void (*prepare)(void *), void *arg);
+/* beside.c: start-up steps, taken by a thread on another CPU or by the first thread. */
+enum { KM_STEP_FILTER, KM_STEP_SETUP, KM_STEP_PROGRAM, KM_STEP_CPUID, KM_STEPS };
+struct km_step {
+	void (*run)(void *arg);
+	unsigned needs; /* bits of the steps that must be done first */
+};
+void km_beside_start(const struct km_step *steps, void *arg);
 void km_beside_wait(int step);
 
 /* seccomp.c: km confines itself to the host calls it makes. */

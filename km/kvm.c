@@ -127,11 +127,7 @@ void km_kvm_check_open(void)
 		km_die(1, "%s", open_error);
 }
 
-/*
- * Static rather than malloc'd: a first malloc on the thread beside would
- * give that thread an arena of its own, a 128 MiB reservation trimmed by
- * two munmaps, all for this one table.
- */
+/* One table for km's life, filled by whichever thread takes the step. */
 static struct {
 	union {
 		struct kvm_cpuid2 table;
@@ -140,7 +136,7 @@ static struct {
 	int error; /* errno of KVM_GET_SUPPORTED_CPUID */
 } cpuid;
 
-/* Run beside the first thread (beside.c); a failure is reported where the table is read. */
+/* A start-up step (beside.c); a failure is reported where the table is read. */
 void km_kvm_query_cpuid(struct km_vm *vm)
 {
 	if (vm->kvm_fd < 0)
@@ -153,7 +149,7 @@ void km_kvm_query_cpuid(struct km_vm *vm)
 /* The CPUID that vCPUs get: KVM's supported table. */
 const struct kvm_cpuid2 *km_kvm_cpuid(void)
 {
-	km_beside_wait(KM_BESIDE_CPUID);
+	km_beside_wait(KM_STEP_CPUID);
 	if (cpuid.error)
 		km_die(1, "km: KVM_GET_SUPPORTED_CPUID failed: %s", strerror(cpuid.error));
 	return &cpuid.table;

@@ -109,7 +109,7 @@ static char *exe_path(int fd, const char *file)
 	return strdup(path);
 }
 
-/* What the guest's preparation, beside the VM's making (beside.c), takes and gives. */
+/* What the start-up steps (beside.c) take and give. */
 struct guest_start {
 	struct km_vm *vm;
 	uint64_t mem_limit;
@@ -121,26 +121,51 @@ struct guest_start {
 	uint64_t sp;
 };
 
-/* The guest's memory, the program in it and its stack: no need of the VM yet. */
-static void prepare_guest(void *arg)
+static void install_filter(void *arg)
+{
+	struct guest_start *s = arg;
+	km_seccomp_confine(s->seccomp);
+}
+
+/* What the guest needs that does not come from the program. */
+static void set_up_guest(void *arg)
 {
 	struct guest_start *s = arg;
 	struct km_vm *vm = s->vm;
-	int argc = 0;
 
-	km_seccomp_confine(s->seccomp); /* before km reads the program */
 	km_mem_init(vm, s->mem_limit);
 	km_guest_faults_init(vm);
 	km_threads_init(vm);
 	km_x86_init_sys_area(vm);
 	km_fast_init(vm);
 	km_signals_start(vm);
-	km_elf_load(vm, s->file, s->fd, &s->img);
+}
+
+static void load_program(void *arg)
+{
+	struct guest_start *s = arg;
+	int argc = 0;
+
+	km_elf_load(s->vm, s->file, s->fd, &s->img);
 	s->img.execfn = s->execfn;
 	while (s->argv[argc])
 		argc++;
-	s->sp = km_stack_init(vm, &s->img, argc, s->argv, environ);
+	s->sp = km_stack_init(s->vm, &s->img, argc, s->argv, environ);
 }
+
+static void query_cpuid(void *arg)
+{
+	km_kvm_query_cpuid(((struct guest_start *)arg)->vm);
+}
+
+/* In the order a free thread takes them; none needs the VM. */
+static const struct km_step start_steps[KM_STEPS] = {
+	[KM_STEP_FILTER] = { install_filter, 0 },
+	[KM_STEP_SETUP] = { set_up_guest, 0 },
+	/* The filter is in before km reads the program. */
+	[KM_STEP_PROGRAM] = { load_program, 1u << KM_STEP_FILTER | 1u << KM_STEP_SETUP },
+	[KM_STEP_CPUID] = { query_cpuid, 0 },
+};
 
 int main(int argc, char **argv)
 {
@@ -202,10 +227,10 @@ int main(int argc, char **argv)
 	km_kvm_open(&vm, kvm_fd);
 	km_seccomp_catch();
 	km_signals_init(&vm);
-	km_beside_start(&vm, prepare_guest, &start); /* then KVM's CPUID */
+	km_beside_start(start_steps, &start);
 	km_kvm_create_vm(&vm);
 	km_stats_step("vm");
-	km_beside_wait(KM_BESIDE_PREPARED);
+	km_beside_wait(KM_STEP_PROGRAM);
 	km_stats_step("program");
 	km_signals_take_pending(&vm);
 	km_kvm_check_open(); /* after the program's errors */
