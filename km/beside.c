@@ -35,35 +35,39 @@ static struct {
 	cpu_set_t allowed; /* km's CPUs, which the threads made beside inherit */
 } beside = { .lock = PTHREAD_MUTEX_INITIALIZER, .moved = PTHREAD_COND_INITIALIZER };
 
-#define ALL_STEPS ((1u << KM_STEPS) - 1)
-
 static unsigned done_steps(void)
 {
 	return __atomic_load_n(&beside.done, __ATOMIC_ACQUIRE);
 }
 
-/* Runs the first step untaken and ready, if there is one; false if there is none. */
-static bool run_a_step(void)
+enum taking { RAN, NONE_READY, NONE_LEFT };
+
+/* Runs the first step untaken and ready, if there is one; else says whether any is untaken. */
+static enum taking take_a_step(void)
 {
+	bool untaken = false;
 	int step;
 
 	pthread_mutex_lock(&beside.lock);
 	for (step = 0; step < KM_STEPS; step++) {
 		unsigned needs = beside.steps[step].needs;
-		if (!(beside.taken & 1u << step) && (beside.done & needs) == needs)
+		if (beside.taken & 1u << step)
+			continue;
+		untaken = true;
+		if ((beside.done & needs) == needs)
 			break;
 	}
 	if (step < KM_STEPS)
 		beside.taken |= 1u << step;
 	pthread_mutex_unlock(&beside.lock);
 	if (step == KM_STEPS)
-		return false;
+		return untaken ? NONE_READY : NONE_LEFT;
 	beside.steps[step].run(beside.arg);
 	pthread_mutex_lock(&beside.lock);
 	__atomic_or_fetch(&beside.done, 1u << step, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&beside.moved);
 	pthread_mutex_unlock(&beside.lock);
-	return true;
+	return RAN;
 }
 
 /* Returns once another thread has finished a step since done read `seen`. */
@@ -84,23 +88,17 @@ static void wait_for_more(unsigned seen)
 	pthread_mutex_unlock(&beside.lock);
 }
 
-static bool all_taken(void)
-{
-	pthread_mutex_lock(&beside.lock);
-	bool all = beside.taken == ALL_STEPS;
-	pthread_mutex_unlock(&beside.lock);
-	return all;
-}
-
 static void *beside_main(void *arg)
 {
+	enum taking taken;
+
 	(void)arg;
 	sched_setaffinity(0, sizeof(beside.allowed), &beside.allowed); /* started where it should */
-	while (!all_taken()) {
+	do {
 		unsigned seen = done_steps();
-		if (!run_a_step() && !all_taken())
+		if ((taken = take_a_step()) == NONE_READY)
 			wait_for_more(seen); /* a step this one needs is the first thread's */
-	}
+	} while (taken != NONE_LEFT);
 	return NULL;
 }
 
@@ -150,6 +148,6 @@ void km_beside_wait(int step)
 	unsigned seen;
 
 	while (!((seen = done_steps()) & 1u << step))
-		if (!run_a_step())
+		if (take_a_step() != RAN)
 			wait_for_more(seen);
 }

@@ -155,7 +155,8 @@ static void load_program(void *arg)
 
 static void query_cpuid(void *arg)
 {
-	km_kvm_query_cpuid(((struct guest_start *)arg)->vm);
+	struct guest_start *s = arg;
+	km_kvm_query_cpuid(s->vm);
 }
 
 /* In the order a free thread takes them; none needs the VM. */
