@@ -73,15 +73,13 @@ static enum taking take_a_step(void)
 /* Returns once another thread has finished a step since done read `seen`. */
 static void wait_for_more(unsigned seen)
 {
-	struct timespec start, now;
+	int64_t start = km_ns_of(CLOCK_MONOTONIC);
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
 		if (done_steps() != seen)
 			return;
 		__builtin_ia32_pause();
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while ((now.tv_sec - start.tv_sec) * 1000000000l + now.tv_nsec - start.tv_nsec < SPIN_NS);
+	} while (km_ns_of(CLOCK_MONOTONIC) - start < SPIN_NS);
 	pthread_mutex_lock(&beside.lock);
 	while (beside.done == seen)
 		pthread_cond_wait(&beside.moved, &beside.lock);

@@ -43,7 +43,8 @@ static uint64_t rdtsc_host(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-static int64_t ns_of(clockid_t clk)
+/* The host's clock clk in nanoseconds. */
+int64_t km_ns_of(clockid_t clk)
 {
 	struct timespec ts;
 	clock_gettime(clk, &ts);
@@ -53,7 +54,7 @@ static int64_t ns_of(clockid_t clk)
 /* clk - CLOCK_MONOTONIC, read with monotonic on both sides of it. */
 static int64_t offset_of(clockid_t clk)
 {
-	int64_t before = ns_of(CLOCK_MONOTONIC), t = ns_of(clk), after = ns_of(CLOCK_MONOTONIC);
+	int64_t before = km_ns_of(CLOCK_MONOTONIC), t = km_ns_of(clk), after = km_ns_of(CLOCK_MONOTONIC);
 	return t - (before + (after - before) / 2);
 }
 
@@ -67,7 +68,7 @@ static void take_sample(struct sample *s)
 
 	for (int i = 0; i < SAMPLE_TRIES; i++) {
 		uint64_t before = rdtsc_host();
-		int64_t mono = ns_of(CLOCK_MONOTONIC);
+		int64_t mono = km_ns_of(CLOCK_MONOTONIC);
 		uint64_t after = rdtsc_host();
 		if (after - before < best) {
 			best = after - before;

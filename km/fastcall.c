@@ -258,13 +258,6 @@ static bool take(struct km_vm *vm, struct km_vcpu *v)
 	return true;
 }
 
-static long long now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ll + t.tv_nsec;
-}
-
 static bool any_posted(struct km_vm *vm)
 {
 	int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
@@ -365,7 +358,7 @@ static void review(struct km_vm *vm, long long now)
 static void *poller(void *arg)
 {
 	struct km_vm *vm = arg;
-	long long last_call = now_ns(), last_review = last_call;
+	int64_t last_call = km_ns_of(CLOCK_MONOTONIC), last_review = last_call;
 	unsigned idle = 0, loops = 0;
 	sigset_t all;
 
@@ -375,10 +368,10 @@ static void *poller(void *arg)
 	for (;;) {
 		bool served = false;
 		if (++loops % 1024 == 0) {
-			long long now = now_ns();
+			int64_t now = km_ns_of(CLOCK_MONOTONIC);
 			if (now - last_review > REVIEW_NS) {
 				review(vm, now);
-				last_review = now_ns();
+				last_review = km_ns_of(CLOCK_MONOTONIC);
 			}
 		}
 		int n = __atomic_load_n(&vm->nvcpu, __ATOMIC_ACQUIRE);
@@ -392,13 +385,13 @@ static void *poller(void *arg)
 			continue;
 		}
 		if (++idle % 256 == 0) {
-			long long now = now_ns();
+			int64_t now = km_ns_of(CLOCK_MONOTONIC);
 			if (idle == 256)
 				last_call = now;
 			else if (now - last_call > IDLE_NS) {
 				sleep_until_called(vm);
 				new_window();
-				last_review = now_ns();
+				last_review = km_ns_of(CLOCK_MONOTONIC);
 				idle = 0;
 			}
 		}

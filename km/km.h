@@ -307,6 +307,7 @@ void km_vdso_after_fork(void);
 void km_clock_vcpu(struct km_vcpu *vcpu);
 void km_clock_start(struct km_vcpu *vcpu);
 void km_clock_tick(void);
+int64_t km_ns_of(clockid_t clk);
 
 /* x86.c: descriptor tables, control registers and MSRs for a vCPU. */
 void km_x86_init_sys_area(struct km_vm *vm);

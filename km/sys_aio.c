@@ -415,13 +415,6 @@ static void check_polls(struct aio_ctx *c)
 	}
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 /*
  * Sleeps until an event may have come, the deadline (-1: none) or a kick.
  * The wake eventfd is emptied only here, under aio_lock, when no event
@@ -446,7 +439,7 @@ static long wait_events(struct aio_ctx *c, int64_t deadline)
 	pthread_mutex_unlock(&aio_lock);
 	struct timespec ts, *tp = NULL;
 	if (deadline >= 0) {
-		int64_t left = deadline - now_ns();
+		int64_t left = deadline - km_ns_of(CLOCK_MONOTONIC);
 		left = left > 0 ? left : 0;
 		ts = (struct timespec){ left / 1000000000, left % 1000000000 };
 		tp = &ts;
@@ -468,7 +461,7 @@ static long get_events(struct km_vcpu *vcpu, const uint64_t *a)
 			return -EFAULT;
 		int64_t sec = ts.tv_sec < 1000000000 ? ts.tv_sec : 1000000000; /* 30 years */
 		int64_t ns = ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000 ? ts.tv_nsec : 0;
-		deadline = sec < 0 ? 0 : now_ns() + sec * 1000000000LL + ns;
+		deadline = sec < 0 ? 0 : km_ns_of(CLOCK_MONOTONIC) + sec * 1000000000LL + ns;
 	}
 	pthread_mutex_lock(&aio_lock);
 	struct aio_ctx *c = get_ctx(a[0]);
@@ -497,7 +490,7 @@ static long get_events(struct km_vcpu *vcpu, const uint64_t *a)
 		}
 		got += n;
 		if (got >= nr || (got >= min_nr && n < AIO_BATCH) || dead ||
-		    (deadline >= 0 && now_ns() >= deadline))
+		    (deadline >= 0 && km_ns_of(CLOCK_MONOTONIC) >= deadline))
 			break;
 		if (n == AIO_BATCH)
 			continue;
